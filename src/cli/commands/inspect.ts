@@ -1,0 +1,46 @@
+/** `pixtral inspect MODEL_DIR`: what a model folder holds, without loading any weights. */
+import { Checkpoint } from '../../checkpoint/index.js';
+import { parseCommandArgs } from '../args.js';
+import { formatBytes, formatCount } from '../format.js';
+import type { CliIO } from '../io.js';
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'MODEL_DIR' });
+  const checkpoint = Checkpoint.open(positionals[0]!);
+  try {
+    const summary = {
+      dir: checkpoint.dir,
+      layout: checkpoint.layout,
+      config_file: checkpoint.configFile,
+      tokenizer_file: checkpoint.tokenizerFile,
+      parameters: checkpoint.parameterCount(),
+      dtypes: checkpoint.dtypes(),
+      weight_bytes: checkpoint.weightBytes(),
+      tensors: checkpoint.names().length,
+      image: checkpoint.image,
+      config: checkpoint.config,
+    };
+    if (values.json) {
+      io.out(JSON.stringify(summary, null, 2));
+      return 0;
+    }
+    const { text, vision } = checkpoint.config;
+    const lines = [
+      `model      ${summary.dir}`,
+      `layout     ${summary.layout === 'hf' ? 'Hugging Face (config.json + safetensors shards)' : 'Mistral consolidated (params.json + consolidated.safetensors)'}`,
+      `tokenizer  ${summary.tokenizer_file}`,
+      `parameters ${formatCount(summary.parameters)} in ${summary.tensors} tensors`,
+      `dtype      ${summary.dtypes.join(', ')}`,
+      `size       ${formatBytes(summary.weight_bytes)}`,
+      `decoder    dim ${text.dim}, ${text.nLayers} layers, ${text.nHeads} heads / ${text.nKvHeads} kv heads × ${text.headDim}, ffn ${text.hiddenDim}, vocab ${text.vocabSize}, rope θ ${text.ropeTheta}, eps ${text.normEps}`,
+      vision
+        ? `vision     hidden ${vision.hiddenSize}, ${vision.nLayers} layers, ${vision.nHeads} heads × ${vision.headDim}, ffn ${vision.intermediateSize}, patch ${vision.patchSize}, max image ${vision.imageSize}px, rope θ ${vision.ropeTheta}`
+        : 'vision     none (text-only model)',
+      `context    up to ${summary.config.maxContext} tokens`,
+    ];
+    io.out(lines.join('\n'));
+    return 0;
+  } finally {
+    checkpoint.close();
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The `pixtral` command line. Each command is a module under commands/ exporting `run(argv, io)`; errors the
+ * user can fix are printed as one readable line with a non-zero exit code, never a stack trace.
+ */
+import { CheckpointError } from '../checkpoint/index.js';
+import { TokenizerFileError } from '../tokenizer/index.js';
+import { UsageError } from './errors.js';
+import type { CliIO } from './io.js';
+import { processIO } from './io.js';
+
+interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  load(): Promise<{ run(argv: string[], io: CliIO): Promise<number> }>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  inspect: {
+    summary: 'show a model folder: layout, config, parameters, dtype, size',
+    usage: 'pixtral inspect MODEL_DIR [--json]',
+    load: () => import('./commands/inspect.js'),
+  },
+  tokenize: {
+    summary: 'print the token ids of a text or of a chat-completion request',
+    usage: 'pixtral tokenize [--model MODEL_DIR] (--text STR | --request REQUEST.json) [--pieces]',
+    load: () => import('./commands/tokenize.js'),
+  },
+  parity: {
+    summary: 'check this engine against a golden fixture set',
+    usage: 'pixtral parity FIXTURE_DIR [--layout consolidated|hf|both]',
+    load: () => import('./commands/parity.js'),
+  },
+};
+
+export function usage(): string {
+  const lines = ['Usage: pixtral COMMAND [options]', '', 'Commands:'];
+  for (const [name, cmd] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${cmd.summary}`);
+  lines.push('', "Run 'pixtral COMMAND --help' for a command's options.");
+  return lines.join('\n');
+}
+
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`pixtral: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(`Usage: ${command.usage}`);
+    return 0;
+  }
+  try {
+    return await (await command.load()).run(rest, io);
+  } catch (err) {
+    return reportError(err, name, command.usage, io);
+  }
+}
+
+function reportError(err: unknown, name: string, commandUsage: string, io: CliIO): number {
+  if (err instanceof UsageError) {
+    io.err(`pixtral ${name}: ${err.message}\nUsage: ${commandUsage}`);
+    return 2;
+  }
+  if (err instanceof CheckpointError || err instanceof TokenizerFileError || isKnownError(err)) {
+    io.err(`pixtral ${name}: ${(err as Error).message}`);
+    return 1;
+  }
+  // An unexpected failure is a bug: keep the stack for the report, but lead with one readable line.
+  io.err(`pixtral ${name}: internal error: ${(err as Error)?.message ?? String(err)}`);
+  if (process.env.PIXTRAL_DEBUG) io.err(String((err as Error)?.stack));
+  return 1;
+}
+
+/** Errors from other modules that carry a user-facing message (files, images, requests). */
+function isKnownError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return ['ImageError', 'ChatValidationError', 'FixtureError', 'UserError'].includes(err.name) || 'code' in err && typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).syscall !== undefined;
+}
