@@ -1,0 +1,93 @@
+/**
+ * The backend interface: the small set of tensor operations the Pixtral model needs. Model code is written
+ * against this and never knows which backend runs it; the plain-TypeScript reference backend is the yardstick
+ * every faster backend is tested against.
+ *
+ * Activations are float32 row-major tensors. Weights are backend-owned handles created from checkpoint bytes,
+ * so a backend may keep them in bf16, repack or quantize them.
+ */
+import type { DType } from '../checkpoint/index.js';
+
+export interface Tensor {
+  /** Row-major shape, e.g. [tokens, width]. */
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+export interface Weight {
+  readonly shape: readonly number[];
+  readonly dtype: string;
+}
+
+export interface RawWeight {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly data: Uint8Array;
+}
+
+/** Per-position rotation angles: cos/sin of shape [positions, headDim/2], one pair per (x[2p], x[2p+1]). */
+export interface RopeAngles {
+  readonly cos: Float32Array;
+  readonly sin: Float32Array;
+  readonly positions: number;
+  readonly pairs: number;
+}
+
+export interface AttentionShape {
+  readonly nHeads: number;
+  readonly nKvHeads: number;
+  readonly headDim: number;
+  /** Softmax scale, 1/sqrt(headDim) for Pixtral. */
+  readonly scale: number;
+  /**
+   * Causal masking: query row i sits at absolute position `queryStart + i` and sees keys 0..that position.
+   * Undefined means no mask (every query sees every key, as inside one image in the vision encoder).
+   */
+  readonly queryStart?: number;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  /** Takes a checkpoint tensor (interleaved-pair RoPE rows) and makes it usable by this backend. */
+  weight(raw: RawWeight): Weight;
+
+  /** y = x · Wᵀ (+ b). x: [T, in], W: [out, in] → [T, out]. */
+  matmul(x: Tensor, w: Weight, bias?: Weight): Tensor;
+
+  /** Rows of an embedding table: [ids.length, width]. */
+  embed(ids: ArrayLike<number>, table: Weight): Tensor;
+
+  /** RMSNorm over the last dimension, computed in float32, then scaled by the weight. */
+  rmsNorm(x: Tensor, weight: Weight, eps: number): Tensor;
+
+  /** Rotates interleaved pairs of every head of x [T, heads·headDim] by the angles of its row. */
+  rope(x: Tensor, heads: number, angles: RopeAngles): Tensor;
+
+  /**
+   * softmax(q·kᵀ·scale [+ causal mask])·v with grouped KV heads (query head h uses kv head floor(h·nKv/nHeads)).
+   * q: [T, nHeads·headDim]; k, v: [S, nKvHeads·headDim] → [T, nHeads·headDim].
+   */
+  attention(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape): Tensor;
+
+  /** SiLU(gate) ⊙ up, element-wise. */
+  siluMul(gate: Tensor, up: Tensor): Tensor;
+
+  /** Exact (erf) GELU, element-wise. */
+  gelu(x: Tensor): Tensor;
+
+  /** a + b, element-wise (same shapes). */
+  add(a: Tensor, b: Tensor): Tensor;
+}
+
+export function tensor(shape: readonly number[], data?: Float32Array): Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (data && data.length !== size) throw new Error(`tensor data has ${data.length} values, shape [${shape}] needs ${size}`);
+  return { shape, data: data ?? new Float32Array(size) };
+}
+
+/** Number of rows when a tensor is viewed as [rows, lastDim]. */
+export function rowsOf(t: Tensor): number {
+  return t.data.length / t.shape[t.shape.length - 1]!;
+}

@@ -1,0 +1,88 @@
+/**
+ * The multimodal decoder (spec §7): token embeddings, with adapter outputs written at the [IMG] positions,
+ * through causal pre-norm blocks with 1-D RoPE and a KV cache, then the final norm and the untied lm head.
+ */
+import type { Backend, Tensor, Weight } from '../backend/types.js';
+import type { TextConfig } from '../checkpoint/index.js';
+import { type BlockShape, type BlockWeights, loadBlockWeights, transformerBlock } from './block.js';
+import type { KvCache } from './kv-cache.js';
+import { rope1d, ropeFrequencies } from './rope.js';
+import { sliceRows, widthOf } from './rows.js';
+
+export interface DecoderWeights {
+  readonly tokEmbeddings: Weight;
+  readonly blocks: readonly BlockWeights[];
+  readonly norm: Weight;
+  readonly output: Weight;
+}
+
+export function loadDecoderWeights(load: (name: string) => Weight, config: TextConfig): DecoderWeights {
+  const blocks: BlockWeights[] = [];
+  for (let i = 0; i < config.nLayers; i++) blocks.push(loadBlockWeights(load, `layers.${i}`));
+  return { tokEmbeddings: load('tok_embeddings.weight'), blocks, norm: load('norm.weight'), output: load('output.weight') };
+}
+
+export class Decoder {
+  private readonly freqs: Float32Array;
+  private readonly shape: BlockShape;
+
+  constructor(
+    private readonly backend: Backend,
+    readonly config: TextConfig,
+    private readonly weights: DecoderWeights,
+  ) {
+    this.freqs = ropeFrequencies(config.headDim, config.ropeTheta);
+    this.shape = { nHeads: config.nHeads, nKvHeads: config.nKvHeads, headDim: config.headDim, normEps: config.normEps };
+  }
+
+  /** Input embeddings of a chunk: token rows, with `imageRows` (in order) replacing each [IMG] token. */
+  embed(ids: readonly number[], imageTokenId: number, imageRows?: Tensor): Tensor {
+    const x = this.backend.embed(ids, this.weights.tokEmbeddings);
+    const width = widthOf(x);
+    let next = 0;
+    for (let t = 0; t < ids.length; t++) {
+      if (ids[t] !== imageTokenId) continue;
+      if (!imageRows || next * width >= imageRows.data.length)
+        throw new Error('more [IMG] tokens than image features');
+      x.data.set(imageRows.data.subarray(next * width, (next + 1) * width), t * width);
+      next++;
+    }
+    if (imageRows && next * width !== imageRows.data.length) throw new Error('fewer [IMG] tokens than image features');
+    return x;
+  }
+
+  /**
+   * Runs a chunk of positions cache.length .. cache.length + T − 1 through every layer, appending their keys
+   * and values to the cache. Returns the hidden states [T, dim] after the last block (before the final norm).
+   */
+  forward(x: Tensor, cache: KvCache): Tensor {
+    const { backend, config, shape } = this;
+    const start = cache.length;
+    const count = x.shape[0]!;
+    cache.reserve(count);
+    const angles = rope1d(this.freqs, start, count);
+    this.weights.blocks.forEach((block, layer) => {
+      const attend = (q: Tensor, k: Tensor, v: Tensor) => {
+        cache.write(layer, k, v);
+        const past = cache.view(layer, start + count);
+        return backend.attention(q, past.k, past.v, {
+          nHeads: config.nHeads,
+          nKvHeads: config.nKvHeads,
+          headDim: config.headDim,
+          scale: 1 / Math.sqrt(config.headDim),
+          queryStart: start,
+        });
+      };
+      x = transformerBlock(backend, x, block, shape, angles, attend);
+    });
+    cache.advance(count);
+    return x;
+  }
+
+  /** Float32 logits over the vocabulary for the last row of `hidden`. */
+  logits(hidden: Tensor): Float32Array {
+    const rows = hidden.shape[0]!;
+    const last = sliceRows(hidden, rows - 1, rows);
+    return this.backend.matmul(this.backend.rmsNorm(last, this.weights.norm, this.config.normEps), this.weights.output).data;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Pixtral = vision encoder → adapter → decoder, glued the way the spec's §4 describes: every image of a request
+ * is encoded in prompt order, and its adapter outputs fill the [IMG] positions of the prompt left to right.
+ */
+import type { Backend, Tensor } from '../backend/types.js';
+import type { Checkpoint, PixtralConfig } from '../checkpoint/index.js';
+import { adapt, type AdapterWeights, loadAdapterWeights } from './adapter.js';
+import { Decoder, loadDecoderWeights } from './decoder.js';
+import { KvCache } from './kv-cache.js';
+import { sliceRows } from './rows.js';
+import { type ImageInput, loadVisionWeights, VisionEncoder } from './vision-encoder.js';
+
+/** Prompt positions processed per forward pass: bounds the attention scratch of long (image) prompts. */
+export const DEFAULT_PREFILL_CHUNK = 512;
+
+export class PixtralModel {
+  readonly decoder: Decoder;
+  readonly vision: VisionEncoder | null;
+  private readonly adapter: AdapterWeights | null;
+
+  constructor(
+    readonly backend: Backend,
+    readonly config: PixtralConfig,
+    load: (name: string) => ReturnType<Backend['weight']>,
+  ) {
+    this.decoder = new Decoder(backend, config.text, loadDecoderWeights(load, config.text));
+    const vision = config.vision;
+    this.vision = vision ? new VisionEncoder(backend, vision, loadVisionWeights(load, vision)) : null;
+    this.adapter = vision ? loadAdapterWeights(load, vision.adapterBias) : null;
+  }
+
+  /** Loads every tensor of a checkpoint into the backend; `onProgress(done, total)` per tensor. */
+  static fromCheckpoint(checkpoint: Checkpoint, backend: Backend, onProgress?: (done: number, total: number) => void): PixtralModel {
+    const total = checkpoint.names().length;
+    let done = 0;
+    return new PixtralModel(backend, checkpoint.config, (name) => {
+      const weight = backend.weight(checkpoint.readRaw(name));
+      onProgress?.(++done, total);
+      return weight;
+    });
+  }
+
+  get imageTokenId(): number {
+    return this.config.vision?.imageTokenId ?? -1;
+  }
+
+  /** Vision features [Σ patches, hidden] of the images (before the adapter). */
+  encodeImages(images: readonly ImageInput[]): Tensor {
+    if (!this.vision) throw new Error('this model has no vision encoder');
+    return this.vision.encode(images);
+  }
+
+  /** Decoder-space embeddings [Σ patches, dim] for the [IMG] positions. */
+  imageEmbeddings(images: readonly ImageInput[]): Tensor {
+    return adapt(this.backend, this.encodeImages(images), this.adapter!);
+  }
+
+  newCache(capacity: number): KvCache {
+    const t = this.config.text;
+    return new KvCache(t.nLayers, t.nKvHeads * t.headDim, Math.min(capacity, this.config.maxContext));
+  }
+
+  /**
+   * Feeds prompt tokens (appending to the cache) in chunks and returns the logits after the last one.
+   * `imageRows` holds one row per [IMG] token among `ids`, in order.
+   */
+  prefill(ids: readonly number[], cache: KvCache, imageRows?: Tensor, chunk = DEFAULT_PREFILL_CHUNK, signal?: AbortSignal): Float32Array {
+    if (ids.length === 0) throw new Error('prefill needs at least one token');
+    let imageRow = 0;
+    let hidden: Tensor | undefined;
+    for (let start = 0; start < ids.length; start += chunk) {
+      signal?.throwIfAborted();
+      const part = ids.slice(start, start + chunk);
+      const images = part.filter((id) => id === this.imageTokenId).length;
+      const rows = images && imageRows ? sliceRows(imageRows, imageRow, imageRow + images) : undefined;
+      imageRow += images;
+      hidden = this.decoder.forward(this.decoder.embed(part, this.imageTokenId, rows), cache);
+    }
+    return this.decoder.logits(hidden!);
+  }
+
+  /** One decoding step: the logits after appending `id`. */
+  step(id: number, cache: KvCache): Float32Array {
+    return this.decoder.logits(this.decoder.forward(this.decoder.embed([id], this.imageTokenId), cache));
+  }
+}
