@@ -64,17 +64,26 @@ export class PixtralModel {
    * Feeds prompt tokens (appending to the cache) in chunks and returns the logits after the last one.
    * `imageRows` holds one row per [IMG] token among `ids`, in order.
    */
-  prefill(ids: readonly number[], cache: KvCache, imageRows?: Tensor, chunk = DEFAULT_PREFILL_CHUNK, signal?: AbortSignal): Float32Array {
+  prefill(ids: readonly number[], cache: KvCache, imageRows?: Tensor, chunk = DEFAULT_PREFILL_CHUNK): Float32Array {
+    const steps = this.prefillSteps(ids, cache, imageRows, chunk);
+    for (;;) {
+      const next = steps.next();
+      if (next.done) return next.value;
+    }
+  }
+
+  /** The same, one chunk per iteration, so a caller can yield or cancel between chunks. */
+  *prefillSteps(ids: readonly number[], cache: KvCache, imageRows?: Tensor, chunk = DEFAULT_PREFILL_CHUNK): Generator<number, Float32Array> {
     if (ids.length === 0) throw new Error('prefill needs at least one token');
     let imageRow = 0;
     let hidden: Tensor | undefined;
     for (let start = 0; start < ids.length; start += chunk) {
-      signal?.throwIfAborted();
       const part = ids.slice(start, start + chunk);
       const images = part.filter((id) => id === this.imageTokenId).length;
       const rows = images && imageRows ? sliceRows(imageRows, imageRow, imageRow + images) : undefined;
       imageRow += images;
       hidden = this.decoder.forward(this.decoder.embed(part, this.imageTokenId, rows), cache);
+      if (start + chunk < ids.length) yield start + chunk;
     }
     return this.decoder.logits(hidden!);
   }
