@@ -13,9 +13,50 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-const SYLLABLES = ['ka', 'lo', 'mi', 'tra', 'pen', 'sul', 'ver', 'qui', 'dor', 'an', 'el', 'os', 'ith', 'un', 'bre', 'sta'];
-const COMMON = ['the', 'of', 'and', 'to', 'in', 'is', 'that', 'for', 'it', 'with', 'as', 'was', 'on', 'image', 'model'];
-const SCRIPTS = ['Привет мир', 'こんにちは世界', '你好，世界', '안녕하세요', 'مرحبا بالعالم', 'Ünïcödé façade', '🚀🎉 ok 👩‍👩‍👧'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'tra',
+  'pen',
+  'sul',
+  'ver',
+  'qui',
+  'dor',
+  'an',
+  'el',
+  'os',
+  'ith',
+  'un',
+  'bre',
+  'sta',
+];
+const COMMON = [
+  'the',
+  'of',
+  'and',
+  'to',
+  'in',
+  'is',
+  'that',
+  'for',
+  'it',
+  'with',
+  'as',
+  'was',
+  'on',
+  'image',
+  'model',
+];
+const SCRIPTS = [
+  'Привет мир',
+  'こんにちは世界',
+  '你好，世界',
+  '안녕하세요',
+  'مرحبا بالعالم',
+  'Ünïcödé façade',
+  '🚀🎉 ok 👩‍👩‍👧',
+];
 const CODE = [
   'function add(a, b) {\n  return a + b;\n}\n',
   'for (let i = 0; i < n; i++) total += values[i] * 2;\n',

@@ -4,6 +4,7 @@
  */
 const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   tokenizer: () => import('./tokenizer.js'),
+  engine: () => import('./engine.js'),
 };
 
 const args = process.argv.slice(2);

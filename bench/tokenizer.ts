@@ -29,7 +29,9 @@ export async function run(args: string[]): Promise<void> {
   if (decoded !== text) throw new Error('benchmark text did not round-trip');
 
   const sorted = rates.slice(1).sort((a, b) => a - b);
-  console.log(`tokenizer benchmark — ${megabytes.toFixed(2)} MB mixed text, ${tokens.toLocaleString('en-US')} tokens, 1 thread`);
+  console.log(
+    `tokenizer benchmark — ${megabytes.toFixed(2)} MB mixed text, ${tokens.toLocaleString('en-US')} tokens, 1 thread`,
+  );
   console.log(`  vocabulary load          ${loadMs.toFixed(0)} ms`);
   console.log(`  encode, cold cache       ${rates[0]!.toFixed(2)} MB/s`);
   console.log(`  encode, warm (median)    ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} MB/s`);

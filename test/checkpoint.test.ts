@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  truncateSync,
+  writeFileSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -86,13 +94,17 @@ describe('rope permutation and dtypes', () => {
     const hfRows = interleavedRowsToHf(data, rows, heads);
     for (let h = 0; h < heads; h++)
       for (let p = 0; p < headDim / 2; p++)
-        for (let c = 0; c < 2; c++) assert.equal(hfRows[(h * headDim + c * (headDim / 2) + p) * 3], h * headDim + 2 * p + c);
+        for (let c = 0; c < 2; c++)
+          assert.equal(hfRows[(h * headDim + c * (headDim / 2) + p) * 3], h * headDim + 2 * p + c);
     assert.deepEqual(hfRowsToInterleaved(hfRows, rows, heads), data);
   });
 
   it('converts bf16 and f16 exactly and rounds f32 → bf16 to nearest even', () => {
     assert.deepEqual([...toFloat32(new Uint8Array([0x80, 0x3f, 0x00, 0xc0]), 'BF16')], [1, -2]);
-    assert.deepEqual([...toFloat32(new Uint8Array([0x00, 0x3c, 0x00, 0x80, 0x01, 0x00]), 'F16')], [1, -0, 2 ** -24]);
+    assert.deepEqual(
+      [...toFloat32(new Uint8Array([0x00, 0x3c, 0x00, 0x80, 0x01, 0x00]), 'F16')],
+      [1, -0, 2 ** -24],
+    );
     assert.equal(f32ToBf16Bits(1), 0x3f80);
     assert.equal(f32ToBf16Bits(1 + 2 ** -8), 0x3f80); // tie → even
     assert.equal(f32ToBf16Bits(1 + 3 * 2 ** -8), 0x3f82); // tie → even (up)
@@ -132,7 +144,11 @@ describe('bad checkpoint files', () => {
     const tensors = keep.map((name) => ({ ...src.info(name), name, data: src.read(name) }));
     src.close();
     writeSafetensors(file, tensors);
-    expectError(() => Checkpoint.open(dir), /consolidated\.safetensors/, /"layers\.1\.ffn_norm\.weight": missing/);
+    expectError(
+      () => Checkpoint.open(dir),
+      /consolidated\.safetensors/,
+      /"layers\.1\.ffn_norm\.weight": missing/,
+    );
   });
 
   it('a tensor with the wrong shape', () => {
@@ -177,7 +193,10 @@ describe('bad checkpoint files', () => {
 
     it('rejects an absurd header length', () => {
       const file = writeRaw('huge-header.safetensors', {}, 0, 1n << 40n);
-      expectError(() => SafetensorsFile.open(file), /huge-header\.safetensors: header length \d+ is out of bounds/);
+      expectError(
+        () => SafetensorsFile.open(file),
+        /huge-header\.safetensors: header length \d+ is out of bounds/,
+      );
     });
 
     it('rejects a header longer than the file', () => {
@@ -186,19 +205,29 @@ describe('bad checkpoint files', () => {
     });
 
     it('rejects unknown dtypes', () => {
-      const file = writeRaw('dtype.safetensors', { t: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, 8);
+      const file = writeRaw(
+        'dtype.safetensors',
+        { t: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } },
+        8,
+      );
       expectError(() => SafetensorsFile.open(file), /tensor "t": unsupported dtype "F64"/);
     });
 
     it('rejects a size that does not match the shape', () => {
       const file = writeRaw('size.safetensors', { t: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8);
-      expectError(() => SafetensorsFile.open(file), /tensor "t": holds 8 bytes but shape \[3\] of F32 needs 12/);
+      expectError(
+        () => SafetensorsFile.open(file),
+        /tensor "t": holds 8 bytes but shape \[3\] of F32 needs 12/,
+      );
     });
 
     it('rejects overlapping tensors', () => {
       const file = writeRaw(
         'overlap.safetensors',
-        { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } },
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+        },
         12,
       );
       expectError(() => SafetensorsFile.open(file), /tensor "b": overlaps the data of tensor "a"/);
@@ -218,10 +247,14 @@ describe('bad checkpoint files', () => {
       const file = join(scratch, 'roundtrip.safetensors');
       const a = new Uint8Array(new Float32Array([1, 2, 3]).buffer);
       const b = new Uint8Array([1, 2, 3, 4]);
-      writeSafetensors(file, [
-        { name: 'a', dtype: 'F32', shape: [3], data: a },
-        { name: 'b', dtype: 'BF16', shape: [2], data: b },
-      ], { format: 'pt' });
+      writeSafetensors(
+        file,
+        [
+          { name: 'a', dtype: 'F32', shape: [3], data: a },
+          { name: 'b', dtype: 'BF16', shape: [2], data: b },
+        ],
+        { format: 'pt' },
+      );
       const st = SafetensorsFile.open(file);
       assert.deepEqual(st.metadata, { format: 'pt' });
       assert.deepEqual(st.read('b'), b);

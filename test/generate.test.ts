@@ -74,14 +74,22 @@ describe('stop strings', () => {
 
 describe('tool calls', () => {
   it('parses a call list and keeps valid ids', () => {
-    const calls = parseToolCalls('[{"name": "get_weather", "arguments": {"location": "Paris"}, "id": "D681PevKs"}]');
+    const calls = parseToolCalls(
+      '[{"name": "get_weather", "arguments": {"location": "Paris"}, "id": "D681PevKs"}]',
+    );
     assert.deepEqual(calls, [
-      { id: 'D681PevKs', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } },
+      {
+        id: 'D681PevKs',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"location":"Paris"}' },
+      },
     ]);
   });
 
   it('assigns 9-character ids when absent or invalid', () => {
-    const calls = parseToolCalls('[{"name": "a", "arguments": {}}, {"name": "b", "arguments": "{}", "id": "null"}]')!;
+    const calls = parseToolCalls(
+      '[{"name": "a", "arguments": {}}, {"name": "b", "arguments": "{}", "id": "null"}]',
+    )!;
     for (const call of calls) assert.match(call.id, /^[a-zA-Z0-9]{9}$/);
     assert.equal(calls[1]!.function.arguments, '{}');
   });

@@ -44,18 +44,22 @@ for (const layout of ['consolidated', 'hf'] as const) {
     });
 
     it('encodes two images in one pass exactly as separately (block-diagonal attention)', () => {
-      const [a, b] = goldens.images.slice(0, 2).map((i: { pixels: { file: string }; rows: number; cols: number }) => ({
-        pixels: readF32(i.pixels.file),
-        rows: i.rows,
-        cols: i.cols,
-      }));
+      const [a, b] = goldens.images
+        .slice(0, 2)
+        .map((i: { pixels: { file: string }; rows: number; cols: number }) => ({
+          pixels: readF32(i.pixels.file),
+          rows: i.rows,
+          cols: i.cols,
+        }));
       const packed = model.encodeImages([a, b]).data;
       const separate = [...model.encodeImages([a]).data, ...model.encodeImages([b]).data];
       assert.ok(maxAbsDiff(packed, new Float32Array(separate)) < 1e-6);
     });
 
     it('matches last-position logits and top-5 of the text-only goldens', () => {
-      for (const l of goldens.model.logits.filter((x: { num_img_tokens: number }) => x.num_img_tokens === 0)) {
+      for (const l of goldens.model.logits.filter(
+        (x: { num_img_tokens: number }) => x.num_img_tokens === 0,
+      )) {
         const logits = model.prefill(l.ids, model.newCache(l.ids.length));
         assertClose(logits, readF32(l.last_logits.file), `logits ${l.name}`);
         const top5 = [...logits.keys()].sort((x, y) => logits[y]! - logits[x]!).slice(0, 5);

@@ -3,7 +3,12 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { bundledTokenizer, loadTokenizer, StreamDecoder, TokenizerFileError } from '../src/tokenizer/index.js';
+import {
+  bundledTokenizer,
+  loadTokenizer,
+  StreamDecoder,
+  TokenizerFileError,
+} from '../src/tokenizer/index.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
 
 const goldens = loadGoldens();
@@ -18,7 +23,8 @@ describe('tekken tokenizer', () => {
     ['bundled npm vocabulary', bundled],
   ] as const) {
     it(`${name}: encodes every golden case exactly`, () => {
-      for (const c of goldens.tokenizer.cases) assert.deepEqual(tok.encode(c.text), c.ids, JSON.stringify(c.text));
+      for (const c of goldens.tokenizer.cases)
+        assert.deepEqual(tok.encode(c.text), c.ids, JSON.stringify(c.text));
     });
   }
 
@@ -106,7 +112,10 @@ describe('tokenizer files', () => {
 
   it('names the file when it is not JSON', () => {
     const file = write('tekken.json', '{ not json');
-    assert.throws(() => loadTokenizer(file), (err: Error) => err instanceof TokenizerFileError && err.message.startsWith(file));
+    assert.throws(
+      () => loadTokenizer(file),
+      (err: Error) => err instanceof TokenizerFileError && err.message.startsWith(file),
+    );
   });
 
   it('rejects a vocabulary without the 256 byte ranks', () => {
@@ -123,7 +132,10 @@ describe('tokenizer files', () => {
   it('rejects an invalid pre-tokenisation regex', () => {
     const file = write(
       'badregex.json',
-      JSON.stringify({ config: { pattern: '(', default_vocab_size: 1300, default_num_special_tokens: 1000 }, vocab: [] }),
+      JSON.stringify({
+        config: { pattern: '(', default_vocab_size: 1300, default_num_special_tokens: 1000 },
+        vocab: [],
+      }),
     );
     assert.throws(() => loadTokenizer(file), /not a valid regex/);
   });

@@ -83,7 +83,8 @@ export interface Backend {
 
 export function tensor(shape: readonly number[], data?: Float32Array): Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
-  if (data && data.length !== size) throw new Error(`tensor data has ${data.length} values, shape [${shape}] needs ${size}`);
+  if (data && data.length !== size)
+    throw new Error(`tensor data has ${data.length} values, shape [${shape}] needs ${size}`);
   return { shape, data: data ?? new Float32Array(size) };
 }
 

@@ -117,7 +117,8 @@ export class Checkpoint {
 }
 
 export function detectLayout(dir: string): LayoutName {
-  if (existsSync(join(dir, 'params.json')) && existsSync(join(dir, 'consolidated.safetensors'))) return 'consolidated';
+  if (existsSync(join(dir, 'params.json')) && existsSync(join(dir, 'consolidated.safetensors')))
+    return 'consolidated';
   if (existsSync(join(dir, 'config.json'))) return 'hf';
   if (existsSync(join(dir, 'params.json'))) return 'consolidated';
   throw new CheckpointError(

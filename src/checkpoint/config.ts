@@ -85,7 +85,8 @@ export function configFromParams(params: Json, file: string): PixtralConfig {
 /** Hugging Face `config.json` (LlavaForConditionalGeneration); fills gaps with Pixtral's values, not HF's. */
 export function configFromHf(config: Json, file: string): PixtralConfig {
   const textJson = config.text_config;
-  if (typeof textJson !== 'object' || textJson === null) throw new CheckpointError(file, 'missing text_config');
+  if (typeof textJson !== 'object' || textJson === null)
+    throw new CheckpointError(file, 'missing text_config');
   const t = reader(textJson as Json, `${file} (text_config)`);
   const nHeads = t.int('num_attention_heads', 32);
   const text: TextConfig = {
@@ -122,14 +123,18 @@ export function configFromHf(config: Json, file: string): PixtralConfig {
       adapterBias: reader(config, file).bool('multimodal_projector_bias', true),
     };
     if (config.projector_hidden_act !== undefined && config.projector_hidden_act !== 'gelu')
-      throw new CheckpointError(file, `projector_hidden_act "${config.projector_hidden_act}" is not supported (gelu)`);
+      throw new CheckpointError(
+        file,
+        `projector_hidden_act "${config.projector_hidden_act}" is not supported (gelu)`,
+      );
   }
   return validate({ text, vision, maxContext: DEFAULT_MAX_CONTEXT }, file);
 }
 
 function checkVisionSupported(venc: Json, file: string): void {
   const merge = venc.spatial_merge_size ?? 1;
-  if (merge !== 1) throw new CheckpointError(file, `spatial_merge_size ${merge} is not supported (Pixtral-12B uses 1)`);
+  if (merge !== 1)
+    throw new CheckpointError(file, `spatial_merge_size ${merge} is not supported (Pixtral-12B uses 1)`);
   if (venc.add_pre_mm_projector_layer_norm === true || (venc.mm_projector_id ?? '') !== '')
     throw new CheckpointError(file, 'patch-merger / pre-projector norm variants are not supported');
 }
@@ -137,7 +142,10 @@ function checkVisionSupported(venc: Json, file: string): void {
 function validate(config: PixtralConfig, file: string): PixtralConfig {
   const { text, vision } = config;
   if (text.nHeads % text.nKvHeads !== 0)
-    throw new CheckpointError(file, `n_heads ${text.nHeads} is not a multiple of n_kv_heads ${text.nKvHeads}`);
+    throw new CheckpointError(
+      file,
+      `n_heads ${text.nHeads} is not a multiple of n_kv_heads ${text.nKvHeads}`,
+    );
   if (text.headDim % 2 !== 0 || !Number.isInteger(text.headDim))
     throw new CheckpointError(file, `head_dim ${text.headDim} must be an even integer`);
   if (vision) {

@@ -8,16 +8,34 @@ const RULES: ReadonlyArray<[RegExp, string]> = [
   [/^output\.weight$/, 'language_model.lm_head.weight'],
   [/^layers\.(\d+)\.attention_norm\.weight$/, 'language_model.model.layers.$1.input_layernorm.weight'],
   [/^layers\.(\d+)\.ffn_norm\.weight$/, 'language_model.model.layers.$1.post_attention_layernorm.weight'],
-  [/^layers\.(\d+)\.attention\.w([qkvo])\.weight$/, 'language_model.model.layers.$1.self_attn.$2_proj.weight'],
+  [
+    /^layers\.(\d+)\.attention\.w([qkvo])\.weight$/,
+    'language_model.model.layers.$1.self_attn.$2_proj.weight',
+  ],
   [/^layers\.(\d+)\.feed_forward\.w1\.weight$/, 'language_model.model.layers.$1.mlp.gate_proj.weight'],
   [/^layers\.(\d+)\.feed_forward\.w2\.weight$/, 'language_model.model.layers.$1.mlp.down_proj.weight'],
   [/^layers\.(\d+)\.feed_forward\.w3\.weight$/, 'language_model.model.layers.$1.mlp.up_proj.weight'],
   [/^vision_encoder\.(patch_conv|ln_pre)\.weight$/, 'vision_tower.$1.weight'],
-  [/^vision_encoder\.transformer\.layers\.(\d+)\.(attention_norm|ffn_norm)\.weight$/, 'vision_tower.transformer.layers.$1.$2.weight'],
-  [/^vision_encoder\.transformer\.layers\.(\d+)\.attention\.w([qkvo])\.weight$/, 'vision_tower.transformer.layers.$1.attention.$2_proj.weight'],
-  [/^vision_encoder\.transformer\.layers\.(\d+)\.feed_forward\.w1\.weight$/, 'vision_tower.transformer.layers.$1.feed_forward.gate_proj.weight'],
-  [/^vision_encoder\.transformer\.layers\.(\d+)\.feed_forward\.w2\.weight$/, 'vision_tower.transformer.layers.$1.feed_forward.down_proj.weight'],
-  [/^vision_encoder\.transformer\.layers\.(\d+)\.feed_forward\.w3\.weight$/, 'vision_tower.transformer.layers.$1.feed_forward.up_proj.weight'],
+  [
+    /^vision_encoder\.transformer\.layers\.(\d+)\.(attention_norm|ffn_norm)\.weight$/,
+    'vision_tower.transformer.layers.$1.$2.weight',
+  ],
+  [
+    /^vision_encoder\.transformer\.layers\.(\d+)\.attention\.w([qkvo])\.weight$/,
+    'vision_tower.transformer.layers.$1.attention.$2_proj.weight',
+  ],
+  [
+    /^vision_encoder\.transformer\.layers\.(\d+)\.feed_forward\.w1\.weight$/,
+    'vision_tower.transformer.layers.$1.feed_forward.gate_proj.weight',
+  ],
+  [
+    /^vision_encoder\.transformer\.layers\.(\d+)\.feed_forward\.w2\.weight$/,
+    'vision_tower.transformer.layers.$1.feed_forward.down_proj.weight',
+  ],
+  [
+    /^vision_encoder\.transformer\.layers\.(\d+)\.feed_forward\.w3\.weight$/,
+    'vision_tower.transformer.layers.$1.feed_forward.up_proj.weight',
+  ],
   [/^vision_language_adapter\.w_in\.(weight|bias)$/, 'multi_modal_projector.linear_1.$1'],
   [/^vision_language_adapter\.w_out\.(weight|bias)$/, 'multi_modal_projector.linear_2.$1'],
 ];

@@ -26,7 +26,8 @@ export function openHf(dir: string): LoadedLayout {
     locate(name, ropeHeads) {
       for (const candidate of hfNamesFor(name)) {
         const file = fileOf(candidate);
-        if (file) return { file, nameInFile: candidate, ...(ropeHeads ? { rotateHalfHeads: ropeHeads } : {}) };
+        if (file)
+          return { file, nameInFile: candidate, ...(ropeHeads ? { rotateHalfHeads: ropeHeads } : {}) };
       }
       return undefined;
     },
@@ -41,19 +42,25 @@ function openShards(dir: string) {
   }
   const index = readJsonObject(indexFile);
   const weightMap = index.weight_map;
-  if (typeof weightMap !== 'object' || weightMap === null) throw new CheckpointError(indexFile, 'missing weight_map');
+  if (typeof weightMap !== 'object' || weightMap === null)
+    throw new CheckpointError(indexFile, 'missing weight_map');
   const byShard = new Map<string, SafetensorsFile>();
   const shardOf = new Map<string, SafetensorsFile>();
   try {
     for (const [tensor, shard] of Object.entries(weightMap)) {
-      if (typeof shard !== 'string') throw new CheckpointError(indexFile, `weight_map entry for "${tensor}" is not a file name`);
+      if (typeof shard !== 'string')
+        throw new CheckpointError(indexFile, `weight_map entry for "${tensor}" is not a file name`);
       let file = byShard.get(shard);
       if (!file) {
         file = SafetensorsFile.open(fileInside(dir, shard, indexFile));
         byShard.set(shard, file);
       }
       if (!file.tensors.has(tensor))
-        throw new CheckpointError(file.path, `missing (model.safetensors.index.json says it is here)`, tensor);
+        throw new CheckpointError(
+          file.path,
+          `missing (model.safetensors.index.json says it is here)`,
+          tensor,
+        );
       shardOf.set(tensor, file);
     }
   } catch (err) {
@@ -72,6 +79,7 @@ function readImageSettings(dir: string, patchSize: number, imageSize: number): I
   const patch = json.patch_size as { height?: unknown } | number | undefined;
   const longest = typeof size?.longest_edge === 'number' ? size.longest_edge : imageSize;
   const p = typeof patch === 'number' ? patch : typeof patch?.height === 'number' ? patch.height : patchSize;
-  if (p !== patchSize) throw new CheckpointError(file, `patch_size ${p} disagrees with config.json (${patchSize})`);
+  if (p !== patchSize)
+    throw new CheckpointError(file, `patch_size ${p} disagrees with config.json (${patchSize})`);
   return { patchSize: p, maxImageSize: longest };
 }

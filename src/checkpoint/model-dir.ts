@@ -16,7 +16,10 @@ export function resolveModelDir(dir: string): string {
 /** Joins a file name found inside a model file onto the model dir, refusing anything that escapes it. */
 export function fileInside(dir: string, name: string, namedIn: string): string {
   if (name.length === 0 || isAbsolute(name) || name.includes('\0'))
-    throw new CheckpointError(namedIn, `refers to "${name}", which is not a plain file name inside the model directory`);
+    throw new CheckpointError(
+      namedIn,
+      `refers to "${name}", which is not a plain file name inside the model directory`,
+    );
   const full = resolve(dir, name);
   const rel = relative(dir, full);
   if (rel === '' || rel.startsWith('..' + sep) || rel === '..' || isAbsolute(rel))

@@ -42,7 +42,10 @@ export class SafetensorsFile {
     try {
       fd = openSync(path, 'r');
     } catch (err) {
-      throw new CheckpointError(path, `cannot open (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new CheckpointError(
+        path,
+        `cannot open (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
     try {
       const fileSize = fstatSync(fd).size;
@@ -86,9 +89,15 @@ function readHeader(path: string, fd: number, fileSize: number) {
   readSync(fd, lengthBytes, 0, 8, 0);
   const headerLength = Number(lengthBytes.readBigUInt64LE(0));
   if (headerLength < 2 || headerLength > MAX_HEADER_BYTES)
-    throw new CheckpointError(path, `header length ${headerLength} is out of bounds (2..${MAX_HEADER_BYTES})`);
+    throw new CheckpointError(
+      path,
+      `header length ${headerLength} is out of bounds (2..${MAX_HEADER_BYTES})`,
+    );
   if (8 + headerLength > fileSize)
-    throw new CheckpointError(path, `header (${headerLength} bytes) runs past the end of the file (${fileSize} bytes)`);
+    throw new CheckpointError(
+      path,
+      `header (${headerLength} bytes) runs past the end of the file (${fileSize} bytes)`,
+    );
 
   const headerBytes = Buffer.alloc(headerLength);
   readSync(fd, headerBytes, 0, headerLength, 8);
@@ -116,24 +125,47 @@ function readHeader(path: string, fd: number, fileSize: number) {
   return { tensors, metadata };
 }
 
-function readEntry(path: string, name: string, entry: unknown, dataStart: number, dataSize: number): TensorInfo {
+function readEntry(
+  path: string,
+  name: string,
+  entry: unknown,
+  dataStart: number,
+  dataSize: number,
+): TensorInfo {
   const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-  if (typeof entry !== 'object' || entry === null) throw new CheckpointError(path, 'header entry is not an object', name);
+  if (typeof entry !== 'object' || entry === null)
+    throw new CheckpointError(path, 'header entry is not an object', name);
   if (!isDType(e.dtype))
-    throw new CheckpointError(path, `unsupported dtype ${JSON.stringify(e.dtype)} (expected BF16, F16 or F32)`, name);
+    throw new CheckpointError(
+      path,
+      `unsupported dtype ${JSON.stringify(e.dtype)} (expected BF16, F16 or F32)`,
+      name,
+    );
   const shape = e.shape;
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
     throw new CheckpointError(path, 'shape must be a list of non-negative integers', name);
   const offsets = e.data_offsets;
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0))
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
+  )
     throw new CheckpointError(path, 'data_offsets must be [begin, end]', name);
   const [begin, end] = offsets as [number, number];
   if (end < begin) throw new CheckpointError(path, `data_offsets end ${end} is before begin ${begin}`, name);
   if (end > dataSize)
-    throw new CheckpointError(path, `data ends at ${end}, past the end of the data section (${dataSize} bytes; truncated file?)`, name);
+    throw new CheckpointError(
+      path,
+      `data ends at ${end}, past the end of the data section (${dataSize} bytes; truncated file?)`,
+      name,
+    );
   const expected = shape.reduce((a: number, b: number) => a * b, 1) * DTYPE_BYTES[e.dtype];
   if (end - begin !== expected)
-    throw new CheckpointError(path, `holds ${end - begin} bytes but shape [${shape}] of ${e.dtype} needs ${expected}`, name);
+    throw new CheckpointError(
+      path,
+      `holds ${end - begin} bytes but shape [${shape}] of ${e.dtype} needs ${expected}`,
+      name,
+    );
   return { name, dtype: e.dtype, shape, offset: dataStart + begin, byteLength: end - begin };
 }
 

@@ -4,7 +4,11 @@ import { UsageError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-export function parseCommandArgs<O extends Options>(argv: string[], options: O, positionals: { min: number; max: number; names: string }) {
+export function parseCommandArgs<O extends Options>(
+  argv: string[],
+  options: O,
+  positionals: { min: number; max: number; names: string },
+) {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -13,6 +17,7 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O, 
   }
   const count = parsed.positionals.length;
   if (count < positionals.min) throw new UsageError(`missing ${positionals.names}`);
-  if (count > positionals.max) throw new UsageError(`unexpected argument "${parsed.positionals[positionals.max]}"`);
+  if (count > positionals.max)
+    throw new UsageError(`unexpected argument "${parsed.positionals[positionals.max]}"`);
   return parsed;
 }

@@ -2,8 +2,6 @@
  * The `pixtral` command line. Each command is a module under commands/ exporting `run(argv, io)`; errors the
  * user can fix are printed as one readable line with a non-zero exit code, never a stack trace.
  */
-import { CheckpointError } from '../checkpoint/index.js';
-import { TokenizerFileError } from '../tokenizer/index.js';
 import { UsageError } from './errors.js';
 import type { CliIO } from './io.js';
 import { processIO } from './io.js';
@@ -24,6 +22,12 @@ const COMMANDS: Record<string, Command> = {
     summary: 'print the token ids of a text or of a chat-completion request',
     usage: 'pixtral tokenize [--model MODEL_DIR] (--text STR | --request REQUEST.json) [--pieces]',
     load: () => import('./commands/tokenize.js'),
+  },
+  run: {
+    summary: 'answer a prompt (with images) and stream the reply',
+    usage:
+      'pixtral run --model MODEL_DIR|builtin:tiny [--image PATH_OR_URL ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--json] "prompt"',
+    load: () => import('./commands/run.js'),
   },
   parity: {
     summary: 'check this engine against a golden fixture set',
@@ -66,18 +70,30 @@ function reportError(err: unknown, name: string, commandUsage: string, io: CliIO
     io.err(`pixtral ${name}: ${err.message}\nUsage: ${commandUsage}`);
     return 2;
   }
-  if (err instanceof CheckpointError || err instanceof TokenizerFileError || isKnownError(err)) {
-    io.err(`pixtral ${name}: ${(err as Error).message}`);
+  if (isUserFacing(err)) {
+    io.err(`pixtral ${name}: ${err.message}`);
     return 1;
   }
-  // An unexpected failure is a bug: keep the stack for the report, but lead with one readable line.
-  io.err(`pixtral ${name}: internal error: ${(err as Error)?.message ?? String(err)}`);
+  // An unexpected failure is a bug: lead with one readable line; PIXTRAL_DEBUG=1 shows the stack.
+  io.err(`pixtral ${name}: internal error: ${err instanceof Error ? err.message : String(err)}`);
   if (process.env.PIXTRAL_DEBUG) io.err(String((err as Error)?.stack));
   return 1;
 }
 
-/** Errors from other modules that carry a user-facing message (files, images, requests). */
-function isKnownError(err: unknown): boolean {
+/** Errors whose message is written for the user: bad files, images, requests, prompts, fixture sets. */
+const USER_FACING = new Set([
+  'CheckpointError',
+  'TokenizerFileError',
+  'ImageError',
+  'ChatValidationError',
+  'FixtureError',
+  'ContextLengthError',
+  'UnsupportedImageUrlError',
+  'KvCacheFullError',
+]);
+
+function isUserFacing(err: unknown): err is Error {
   if (!(err instanceof Error)) return false;
-  return ['ImageError', 'ChatValidationError', 'FixtureError', 'UserError'].includes(err.name) || 'code' in err && typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).syscall !== undefined;
+  // System errors (ENOENT, EACCES…) carry the path and reason in their message.
+  return USER_FACING.has(err.name) || typeof (err as NodeJS.ErrnoException).syscall === 'string';
 }

@@ -109,7 +109,14 @@ export async function* generate(
       const raw = tokenizer.decode(tokens.slice(1));
       const calls = finishReason === 'stop' ? parseToolCalls(raw) : null;
       if (calls) {
-        yield { type: 'done', finishReason: 'tool_calls', text: '', toolCalls: calls, tokens, usage: usage(promptIds, tokens) };
+        yield {
+          type: 'done',
+          finishReason: 'tool_calls',
+          text: '',
+          toolCalls: calls,
+          tokens,
+          usage: usage(promptIds, tokens),
+        };
         return;
       }
       // Unparseable calls come back as plain text (spec §9 judgement).

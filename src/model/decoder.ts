@@ -19,7 +19,12 @@ export interface DecoderWeights {
 export function loadDecoderWeights(load: (name: string) => Weight, config: TextConfig): DecoderWeights {
   const blocks: BlockWeights[] = [];
   for (let i = 0; i < config.nLayers; i++) blocks.push(loadBlockWeights(load, `layers.${i}`));
-  return { tokEmbeddings: load('tok_embeddings.weight'), blocks, norm: load('norm.weight'), output: load('output.weight') };
+  return {
+    tokEmbeddings: load('tok_embeddings.weight'),
+    blocks,
+    norm: load('norm.weight'),
+    output: load('output.weight'),
+  };
 }
 
 export class Decoder {
@@ -32,7 +37,12 @@ export class Decoder {
     private readonly weights: DecoderWeights,
   ) {
     this.freqs = ropeFrequencies(config.headDim, config.ropeTheta);
-    this.shape = { nHeads: config.nHeads, nKvHeads: config.nKvHeads, headDim: config.headDim, normEps: config.normEps };
+    this.shape = {
+      nHeads: config.nHeads,
+      nKvHeads: config.nKvHeads,
+      headDim: config.headDim,
+      normEps: config.normEps,
+    };
   }
 
   /** Input embeddings of a chunk: token rows, with `imageRows` (in order) replacing each [IMG] token. */
@@ -47,7 +57,8 @@ export class Decoder {
       x.data.set(imageRows.data.subarray(next * width, (next + 1) * width), t * width);
       next++;
     }
-    if (imageRows && next * width !== imageRows.data.length) throw new Error('fewer [IMG] tokens than image features');
+    if (imageRows && next * width !== imageRows.data.length)
+      throw new Error('fewer [IMG] tokens than image features');
     return x;
   }
 
@@ -83,6 +94,9 @@ export class Decoder {
   logits(hidden: Tensor): Float32Array {
     const rows = hidden.shape[0]!;
     const last = sliceRows(hidden, rows - 1, rows);
-    return this.backend.matmul(this.backend.rmsNorm(last, this.weights.norm, this.config.normEps), this.weights.output).data;
+    return this.backend.matmul(
+      this.backend.rmsNorm(last, this.weights.norm, this.config.normEps),
+      this.weights.output,
+    ).data;
   }
 }

@@ -51,7 +51,8 @@ export class KvCache {
   /** Stores k, v [T, kvWidth] of one layer at positions length..length+T−1 (call `advance` after all layers). */
   write(layer: number, k: Tensor, v: Tensor): void {
     const at = this.length * this.kvWidth;
-    if (at + k.data.length > this.allocated * this.kvWidth) throw new Error('kv cache: write past reserved space');
+    if (at + k.data.length > this.allocated * this.kvWidth)
+      throw new Error('kv cache: write past reserved space');
     this.keys[layer]!.set(k.data, at);
     this.values[layer]!.set(v.data, at);
   }

@@ -3,7 +3,8 @@
  * is encoded in prompt order, and its adapter outputs fill the [IMG] positions of the prompt left to right.
  */
 import type { Backend, Tensor } from '../backend/types.js';
-import type { Checkpoint, PixtralConfig } from '../checkpoint/index.js';
+import type { PixtralConfig } from '../checkpoint/index.js';
+import type { WeightSource } from '../checkpoint/weight-source.js';
 import { adapt, type AdapterWeights, loadAdapterWeights } from './adapter.js';
 import { Decoder, loadDecoderWeights } from './decoder.js';
 import { KvCache } from './kv-cache.js';
@@ -30,7 +31,11 @@ export class PixtralModel {
   }
 
   /** Loads every tensor of a checkpoint into the backend; `onProgress(done, total)` per tensor. */
-  static fromCheckpoint(checkpoint: Checkpoint, backend: Backend, onProgress?: (done: number, total: number) => void): PixtralModel {
+  static fromCheckpoint(
+    checkpoint: WeightSource,
+    backend: Backend,
+    onProgress?: (done: number, total: number) => void,
+  ): PixtralModel {
     const total = checkpoint.names().length;
     let done = 0;
     return new PixtralModel(backend, checkpoint.config, (name) => {
@@ -64,7 +69,12 @@ export class PixtralModel {
    * Feeds prompt tokens (appending to the cache) in chunks and returns the logits after the last one.
    * `imageRows` holds one row per [IMG] token among `ids`, in order.
    */
-  prefill(ids: readonly number[], cache: KvCache, imageRows?: Tensor, chunk = DEFAULT_PREFILL_CHUNK): Float32Array {
+  prefill(
+    ids: readonly number[],
+    cache: KvCache,
+    imageRows?: Tensor,
+    chunk = DEFAULT_PREFILL_CHUNK,
+  ): Float32Array {
     const steps = this.prefillSteps(ids, cache, imageRows, chunk);
     for (;;) {
       const next = steps.next();
@@ -73,7 +83,12 @@ export class PixtralModel {
   }
 
   /** The same, one chunk per iteration, so a caller can yield or cancel between chunks. */
-  *prefillSteps(ids: readonly number[], cache: KvCache, imageRows?: Tensor, chunk = DEFAULT_PREFILL_CHUNK): Generator<number, Float32Array> {
+  *prefillSteps(
+    ids: readonly number[],
+    cache: KvCache,
+    imageRows?: Tensor,
+    chunk = DEFAULT_PREFILL_CHUNK,
+  ): Generator<number, Float32Array> {
     if (ids.length === 0) throw new Error('prefill needs at least one token');
     let imageRow = 0;
     let hidden: Tensor | undefined;

@@ -24,8 +24,13 @@ export interface VisionWeights {
 
 export function loadVisionWeights(load: (name: string) => Weight, config: VisionConfig): VisionWeights {
   const blocks: BlockWeights[] = [];
-  for (let j = 0; j < config.nLayers; j++) blocks.push(loadBlockWeights(load, `vision_encoder.transformer.layers.${j}`));
-  return { patchConv: load('vision_encoder.patch_conv.weight'), lnPre: load('vision_encoder.ln_pre.weight'), blocks };
+  for (let j = 0; j < config.nLayers; j++)
+    blocks.push(loadBlockWeights(load, `vision_encoder.transformer.layers.${j}`));
+  return {
+    patchConv: load('vision_encoder.patch_conv.weight'),
+    lnPre: load('vision_encoder.ln_pre.weight'),
+    blocks,
+  };
 }
 
 export class VisionEncoder {

@@ -58,7 +58,9 @@ export class ParityReport {
 
   summary(): string {
     const skipped = this.count('skip');
-    return `${this.count('pass')} passed, ${this.count('fail')} failed` + (skipped ? `, ${skipped} skipped` : '');
+    return (
+      `${this.count('pass')} passed, ${this.count('fail')} failed` + (skipped ? `, ${skipped} skipped` : '')
+    );
   }
 }
 
@@ -94,7 +96,9 @@ export function compareFloats(actual: Float32Array, expected: Float32Array, tole
   return {
     outcome: ok ? 'pass' : 'fail',
     name: '',
-    detail: `max_abs ${maxAbs.toExponential(2)} ${ok ? '≤' : '>'} ${tolerance.toExponential(1)}` + (ok ? '' : ` (at index ${at})`),
+    detail:
+      `max_abs ${maxAbs.toExponential(2)} ${ok ? '≤' : '>'} ${tolerance.toExponential(1)}` +
+      (ok ? '' : ` (at index ${at})`),
   };
 }
 

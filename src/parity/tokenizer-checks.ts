@@ -25,11 +25,15 @@ export function checkTokenizer(set: FixtureSet, report: ParityReport): void {
     golden.cases.forEach((c: { text: string; ids: number[]; pieces?: string[] }, i: number) => {
       report.check(`tokenizer/${label}/decode-case[${i}]`, () => {
         const text = tokenizer.decode(c.ids);
-        if (text !== c.text) throw new Error(`got ${JSON.stringify(text)}, expected ${JSON.stringify(c.text)}`);
+        if (text !== c.text)
+          throw new Error(`got ${JSON.stringify(text)}, expected ${JSON.stringify(c.text)}`);
         if (c.pieces) {
           const pieces = c.ids.map((id) => tokenizer.decode([id]));
           const bad = pieces.findIndex((p, k) => p !== c.pieces![k]);
-          if (bad >= 0) throw new Error(`piece ${bad}: got ${JSON.stringify(pieces[bad])}, expected ${JSON.stringify(c.pieces[bad])}`);
+          if (bad >= 0)
+            throw new Error(
+              `piece ${bad}: got ${JSON.stringify(pieces[bad])}, expected ${JSON.stringify(c.pieces[bad])}`,
+            );
         }
         return 'exact';
       });
@@ -37,7 +41,8 @@ export function checkTokenizer(set: FixtureSet, report: ParityReport): void {
     (golden.decode ?? []).forEach((d: { ids: number[]; text: string }, i: number) => {
       report.check(`tokenizer/${label}/decode[${i}]`, () => {
         const text = tokenizer.decode(d.ids);
-        if (text !== d.text) throw new Error(`got ${JSON.stringify(text)}, expected ${JSON.stringify(d.text)}`);
+        if (text !== d.text)
+          throw new Error(`got ${JSON.stringify(text)}, expected ${JSON.stringify(d.text)}`);
         return 'exact';
       });
     });

@@ -85,6 +85,7 @@ export function bytesToKey(bytes: Uint8Array): string {
   return key;
 }
 
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL on purpose
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
 
 /** The binary key of a piece of text: its UTF-8 bytes, one char per byte. */

@@ -43,9 +43,17 @@ export function loadHfTokenizerFile(file: string): TekkenVocab {
     rankBytes[id - numSpecial] = bytes;
   }
   for (let rank = 0; rank < rankBytes.length; rank++)
-    if (!rankBytes[rank]) throw new TokenizerFileError(file, `vocab has no token with id ${rank + numSpecial}`);
+    if (!rankBytes[rank])
+      throw new TokenizerFileError(file, `vocab has no token with id ${rank + numSpecial}`);
 
-  return { rankBytes, pattern: findSplitPattern(json.pre_tokenizer, file), numSpecial, specialNames, image: null, source: file };
+  return {
+    rankBytes,
+    pattern: findSplitPattern(json.pre_tokenizer, file),
+    numSpecial,
+    specialNames,
+    image: null,
+    source: file,
+  };
 }
 
 /** The `Split` regex of the pre-tokenizer (possibly inside a `Sequence`). */

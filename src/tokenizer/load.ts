@@ -6,7 +6,9 @@ import { Tokenizer } from './tokenizer.js';
 
 /** `tekken.json` (Mistral) or `tokenizer.json` (Hugging Face), chosen by file name. */
 export function loadTokenizer(file: string): Tokenizer {
-  return new Tokenizer(basename(file) === 'tokenizer.json' ? loadHfTokenizerFile(file) : loadTekkenFile(file));
+  return new Tokenizer(
+    basename(file) === 'tokenizer.json' ? loadHfTokenizerFile(file) : loadTekkenFile(file),
+  );
 }
 
 let bundled: Tokenizer | undefined;

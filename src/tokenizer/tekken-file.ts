@@ -63,7 +63,10 @@ function readConfig(value: unknown, file: string): TekkenConfig {
   const { pattern, default_vocab_size, default_num_special_tokens } = value;
   if (typeof pattern !== 'string') throw new TokenizerFileError(file, 'config.pattern must be a string');
   if (!isPositiveInt(default_vocab_size) || !isPositiveInt(default_num_special_tokens))
-    throw new TokenizerFileError(file, 'config needs integer default_vocab_size and default_num_special_tokens');
+    throw new TokenizerFileError(
+      file,
+      'config needs integer default_vocab_size and default_num_special_tokens',
+    );
   if (default_vocab_size <= default_num_special_tokens)
     throw new TokenizerFileError(file, 'default_vocab_size must exceed default_num_special_tokens');
   try {
@@ -128,7 +131,8 @@ function readImageSettings(value: unknown, file: string): ImageTokenSettings | n
   if (!isObject(value) || !isPositiveInt(value.image_patch_size) || !isPositiveInt(value.max_image_size))
     throw new TokenizerFileError(file, 'image section needs integer image_patch_size and max_image_size');
   const merge = value.spatial_merge_size ?? 1;
-  if (!isPositiveInt(merge)) throw new TokenizerFileError(file, 'image.spatial_merge_size must be an integer');
+  if (!isPositiveInt(merge))
+    throw new TokenizerFileError(file, 'image.spatial_merge_size must be an integer');
   return { patchSize: value.image_patch_size, maxImageSize: value.max_image_size, spatialMergeSize: merge };
 }
 

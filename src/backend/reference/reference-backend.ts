@@ -2,7 +2,15 @@
  * The reference backend: every operation of the Backend interface in plain TypeScript, written to be read and
  * trusted rather than to be fast. Sums accumulate in float64 (JavaScript numbers) and are stored as float32.
  */
-import { type AttentionShape, type Backend, type RawWeight, type RopeAngles, type Tensor, rowsOf, tensor } from '../types.js';
+import {
+  type AttentionShape,
+  type Backend,
+  type RawWeight,
+  type RopeAngles,
+  type Tensor,
+  rowsOf,
+  tensor,
+} from '../types.js';
 import { erf, sigmoid } from './math.js';
 import { ReferenceWeight } from './weights.js';
 
@@ -39,7 +47,8 @@ export class ReferenceBackend implements Backend {
     const out = tensor([ids.length, width]);
     for (let t = 0; t < ids.length; t++) {
       const id = ids[t]!;
-      if (!(id >= 0 && id < table.rows)) throw new RangeError(`embedding id ${id} outside 0..${table.rows - 1}`);
+      if (!(id >= 0 && id < table.rows))
+        throw new RangeError(`embedding id ${id} outside 0..${table.rows - 1}`);
       table.row(id, out.data.subarray(t * width, (t + 1) * width));
     }
     return out;
@@ -64,8 +73,10 @@ export class ReferenceBackend implements Backend {
     const width = x.shape[x.shape.length - 1]!;
     const headDim = width / heads;
     const pairs = headDim / 2;
-    if (pairs !== angles.pairs) throw new Error(`rope: head_dim ${headDim} needs ${pairs} pairs, table has ${angles.pairs}`);
-    if (rowsOf(x) !== angles.positions) throw new Error(`rope: ${rowsOf(x)} rows but ${angles.positions} positions`);
+    if (pairs !== angles.pairs)
+      throw new Error(`rope: head_dim ${headDim} needs ${pairs} pairs, table has ${angles.pairs}`);
+    if (rowsOf(x) !== angles.positions)
+      throw new Error(`rope: ${rowsOf(x)} rows but ${angles.positions} positions`);
     const out = tensor(x.shape);
     for (let t = 0; t < angles.positions; t++) {
       for (let h = 0; h < heads; h++) {

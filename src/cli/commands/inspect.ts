@@ -5,7 +5,11 @@ import { formatBytes, formatCount } from '../format.js';
 import type { CliIO } from '../io.js';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'MODEL_DIR' });
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { json: { type: 'boolean' } },
+    { min: 1, max: 1, names: 'MODEL_DIR' },
+  );
   const checkpoint = Checkpoint.open(positionals[0]!);
   try {
     const summary = {

@@ -1,0 +1,107 @@
+/**
+ * `pixtral run --model DIR [--image PATH_OR_URL ...] [--system STR] [--json] "prompt"`: one chat turn,
+ * streamed to stdout as it is generated (or printed whole with usage under --json).
+ */
+import { Engine } from '../../engine/engine.js';
+import { fileToDataUri } from '../../engine/fetchers.js';
+import { parseCommandArgs } from '../args.js';
+import { UsageError } from '../errors.js';
+import type { CliIO } from '../io.js';
+import { progressBar } from '../progress.js';
+import { numberOption } from '../options.js';
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    {
+      model: { type: 'string' },
+      image: { type: 'string', multiple: true },
+      system: { type: 'string' },
+      json: { type: 'boolean' },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-p': { type: 'string' },
+      seed: { type: 'string' },
+      stop: { type: 'string', multiple: true },
+    },
+    { min: 1, max: 1, names: 'the prompt' },
+  );
+  if (!values.model)
+    throw new UsageError('--model is required (a model folder, or builtin:tiny for the demo model)');
+  const sampling = {
+    temperature: numberOption(values.temperature, 'temperature', 0.7, 0, 2),
+    topP: numberOption(values['top-p'], 'top-p', 1, 0, 1),
+    ...(values.seed !== undefined ? { seed: numberOption(values.seed, 'seed', 0, 0, 2 ** 53) } : {}),
+  };
+  const maxTokens = numberOption(values['max-tokens'], 'max-tokens', 512, 1, 1 << 20);
+
+  const content: unknown[] = [];
+  for (const image of values.image ?? [])
+    content.push({ type: 'image_url', image_url: await imageUrl(image) });
+  content.push({ type: 'text', text: positionals[0]! });
+  const messages: unknown[] = [];
+  if (values.system) messages.push({ role: 'system', content: values.system });
+  messages.push({ role: 'user', content });
+
+  const progress = progressBar('loading model', io);
+  const engine = Engine.load(values.model, { onProgress: progress.update });
+  progress.done();
+
+  const prompt = await engine.prepare({ messages }, cliImageFetcher);
+  const started = Date.now();
+  let done;
+  for await (const event of engine.generate(prompt, { maxTokens, sampling, stop: values.stop ?? [] })) {
+    if (event.type === 'text' && !values.json) process.stdout.write(event.text);
+    if (event.type === 'done') done = event;
+  }
+  if (!done) return 1;
+  if (values.json) {
+    io.out(
+      JSON.stringify(
+        {
+          model: engine.id,
+          backend: engine.backendName,
+          content: done.text,
+          tool_calls: done.toolCalls,
+          finish_reason: done.finishReason,
+          usage: {
+            prompt_tokens: done.usage.promptTokens,
+            completion_tokens: done.usage.completionTokens,
+            total_tokens: done.usage.promptTokens + done.usage.completionTokens,
+          },
+          seconds: (Date.now() - started) / 1000,
+        },
+        null,
+        2,
+      ),
+    );
+  } else process.stdout.write('\n');
+  return 0;
+}
+
+/** Local paths become data URIs; http(s) URLs are fetched by the fetcher below; data URIs pass through. */
+async function imageUrl(pathOrUrl: string): Promise<string> {
+  if (/^(data|https?):/i.test(pathOrUrl)) return pathOrUrl;
+  try {
+    return await fileToDataUri(pathOrUrl);
+  } catch (err) {
+    throw new UsageError(
+      `cannot read image "${pathOrUrl}" (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+}
+
+const MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024;
+
+async function cliImageFetcher(url: string): Promise<Uint8Array> {
+  if (url.startsWith('data:')) {
+    const { imageBytesFromDataUri } = await import('../../image/index.js');
+    return imageBytesFromDataUri(url, MAX_DOWNLOAD_BYTES);
+  }
+  const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (!response.ok) throw new UsageError(`cannot fetch image ${url}: HTTP ${response.status}`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (bytes.byteLength > MAX_DOWNLOAD_BYTES)
+    throw new UsageError(`image ${url} is larger than ${MAX_DOWNLOAD_BYTES} bytes`);
+  return bytes;
+}

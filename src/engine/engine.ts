@@ -1,0 +1,60 @@
+/**
+ * The engine API the CLI and the server share: a loaded model with its tokenizer and image settings, turning
+ * chat-completion requests into prompts and prompts into streamed generations. Neither face knows tensor shapes.
+ */
+import { ReferenceBackend } from '../backend/reference/reference-backend.js';
+import type { Backend } from '../backend/types.js';
+import type { ImageSettings } from '../checkpoint/index.js';
+import { generate, type GenerateOptions, type GenerationEvent } from '../generate/generate.js';
+import { PixtralModel } from '../model/pixtral.js';
+import type { Tokenizer } from '../tokenizer/index.js';
+import { openModelSource } from './model-source.js';
+import { type ImageFetcher, preparePrompt, type PreparedPrompt } from './prepare.js';
+import { dataUriFetcher } from './fetchers.js';
+
+export interface EngineOptions {
+  readonly backend?: Backend;
+  /** Called as tensors load: (done, total). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export class Engine {
+  private constructor(
+    readonly id: string,
+    readonly model: PixtralModel,
+    readonly tokenizer: Tokenizer,
+    readonly image: ImageSettings | null,
+  ) {}
+
+  /** Loads a model folder (either layout) or `builtin:tiny`. */
+  static load(location: string, options: EngineOptions = {}): Engine {
+    const source = openModelSource(location);
+    try {
+      const model = PixtralModel.fromCheckpoint(
+        source.weights,
+        options.backend ?? new ReferenceBackend(),
+        options.onProgress,
+      );
+      return new Engine(source.id, model, source.tokenizer, source.image);
+    } finally {
+      source.close(); // weights now live in the backend
+    }
+  }
+
+  get maxContext(): number {
+    return this.model.config.maxContext;
+  }
+
+  get backendName(): string {
+    return this.model.backend.name;
+  }
+
+  /** Validates a chat-completion body and renders it to prompt ids with its images preprocessed. */
+  prepare(body: unknown, fetchImage: ImageFetcher = dataUriFetcher()): Promise<PreparedPrompt> {
+    return preparePrompt(body, this.tokenizer, this.model.config.vision ? this.image : null, fetchImage);
+  }
+
+  generate(prompt: PreparedPrompt, options: GenerateOptions): AsyncGenerator<GenerationEvent> {
+    return generate(this.model, this.tokenizer, prompt.ids, prompt.images, options);
+  }
+}

