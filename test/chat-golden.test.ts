@@ -23,6 +23,8 @@ const tokenizers = [
   ['tekken.json', loadTokenizer(fixturePath(goldens.tokenizer.tekken))],
   ['HF tokenizer.json', loadTokenizer(fixturePath(goldens.model.hf, 'tokenizer.json'))],
 ] as const;
+// Image sizing comes from the tokenizer file (`max_image_size`, `image_patch_size`), as in mistral-common.
+const imageSettings = tokenizers[0][1].image!;
 
 // ---- image grids without the image module: PNG header + the §3.2 target-size rule -------------------
 
@@ -49,10 +51,14 @@ function dataUriBytes(uri: string): Uint8Array {
 function pngGrid(bytes: Uint8Array): ImageGrid {
   const b = Buffer.from(bytes);
   assert.equal(b.toString('latin1', 12, 16), 'IHDR', 'fixture images are PNGs');
-  return gridFromSize(b.readUInt32BE(16), b.readUInt32BE(20), 1024, 16);
+  const { maxImageSize, patchSize } = imageSettings;
+  return gridFromSize(b.readUInt32BE(16), b.readUInt32BE(20), maxImageSize, patchSize);
 }
 
-type Preprocess = (bytes: Uint8Array) => Promise<{ rows: number; cols: number }>;
+type Preprocess = (
+  bytes: Uint8Array,
+  opts?: { maxImageSize: number; patchSize: number },
+) => Promise<{ rows: number; cols: number }>;
 
 /** The real image module when it is there (it may be written in parallel); else the PNG-header rule. */
 async function gridFinder(): Promise<{ name: string; grid: (uri: string) => Promise<ImageGrid> }> {
@@ -64,13 +70,15 @@ async function gridFinder(): Promise<{ name: string; grid: (uri: string) => Prom
       return {
         name: 'preprocessImage',
         grid: async (uri) => {
-          const { rows, cols } = await pre(dataUriBytes(uri));
+          const { maxImageSize, patchSize } = imageSettings;
+          const { rows, cols } = await pre(dataUriBytes(uri), { maxImageSize, patchSize });
           return { rows, cols };
         },
       };
     }
-  } catch {
-    // not written yet
+  } catch (e) {
+    // Not written yet (the image module is developed in parallel); any other failure is a real error.
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
   }
   return { name: 'PNG header', grid: async (uri) => pngGrid(dataUriBytes(uri)) };
 }

@@ -226,11 +226,12 @@ describe('validateChatRequest: shape', () => {
     rejects({ messages: [USER], temperature: 'hot' }, ['body', 'temperature'], 'float_type', /number/);
     rejects({ messages: [USER], temperature: -1 }, ['body', 'temperature'], 'greater_than_equal', /0/);
     rejects({ messages: [USER], top_p: 2 }, ['body', 'top_p'], 'less_than_equal', /1/);
-    rejects({ messages: [USER], max_tokens: 1.5 }, ['body', 'max_tokens'], 'int_type', /integer/);
+    rejects({ messages: [USER], max_tokens: 1.5 }, ['body', 'max_tokens'], 'int_from_float', /integer/);
+    rejects({ messages: [USER], max_tokens: '7' }, ['body', 'max_tokens'], 'int_type', /integer/);
     rejects({ messages: [USER], stream: 'yes' }, ['body', 'stream'], 'bool_type', /boolean/);
     rejects({ messages: [USER], stop: ['a', 1] }, ['body', 'stop', 1], 'string_type', /string/);
     const ok = validateChatRequest(
-      parsePyJson('{"messages": [{"role": "user", "content": "x"}], "temperature": 0.5, "max_tokens": 7}'),
+      parsePyJson('{"messages": [{"role": "user", "content": "x"}], "temperature": 0.5, "max_tokens": 7.0}'),
     );
     assert.equal(ok.temperature, 0.5);
     assert.equal(ok.max_tokens, 7);
@@ -257,5 +258,27 @@ describe('validateChatRequest: shape', () => {
       assert.equal(res.detail, e.issues);
       assert.match(res.message, /body\.messages\.0\.role/);
     }
+  });
+});
+
+describe('validateChatRequest: bodies from parsePyJson', () => {
+  it('reads Map objects and boxed numbers like plain ones', () => {
+    const body = parsePyJson(
+      '{"messages": [{"role": 12345678901234567890, "content": "x"}, {"role": "user", "content": [{"type": 1.0}]}]}',
+    );
+    const issues = issuesOf(body);
+    assert.deepEqual(
+      issues.map((i) => [i.loc, i.msg]),
+      [
+        [
+          ['body', 'messages', 0, 'role'],
+          "Input tag '12345678901234567890' found using 'role' does not match any of the expected tags: 'system', 'user', 'assistant', 'tool'",
+        ],
+        [
+          ['body', 'messages', 1, 'content', 0, 'type'],
+          "Input tag '1.0' found using 'type' does not match any of the expected tags: 'text', 'image_url'",
+        ],
+      ],
+    );
   });
 });

@@ -1,0 +1,27 @@
+/**
+ * Image token layout (spec §4). Kept here so the chat renderer does not depend on the image module (which
+ * decodes pixels); `src/image` may export the same layout as `imageTokenIds` — fold them together later.
+ */
+import { SpecialId } from '../tokenizer/index.js';
+
+/** The patch grid of one preprocessed image (`rows` × `cols` patches of 16×16 pixels). */
+export interface ImageGrid {
+  rows: number;
+  cols: number;
+}
+
+/**
+ * `[IMG]` × cols per row, `[IMG_BREAK]` after every row except the last, whose break is replaced by
+ * `[IMG_END]`: rows·(cols+1) ids. The k-th `[IMG]` receives patch k in row-major order.
+ */
+export function imageTokenLayout(rows: number, cols: number): number[] {
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1) {
+    throw new RangeError(`invalid image patch grid ${rows}×${cols}`);
+  }
+  const ids: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) ids.push(SpecialId.IMG);
+    ids.push(r < rows - 1 ? SpecialId.IMG_BREAK : SpecialId.IMG_END);
+  }
+  return ids;
+}
