@@ -26,7 +26,7 @@ const COMMANDS: Record<string, Command> = {
   run: {
     summary: 'answer a prompt (with images) and stream the reply',
     usage:
-      'pixtral run --model MODEL_DIR|builtin:tiny [--image PATH_OR_URL ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--json] "prompt"',
+      'pixtral run --model MODEL_DIR|builtin:tiny [--image PATH_OR_URL ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--json] "prompt"',
     load: () => import('./commands/run.js'),
   },
   parity: {

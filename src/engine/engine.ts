@@ -14,6 +14,8 @@ import { dataUriFetcher } from './fetchers.js';
 
 export interface EngineOptions {
   readonly backend?: Backend;
+  /** Longest sequence (prompt + answer) to allow, at most the model's own context (131072 for Pixtral). */
+  readonly maxContext?: number;
   /** Called as tensors load: (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -34,6 +36,7 @@ export class Engine {
         source.weights,
         options.backend ?? new ReferenceBackend(),
         options.onProgress,
+        options.maxContext,
       );
       return new Engine(source.id, model, source.tokenizer, source.image);
     } finally {

@@ -35,10 +35,12 @@ export class PixtralModel {
     checkpoint: WeightSource,
     backend: Backend,
     onProgress?: (done: number, total: number) => void,
+    maxContext = checkpoint.config.maxContext,
   ): PixtralModel {
     const total = checkpoint.names().length;
     let done = 0;
-    return new PixtralModel(backend, checkpoint.config, (name) => {
+    const config = { ...checkpoint.config, maxContext: Math.min(maxContext, checkpoint.config.maxContext) };
+    return new PixtralModel(backend, config, (name) => {
       const weight = backend.weight(checkpoint.readRaw(name));
       onProgress?.(++done, total);
       return weight;

@@ -23,6 +23,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       'top-p': { type: 'string' },
       seed: { type: 'string' },
       stop: { type: 'string', multiple: true },
+      context: { type: 'string' },
     },
     { min: 1, max: 1, names: 'the prompt' },
   );
@@ -44,7 +45,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   messages.push({ role: 'user', content });
 
   const progress = progressBar('loading model', io);
-  const engine = Engine.load(values.model, { onProgress: progress.update });
+  const maxContext = numberOption(values.context, 'context', 131072, 2, 131072);
+  const engine = Engine.load(values.model, { onProgress: progress.update, maxContext });
   progress.done();
 
   const prompt = await engine.prepare({ messages }, cliImageFetcher);

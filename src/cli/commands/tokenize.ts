@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { Checkpoint } from '../../checkpoint/index.js';
 import { dataUriFetcher } from '../../engine/fetchers.js';
 import { preparePrompt } from '../../engine/prepare.js';
+import { parsePyJson } from '../../chat/index.js';
 import { bundledTokenizer, loadTokenizer, type Tokenizer } from '../../tokenizer/index.js';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../errors.js';
@@ -62,7 +63,8 @@ async function readRequest(file: string): Promise<unknown> {
     );
   }
   try {
-    return JSON.parse(text);
+    // Python-exact parsing keeps 1.0 vs 1 and key order, so tool schemas reach the prompt byte for byte.
+    return parsePyJson(text);
   } catch (err) {
     throw new UsageError(`${file} is not valid JSON (${(err as Error).message})`);
   }

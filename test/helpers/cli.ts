@@ -1,0 +1,18 @@
+/** Runs the built `pixtral` CLI in a child process, as a user would. */
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function pixtral(args: string[], timeoutMs = 120_000): CliResult {
+  const result = spawnSync(process.execPath, [resolve('bin/pixtral.js'), ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, PIXTRAL_DEBUG: '' },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
