@@ -72,11 +72,26 @@ describe('pixtral run', () => {
 
   it('answers with an image from either layout (greedy answers agree)', () => {
     const answers = [consolidated, hf].map((model) => {
-      const result = pixtral(['run', '--model', model, '--image', image, '--temperature', '0', '--max-tokens', '6', '--json', 'What is this?']);
+      const result = pixtral([
+        'run',
+        '--model',
+        model,
+        '--image',
+        image,
+        '--temperature',
+        '0',
+        '--max-tokens',
+        '6',
+        '--json',
+        'What is this?',
+      ]);
       assert.equal(result.status, 0, result.stderr);
       const response = JSON.parse(result.stdout);
       assert.equal(response.usage.completion_tokens, 6);
-      assert.ok(response.usage.prompt_tokens > goldens.images[0].tokens, 'image tokens count as prompt tokens');
+      assert.ok(
+        response.usage.prompt_tokens > goldens.images[0].tokens,
+        'image tokens count as prompt tokens',
+      );
       assert.equal(response.finish_reason, 'length');
       return response.content;
     });
@@ -84,18 +99,39 @@ describe('pixtral run', () => {
   });
 
   it('streams plain text with the embedded demo model', () => {
-    const result = pixtral(['run', '--model', 'builtin:tiny', '--image', 'examples/shapes.png', '--max-tokens', '5', '--seed', '3', 'Hi']);
+    const result = pixtral([
+      'run',
+      '--model',
+      'builtin:tiny',
+      '--image',
+      'examples/shapes.png',
+      '--max-tokens',
+      '5',
+      '--seed',
+      '3',
+      'Hi',
+    ]);
     assert.equal(result.status, 0, result.stderr);
     assert.ok(result.stdout.length > 0);
   });
 
   it('fails cleanly on a missing model, an unreadable image and a prompt longer than the context', () => {
-    assertCleanFailure(pixtral(['run', '--model', join(scratch, 'none'), 'hi']), /model directory does not exist/);
-    assertCleanFailure(pixtral(['run', '--model', consolidated, '--image', join(scratch, 'no.png'), 'hi']), /cannot read image .*no\.png.*ENOENT/, 2);
+    assertCleanFailure(
+      pixtral(['run', '--model', join(scratch, 'none'), 'hi']),
+      /model directory does not exist/,
+    );
+    assertCleanFailure(
+      pixtral(['run', '--model', consolidated, '--image', join(scratch, 'no.png'), 'hi']),
+      /cannot read image .*no\.png.*ENOENT/,
+      2,
+    );
     const notImage = join(scratch, 'not-image.png');
     writeFileSync(notImage, 'this is not an image');
     assertCleanFailure(pixtral(['run', '--model', consolidated, '--image', notImage, 'hi']), /image/i);
-    assertCleanFailure(pixtral(['run', '--model', consolidated, '--context', '16', 'a '.repeat(40)]), /prompt has \d+ tokens but the model's context is 16 tokens/);
+    assertCleanFailure(
+      pixtral(['run', '--model', consolidated, '--context', '16', 'a '.repeat(40)]),
+      /prompt has \d+ tokens but the model's context is 16 tokens/,
+    );
     assertCleanFailure(pixtral(['run', 'hi']), /--model is required/, 2);
   });
 });
@@ -104,9 +140,23 @@ describe('pixtral parity', () => {
   it('passes every golden of the shared fixture set', () => {
     const result = pixtral(['parity', fixturePath()], 600_000);
     const summary = result.stdout.trim().split('\n').at(-1)!;
-    assert.match(summary, /^\d+ passed, 0 failed$/, result.stdout.split('\n').filter((l) => l.startsWith('FAIL')).join('\n'));
+    assert.match(
+      summary,
+      /^\d+ passed, 0 failed$/,
+      result.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('FAIL'))
+        .join('\n'),
+    );
     assert.equal(result.status, 0);
-    for (const kind of ['tokenizer/', 'chat/', 'image/', 'model/consolidated/vision', 'model/hf/logits', 'model/hf/generate'])
+    for (const kind of [
+      'tokenizer/',
+      'chat/',
+      'image/',
+      'model/consolidated/vision',
+      'model/hf/logits',
+      'model/hf/generate',
+    ])
       assert.ok(result.stdout.includes(`PASS ${kind}`), `ran ${kind} checks`);
   });
 

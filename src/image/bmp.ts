@@ -24,11 +24,18 @@ export function decodeBmp(bytes: Uint8Array, maxPixels: number): RgbaImage {
   const height = Math.abs(rawHeight);
   if (width <= 0 || height === 0) throw new ImageError('empty_image', 'BMP image has no pixels');
   if (width * height > maxPixels)
-    throw new ImageError('too_many_pixels', `BMP image has ${width}×${height} pixels, more than the limit of ${maxPixels}`);
+    throw new ImageError(
+      'too_many_pixels',
+      `BMP image has ${width}×${height} pixels, more than the limit of ${maxPixels}`,
+    );
   if (compression !== 0 || ![8, 24, 32].includes(bpp))
-    throw new ImageError('unsupported_format', `BMP with ${bpp} bits per pixel and compression ${compression} is not supported`);
+    throw new ImageError(
+      'unsupported_format',
+      `BMP with ${bpp} bits per pixel and compression ${compression} is not supported`,
+    );
   const stride = Math.ceil((width * bpp) / 32) * 4;
-  if (dataOffset + stride * height > bytes.length) throw new ImageError('truncated', 'BMP file is truncated (pixel data incomplete)');
+  if (dataOffset + stride * height > bytes.length)
+    throw new ImageError('truncated', 'BMP file is truncated (pixel data incomplete)');
   const palette = bpp === 8 ? bytes.subarray(14 + headerSize, dataOffset) : null;
   const channels = bpp === 32 ? 4 : 3;
   const out = new Uint8Array(width * height * channels);

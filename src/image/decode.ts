@@ -24,25 +24,42 @@ export async function decodeImage(bytes: Uint8Array, maxPixels = DEFAULT_MAX_PIX
   return toRgb(decoded);
 }
 
-async function decodeWithSharp(bytes: Uint8Array, maxPixels: number): Promise<RgbaImage | { width: number; height: number; channels: 1 | 2; data: Uint8Array }> {
-  let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
+async function decodeWithSharp(
+  bytes: Uint8Array,
+  maxPixels: number,
+): Promise<RgbaImage | { width: number; height: number; channels: 1 | 2; data: Uint8Array }> {
+  let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {
-    throw new ImageError('not_an_image', 'the data is not an image in a supported format (PNG, JPEG, WebP, GIF, BMP)');
+    throw new ImageError(
+      'not_an_image',
+      'the data is not an image in a supported format (PNG, JPEG, WebP, GIF, BMP)',
+    );
   }
   if (!meta.format || !FORMATS.has(meta.format))
-    throw new ImageError('unsupported_format', `image format "${meta.format ?? 'unknown'}" is not supported (PNG, JPEG, WebP, GIF, BMP)`);
+    throw new ImageError(
+      'unsupported_format',
+      `image format "${meta.format ?? 'unknown'}" is not supported (PNG, JPEG, WebP, GIF, BMP)`,
+    );
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
   if (width === 0 || height === 0) throw new ImageError('empty_image', 'image has no pixels');
   if (width * height > maxPixels)
-    throw new ImageError('too_many_pixels', `image has ${width}×${height} pixels, more than the limit of ${maxPixels}`);
+    throw new ImageError(
+      'too_many_pixels',
+      `image has ${width}×${height} pixels, more than the limit of ${maxPixels}`,
+    );
   try {
     let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1, page: 0 });
     if (meta.space === 'cmyk') pipeline = pipeline.toColourspace('srgb');
     const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    return { width: info.width, height: info.height, channels: info.channels as 1 | 2 | 3 | 4, data } as RgbaImage;
+    return {
+      width: info.width,
+      height: info.height,
+      channels: info.channels as 1 | 2 | 3 | 4,
+      data,
+    } as RgbaImage;
   } catch (err) {
     const message = (err as Error).message;
     if (/truncat|premature|unexpected end|corrupt|incomplete|read error|damaged/i.test(message))

@@ -19,7 +19,10 @@ export interface PreprocessOptions {
   readonly maxPixels?: number;
 }
 
-export async function preprocessImage(bytes: Uint8Array, options: PreprocessOptions = {}): Promise<PreprocessedImage> {
+export async function preprocessImage(
+  bytes: Uint8Array,
+  options: PreprocessOptions = {},
+): Promise<PreprocessedImage> {
   const patch = options.patchSize ?? 16;
   const image = await decodeImage(bytes, options.maxPixels ?? DEFAULT_MAX_PIXELS);
   const { rows, cols } = targetPatchGrid(image.width, image.height, options.maxImageSize ?? 1024, patch);

@@ -52,7 +52,8 @@ export function resizeBicubic(
     for (let x = 0; x < dstW; x++) {
       for (let c = 0; c < channels; c++) {
         let sum = 0;
-        for (let k = 0; k < 4; k++) sum += xt.weight[x * 4 + k]! * pixels[rowIn + xt.index[x * 4 + k]! * channels + c]!;
+        for (let k = 0; k < 4; k++)
+          sum += xt.weight[x * 4 + k]! * pixels[rowIn + xt.index[x * 4 + k]! * channels + c]!;
         horizontal[rowOut + x * channels + c] = sum;
       }
     }

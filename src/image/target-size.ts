@@ -13,7 +13,12 @@ export function roundHalfEven(x: number): number {
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
-export function targetPatchGrid(width: number, height: number, maxImageSize = 1024, patchSize = 16): PatchGrid {
+export function targetPatchGrid(
+  width: number,
+  height: number,
+  maxImageSize = 1024,
+  patchSize = 16,
+): PatchGrid {
   const ratio = Math.max(width / maxImageSize, height / maxImageSize);
   let w = width;
   let h = height;
