@@ -13,7 +13,12 @@ export function interleavedRowsToHf(data: Uint8Array, rows: number, heads: numbe
   return permuteRows(data, rows, heads, 'toHf');
 }
 
-function permuteRows(data: Uint8Array, rows: number, heads: number, direction: 'toInterleaved' | 'toHf'): Uint8Array {
+function permuteRows(
+  data: Uint8Array,
+  rows: number,
+  heads: number,
+  direction: 'toInterleaved' | 'toHf',
+): Uint8Array {
   const headDim = rows / heads;
   const rowBytes = data.byteLength / rows;
   const half = headDim / 2;
