@@ -11,6 +11,7 @@ import type { Tokenizer } from '../tokenizer/index.js';
 import { openModelSource } from './model-source.js';
 import { type ImageFetcher, preparePrompt, type PreparedPrompt } from './prepare.js';
 import { dataUriFetcher } from './fetchers.js';
+import { Scheduler, type SchedulerOptions } from './scheduler.js';
 
 export interface EngineOptions {
   readonly backend?: Backend;
@@ -59,5 +60,10 @@ export class Engine {
 
   generate(prompt: PreparedPrompt, options: GenerateOptions): AsyncGenerator<GenerationEvent> {
     return generate(this.model, this.tokenizer, prompt.ids, prompt.images, options);
+  }
+
+  /** A scheduler that batches the decode steps of concurrent requests on this engine's model. */
+  scheduler(options?: SchedulerOptions): Scheduler {
+    return new Scheduler(this.model, this.tokenizer, options);
   }
 }

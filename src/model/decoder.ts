@@ -6,8 +6,8 @@ import type { Backend, Tensor, Weight } from '../backend/types.js';
 import type { TextConfig } from '../checkpoint/index.js';
 import { type BlockShape, type BlockWeights, loadBlockWeights, transformerBlock } from './block.js';
 import type { KvCache } from './kv-cache.js';
-import { rope1d, ropeFrequencies } from './rope.js';
-import { sliceRows, widthOf } from './rows.js';
+import { concatAngles, rope1d, ropeFrequencies } from './rope.js';
+import { concatRows, sliceRows, widthOf } from './rows.js';
 
 export interface DecoderWeights {
   readonly tokEmbeddings: Weight;
@@ -88,6 +88,45 @@ export class Decoder {
     });
     cache.advance(count);
     return x;
+  }
+
+  /**
+   * One decoding step for several sequences at once (continuous batching): row i of `x` is the next position
+   * of `caches[i]`. The projections and the feed-forward run on all rows together, so weights are read once
+   * per step; only attention is per sequence, against that sequence's own cache.
+   */
+  forwardBatch(x: Tensor, caches: readonly KvCache[]): Tensor {
+    const { backend, config, shape } = this;
+    const starts = caches.map((cache) => cache.length);
+    for (const cache of caches) cache.reserve(1);
+    const angles = concatAngles(starts.map((start) => rope1d(this.freqs, start, 1)));
+    this.weights.blocks.forEach((block, layer) => {
+      const attend = (q: Tensor, k: Tensor, v: Tensor) =>
+        concatRows(
+          caches.map((cache, i) => {
+            cache.write(layer, sliceRows(k, i, i + 1), sliceRows(v, i, i + 1));
+            const past = cache.view(layer, starts[i]! + 1);
+            return backend.attention(sliceRows(q, i, i + 1), past.k, past.v, {
+              nHeads: config.nHeads,
+              nKvHeads: config.nKvHeads,
+              headDim: config.headDim,
+              scale: 1 / Math.sqrt(config.headDim),
+              queryStart: starts[i]!,
+            });
+          }),
+        );
+      x = transformerBlock(backend, x, block, shape, angles, attend);
+    });
+    for (const cache of caches) cache.advance(1);
+    return x;
+  }
+
+  /** Float32 logits [rows, vocab] for every row of `hidden`. */
+  logitsAll(hidden: Tensor): Tensor {
+    return this.backend.matmul(
+      this.backend.rmsNorm(hidden, this.weights.norm, this.config.normEps),
+      this.weights.output,
+    );
   }
 
   /** Float32 logits over the vocabulary for the last row of `hidden`. */

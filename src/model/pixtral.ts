@@ -105,6 +105,13 @@ export class PixtralModel {
     return this.decoder.logits(hidden!);
   }
 
+  /** One decoding step for several sequences: row i of the result is the logits after appending ids[i] to caches[i]. */
+  stepBatch(ids: readonly number[], caches: readonly KvCache[]): Float32Array[] {
+    const x = this.decoder.embed(ids, this.imageTokenId);
+    const logits = this.decoder.logitsAll(this.decoder.forwardBatch(x, caches));
+    return ids.map((_, i) => sliceRows(logits, i, i + 1).data);
+  }
+
   /** One decoding step: the logits after appending `id`. */
   step(id: number, cache: KvCache): Float32Array {
     return this.decoder.logits(this.decoder.forward(this.decoder.embed([id], this.imageTokenId), cache));

@@ -1,0 +1,165 @@
+/**
+ * One sequence's decoding state (spec §9), independent of who runs the model: given the logits after its
+ * latest token it samples the next one, streams text with correct UTF-8 boundaries, watches stop strings,
+ * EOS, max_tokens and the context limit, and collects tool calls (a first token of [TOOL_CALLS]) instead of
+ * streaming them. The single-request loop (generate.ts) and the batching scheduler both drive it.
+ */
+import { SpecialId, StreamDecoder, type Tokenizer } from '../tokenizer/index.js';
+import { Sampler, type SamplingOptions } from './sampler.js';
+import { StopStringMatcher } from './stop-strings.js';
+import { parseToolCalls, type ToolCall } from './tool-calls.js';
+
+export type FinishReason = 'stop' | 'length' | 'model_length' | 'tool_calls';
+
+export interface GenerateOptions {
+  readonly maxTokens?: number;
+  readonly sampling: SamplingOptions;
+  readonly stop?: readonly string[];
+  /** Whether [TOOL_CALLS] may be generated; 'required' forces it as the first token. */
+  readonly tools?: 'none' | 'auto' | 'required';
+  readonly signal?: AbortSignal;
+}
+
+export interface Usage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+}
+
+export type GenerationEvent =
+  | { readonly type: 'text'; readonly text: string }
+  | {
+      readonly type: 'done';
+      readonly finishReason: FinishReason;
+      readonly text: string;
+      readonly toolCalls: ToolCall[] | null;
+      readonly tokens: number[];
+      readonly usage: Usage;
+    };
+
+export class ContextLengthError extends Error {
+  constructor(
+    readonly promptTokens: number,
+    readonly maxContext: number,
+  ) {
+    super(`the prompt has ${promptTokens} tokens but the model's context is ${maxContext} tokens`);
+    this.name = 'ContextLengthError';
+  }
+}
+
+/** The answer budget of a prompt: throws when the prompt leaves no room in the context. */
+export function answerBudget(promptTokens: number, maxContext: number, maxTokens?: number) {
+  if (promptTokens >= maxContext) throw new ContextLengthError(promptTokens, maxContext);
+  const room = maxContext - promptTokens;
+  return { room, maxTokens: Math.min(maxTokens ?? room, room) };
+}
+
+export interface SequenceStep {
+  readonly events: GenerationEvent[];
+  /** The token to feed the model next, or null when the sequence has finished. */
+  readonly next: number | null;
+}
+
+export class Sequence {
+  private readonly sampler: Sampler;
+  private readonly decoder: StreamDecoder;
+  private readonly stops: StopStringMatcher;
+  private readonly maxTokens: number;
+  private readonly room: number;
+  readonly tokens: number[] = [];
+  private text = '';
+  private toolMode = false;
+  private finished = false;
+
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    readonly promptTokens: number,
+    maxContext: number,
+    private readonly options: GenerateOptions,
+  ) {
+    ({ room: this.room, maxTokens: this.maxTokens } = answerBudget(
+      promptTokens,
+      maxContext,
+      options.maxTokens,
+    ));
+    this.sampler = new Sampler(options.sampling, blockedIds(tokenizer, options.tools ?? 'none'));
+    this.decoder = new StreamDecoder(tokenizer);
+    this.stops = new StopStringMatcher(options.stop ?? []);
+  }
+
+  /** KV slots the whole sequence may need: prompt plus the largest answer. */
+  get capacity(): number {
+    return this.promptTokens + this.maxTokens;
+  }
+
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** Samples the next token from `logits` (after the prompt or the previous token). */
+  accept(logits: Float32Array): SequenceStep {
+    if (this.finished) throw new Error('sequence already finished');
+    const { tokens, options } = this;
+    const forced = tokens.length === 0 && options.tools === 'required' ? SpecialId.TOOL_CALLS : undefined;
+    const id = this.sampler.sample(logits, forced);
+    if (id === SpecialId.EOS) return { events: this.finish('stop'), next: null };
+    tokens.push(id);
+    const events: GenerationEvent[] = [];
+    if (tokens.length === 1 && id === SpecialId.TOOL_CALLS) this.toolMode = true;
+    else if (!this.toolMode) {
+      const { emit, stopped } = this.stops.push(this.decoder.push(id));
+      if (emit) events.push(this.emitText(emit));
+      if (stopped) return { events: [...events, ...this.finish('stop', true)], next: null };
+    }
+    if (tokens.length >= this.maxTokens) {
+      const reason = this.maxTokens < this.room ? 'length' : 'model_length';
+      return { events: [...events, ...this.finish(reason)], next: null };
+    }
+    return { events, next: id };
+  }
+
+  private emitText(text: string): GenerationEvent {
+    this.text += text;
+    return { type: 'text', text };
+  }
+
+  private finish(reason: FinishReason, stoppedByString = false): GenerationEvent[] {
+    this.finished = true;
+    const events: GenerationEvent[] = [];
+    const usage = { promptTokens: this.promptTokens, completionTokens: this.tokens.length };
+    if (this.toolMode) {
+      const raw = this.tokenizer.decode(this.tokens.slice(1));
+      const calls = reason === 'stop' ? parseToolCalls(raw) : null;
+      if (calls) {
+        const tokens = this.tokens;
+        return [{ type: 'done', finishReason: 'tool_calls', text: '', toolCalls: calls, tokens, usage }];
+      }
+      // Unparseable calls come back as plain text (spec §9 judgement).
+      events.push(this.emitText(raw));
+    } else if (!stoppedByString) {
+      const tail = this.stops.push(this.decoder.end());
+      const rest = tail.stopped ? tail.emit : tail.emit + this.stops.flush();
+      if (rest) events.push(this.emitText(rest));
+      if (tail.stopped) reason = 'stop';
+    }
+    events.push({
+      type: 'done',
+      finishReason: reason,
+      text: this.text,
+      toolCalls: null,
+      tokens: this.tokens,
+      usage,
+    });
+    return events;
+  }
+}
+
+/** Control ids other than EOS (and [TOOL_CALLS] when tools are allowed) must never be generated. */
+function blockedIds(tokenizer: Tokenizer, tools: 'none' | 'auto' | 'required'): Set<number> {
+  const blocked = new Set<number>();
+  for (let id = 0; id < tokenizer.numSpecial; id++) {
+    if (id === SpecialId.EOS) continue;
+    if (id === SpecialId.TOOL_CALLS && tools !== 'none') continue;
+    blocked.add(id);
+  }
+  return blocked;
+}
