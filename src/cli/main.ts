@@ -29,6 +29,23 @@ const COMMANDS: Record<string, Command> = {
       'pixtral run --model MODEL_DIR|builtin:tiny [--image PATH_OR_URL ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--json] "prompt"',
     load: () => import('./commands/run.js'),
   },
+  serve: {
+    summary: 'serve the Mistral-compatible HTTP API (keys, metering, free tier)',
+    usage:
+      'pixtral serve [--model MODEL_DIR|builtin:tiny | --upstream URL] [--host H] [--port P] [--db URL] [--data-dir DIR] [--no-auth] [--model-name NAME] [--context N] [--max-batch N] [--max-queue N] [--free-rpm N] [--free-tpm N] [--free-monthly-tokens N] [--price-input USD] [--price-output USD] [--allow-private-image-urls] [--replica ID] [--log-level LEVEL]',
+    load: () => import('./commands/serve.js'),
+  },
+  keys: {
+    summary: 'create, list and revoke API keys',
+    usage:
+      'pixtral keys create --name NAME [--tier free|paid] | keys list | keys revoke KEY_ID   [--db URL] [--data-dir DIR] [--json]',
+    load: () => import('./commands/keys.js'),
+  },
+  usage: {
+    summary: 'show the usage ledger (tokens and cost per request)',
+    usage: 'pixtral usage [--key KEY_ID] [--since DATE] [--csv | --json] [--db URL] [--data-dir DIR]',
+    load: () => import('./commands/usage.js'),
+  },
   parity: {
     summary: 'check this engine against a golden fixture set',
     usage: 'pixtral parity FIXTURE_DIR [--layout consolidated|hf|both]',
@@ -90,6 +107,7 @@ const USER_FACING = new Set([
   'ContextLengthError',
   'UnsupportedImageUrlError',
   'KvCacheFullError',
+  'StoreError',
 ]);
 
 function isUserFacing(err: unknown): err is Error {

@@ -9,6 +9,7 @@ import {
   validateChatRequest,
   type ChatRequest,
 } from '../chat/index.js';
+import { withSafePrompt } from '../chat/safe-prompt.js';
 import type { ImageSettings } from '../checkpoint/index.js';
 import { preprocessImage } from '../image/index.js';
 import type { ImageInput } from '../model/vision-encoder.js';
@@ -30,7 +31,7 @@ export async function preparePrompt(
   image: ImageSettings | null,
   fetchImage: ImageFetcher,
 ): Promise<PreparedPrompt> {
-  const request = validateChatRequest(body);
+  const request = withSafePrompt(validateChatRequest(body));
   const urls = imageUrlsInPromptOrder(normalizeChat(request));
   if (urls.length > 0 && !image)
     throw new Error('this model has no vision encoder: remove the images from the request');

@@ -26,7 +26,8 @@ export interface Usage {
 }
 
 export type GenerationEvent =
-  | { readonly type: 'text'; readonly text: string }
+  /** `completionTokens`: tokens generated so far (what a cancelled request is billed for). */
+  | { readonly type: 'text'; readonly text: string; readonly completionTokens: number }
   | {
       readonly type: 'done';
       readonly finishReason: FinishReason;
@@ -119,7 +120,7 @@ export class Sequence {
 
   private emitText(text: string): GenerationEvent {
     this.text += text;
-    return { type: 'text', text };
+    return { type: 'text', text, completionTokens: this.tokens.length };
   }
 
   private finish(reason: FinishReason, stoppedByString = false): GenerationEvent[] {

@@ -1,0 +1,101 @@
+/**
+ * The Fastify application: JSON parsing that keeps tool schemas byte-exact (Python-style JSON), auth, the
+ * Mistral-compatible routes, Mistral-shaped errors for everything (including Fastify's own 404/413), metrics
+ * per response, and logs that never carry keys, prompts or image data.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { parsePyJson } from '../chat/pyjson.js';
+import type { Store } from '../store/types.js';
+import { registerAuth } from './auth.js';
+import type { ChatBackend } from './chat-backend.js';
+import type { ServerConfig } from './config.js';
+import { ApiError, notFound, toApiError } from './errors.js';
+import { Metering } from './metering.js';
+import { rateLimitHeaders } from './rate-limit-headers.js';
+import { ServerMetrics } from './metrics.js';
+import { remoteImageFetcher } from './remote-images.js';
+import { registerChatCompletions } from './routes/chat-completions.js';
+import { registerModels } from './routes/models.js';
+import { registerOps } from './routes/ops.js';
+import { registerUsage } from './routes/usage.js';
+
+export interface AppDeps {
+  readonly config: ServerConfig;
+  readonly backend: ChatBackend;
+  readonly store: Store;
+  /** pino options, or false for silence (tests). */
+  readonly logger?: boolean | { level: string };
+  readonly isShuttingDown?: () => boolean;
+}
+
+export interface PixtralApp {
+  readonly app: FastifyInstance;
+  readonly metrics: ServerMetrics;
+}
+
+export function buildApp(deps: AppDeps): PixtralApp {
+  const { config, backend, store } = deps;
+  const logger =
+    deps.logger === undefined || deps.logger === false
+      ? false
+      : {
+          ...(typeof deps.logger === 'object' ? deps.logger : { level: 'info' }),
+          redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
+        };
+  const app = Fastify({ logger, bodyLimit: config.bodyLimitBytes, return503OnClosing: true });
+  const metrics = new ServerMetrics(() => backend.stats());
+  const metering = new Metering(store, config);
+
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+    try {
+      done(null, parsePyJson(text as string));
+    } catch (err) {
+      done(
+        new ApiError(
+          400,
+          `Invalid JSON body: ${(err as Error).message}`,
+          'invalid_request_error',
+          'invalid_json',
+        ),
+      );
+    }
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const apiError = toApiError(err);
+    if (apiError.status >= 500 && apiError.code === 'internal_error')
+      request.log.error({ err }, 'request failed');
+    reply.code(apiError.status).headers(apiError.headers).send(apiError.body());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = notFound(`No route for ${request.method} ${request.url.split('?')[0]}`);
+    reply.code(404).send(error.body());
+  });
+  app.addHook('onSend', async (request, reply) => {
+    // Rate-limit headers on every authenticated response, errors included.
+    if (request.apiKey && reply.getHeader('x-ratelimit-limit-requests') === undefined) {
+      const state = await metering.limitState(request.apiKey);
+      if (state) reply.headers(rateLimitHeaders(state));
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // Streams are hijacked and counted by their route when they end.
+    const route = request.routeOptions.url ?? 'unknown';
+    metrics.requests.inc({ route, status: String(reply.statusCode) });
+    metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  registerAuth(app, store, config.auth);
+  registerChatCompletions(app, {
+    backend,
+    metering,
+    config,
+    metrics,
+    fetchImage: remoteImageFetcher(config.images),
+  });
+  registerModels(app, config, backend);
+  registerUsage(app, store, metering);
+  registerOps(app, config, backend, metrics, deps.isShuttingDown ?? (() => false));
+  return { app, metrics };
+}

@@ -1,0 +1,46 @@
+/** Everything an operator can set for `pixtral serve`, with the defaults of a safe public deployment. */
+import { hostname } from 'node:os';
+import type { SchedulerOptions } from '../engine/scheduler.js';
+import { DEFAULT_PRICES, type Prices, type Tier, type TierLimits } from '../store/types.js';
+import type { RemoteImageOptions } from './remote-images.js';
+
+export interface ServerConfig {
+  /** The model name clients send and /v1/models lists. */
+  readonly modelName: string;
+  readonly modelAliases: readonly string[];
+  /** false only with an explicit --no-auth (local use): requests are then served without a key. */
+  readonly auth: boolean;
+  readonly limits: Readonly<Record<Tier, TierLimits>>;
+  readonly prices: Prices;
+  readonly bodyLimitBytes: number;
+  readonly images: RemoteImageOptions;
+  readonly scheduler: SchedulerOptions;
+  /** Identifies this process's in-flight ledger rows, so a restart can close what a crash left open. */
+  readonly replica: string;
+  /** Largest `n` (choices per request) accepted. */
+  readonly maxChoices: number;
+  /** How long a graceful shutdown lets in-flight requests finish before cancelling them. */
+  readonly shutdownGraceMs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Record<Tier, TierLimits>> = {
+  free: { requestsPerMinute: 20, tokensPerMinute: 50_000, monthlyTokens: 1_000_000 },
+  paid: { requestsPerMinute: null, tokensPerMinute: null, monthlyTokens: null },
+};
+
+export function defaultServerConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    modelName: 'pixtral-12b-2409',
+    modelAliases: [],
+    auth: true,
+    limits: DEFAULT_LIMITS,
+    prices: DEFAULT_PRICES,
+    bodyLimitBytes: 32 * 1024 * 1024,
+    images: { maxBytes: 10 * 1024 * 1024, timeoutMs: 10_000, allowPrivate: false },
+    scheduler: { maxBatch: 8, maxQueue: 64 },
+    replica: `${hostname()}:${process.pid}`,
+    maxChoices: 8,
+    shutdownGraceMs: 30_000,
+    ...overrides,
+  };
+}

@@ -1,0 +1,64 @@
+/** Prometheus metrics of one server process (its own registry, so tests can run several servers). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SchedulerStats } from '../engine/scheduler.js';
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'route' | 'status'>;
+  readonly tokens: Counter<'kind'>;
+  readonly latency: Histogram<'route'>;
+  readonly timeToFirstToken: Histogram;
+  readonly decodeRate: Histogram;
+
+  constructor(stats: () => SchedulerStats) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'pixtral_process_' });
+    this.requests = new Counter({
+      name: 'pixtral_requests_total',
+      help: 'HTTP requests by route and status code',
+      labelNames: ['route', 'status'],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'pixtral_tokens_total',
+      help: 'Tokens processed: prompt (image tokens included) and completion',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'pixtral_request_duration_seconds',
+      help: 'Time from request to last byte',
+      labelNames: ['route'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers,
+    });
+    this.timeToFirstToken = new Histogram({
+      name: 'pixtral_time_to_first_token_seconds',
+      help: 'Time from admission to the first generated token',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.decodeRate = new Histogram({
+      name: 'pixtral_decode_tokens_per_second',
+      help: 'Per-request decode speed after the first token',
+      buckets: [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers,
+    });
+    new Gauge({
+      name: 'pixtral_queue_depth',
+      help: 'Requests waiting for a generation slot',
+      registers,
+      collect() {
+        this.set(stats().waiting);
+      },
+    });
+    new Gauge({
+      name: 'pixtral_running_sequences',
+      help: 'Sequences being prefilled or decoded',
+      registers,
+      collect() {
+        this.set(stats().running);
+      },
+    });
+  }
+}

@@ -1,0 +1,48 @@
+/** GET /v1/models and /v1/models/{id}: the served model as a Mistral `BaseModelCard`. */
+import type { FastifyInstance } from 'fastify';
+import type { ChatBackend } from '../chat-backend.js';
+import type { ServerConfig } from '../config.js';
+import { notFound } from '../errors.js';
+import { DEFAULT_TEMPERATURE } from '../generation-options.js';
+
+export function registerModels(app: FastifyInstance, config: ServerConfig, backend: ChatBackend): void {
+  const created = Math.floor(Date.now() / 1000);
+  const card = () => ({
+    id: config.modelName,
+    object: 'model',
+    created,
+    owned_by: 'mistralai',
+    type: 'base',
+    name: config.modelName,
+    description: 'Pixtral 12B: a 12B-parameter multimodal model (text and images) served by Pixtral TS',
+    max_context_length: backend.maxContext,
+    aliases: [...config.modelAliases],
+    deprecation: null,
+    default_model_temperature: DEFAULT_TEMPERATURE,
+    capabilities: {
+      completion_chat: true,
+      completion_fim: false,
+      function_calling: true,
+      fine_tuning: false,
+      vision: backend.vision,
+      classification: false,
+    },
+  });
+
+  app.get('/v1/models', async () => ({ object: 'list', data: [card()] }));
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/models/:id',
+    {
+      schema: {
+        params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      if (id !== config.modelName && !config.modelAliases.includes(id))
+        throw notFound(`Model '${id}' not found`);
+      return card();
+    },
+  );
+}

@@ -1,0 +1,71 @@
+/**
+ * GET /v1/usage: the caller's own ledger — totals and the latest requests — for the key that authenticates the
+ * call (with --no-auth: every request). Never another key's rows.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Store } from '../../store/types.js';
+import { invalidField } from '../errors.js';
+import type { Metering } from '../metering.js';
+
+interface UsageQuery {
+  since?: string;
+  limit?: number;
+}
+
+export function registerUsage(app: FastifyInstance, store: Store, metering: Metering): void {
+  app.get<{ Querystring: UsageQuery }>(
+    '/v1/usage',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            since: { type: 'string', maxLength: 40 },
+            limit: { type: 'integer', minimum: 1, maximum: 1000 },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request, reply) => {
+      const since = request.query.since === undefined ? undefined : Date.parse(request.query.since);
+      if (since !== undefined && Number.isNaN(since))
+        throw invalidField(
+          ['query', 'since'],
+          'Input should be an ISO 8601 date or time',
+          'datetime_parsing',
+        );
+      const key = request.apiKey;
+      const filter = { ...(key && { keyId: key.id }), ...(since !== undefined && { since }) };
+      const all = await store.usage(filter);
+      const rows = all.slice(0, request.query.limit ?? 100);
+      const totals = all.reduce(
+        (t, r) => ({
+          requests: t.requests + 1,
+          prompt_tokens: t.prompt_tokens + r.promptTokens,
+          completion_tokens: t.completion_tokens + r.completionTokens,
+          cost_usd: t.cost_usd + r.costUsd,
+        }),
+        { requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 },
+      );
+      const limits = await metering.limitState(key);
+      if (limits) reply.header('cache-control', 'no-store');
+      return {
+        object: 'usage',
+        key: key ? { id: key.id, name: key.name, tier: key.tier } : null,
+        totals: { ...totals, cost_usd: Number(totals.cost_usd.toFixed(9)) },
+        limits,
+        data: rows.map((r) => ({
+          id: r.requestId,
+          model: r.model,
+          status: r.status,
+          prompt_tokens: r.promptTokens,
+          completion_tokens: r.completionTokens,
+          cost_usd: r.costUsd,
+          latency_ms: r.latencyMs,
+          created: Math.floor(r.startedAt / 1000),
+        })),
+      };
+    },
+  );
+}

@@ -1,0 +1,74 @@
+/**
+ * Starting and stopping a server process: open (and migrate) the store, close the ledger rows a crash of this
+ * replica left open, load the engine (or point at an upstream), listen, and shut down gracefully — stop taking
+ * requests, let in-flight ones finish within the grace period, cancel the rest, then close the store.
+ */
+import type { Engine } from '../engine/engine.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/types.js';
+import { buildApp, type PixtralApp } from './app.js';
+import { type ChatBackend, LocalChatBackend } from './chat-backend.js';
+import type { ServerConfig } from './config.js';
+import { UpstreamChatBackend, type UpstreamOptions } from './upstream.js';
+
+export interface ServeOptions {
+  readonly config: ServerConfig;
+  readonly host: string;
+  readonly port: number;
+  /** A loaded engine, or an upstream to forward to (exactly one). */
+  readonly engine?: Engine;
+  readonly upstream?: UpstreamOptions;
+  /** Database URL (sqlite path / postgres://…) and the data dir for the default SQLite file. */
+  readonly db?: string;
+  readonly dataDir: string;
+  readonly store?: Store;
+  readonly logger?: boolean | { level: string };
+}
+
+export interface RunningServer extends PixtralApp {
+  readonly url: string;
+  readonly store: Store;
+  readonly backend: ChatBackend;
+  /** How many in-flight ledger rows from an earlier crash of this replica were closed at start. */
+  readonly recovered: number;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const { config } = options;
+  const store = options.store ?? (await openStore(options.db, options.dataDir));
+  const recovered = await store.recoverInterrupted(config.replica);
+  const backend: ChatBackend = options.upstream
+    ? new UpstreamChatBackend(options.upstream)
+    : new LocalChatBackend(requireEngine(options.engine), config.scheduler);
+  let shuttingDown = false;
+  const built = buildApp({
+    config,
+    backend,
+    store,
+    ...(options.logger !== undefined && { logger: options.logger }),
+    isShuttingDown: () => shuttingDown,
+  });
+  const address = await built.app.listen({ host: options.host, port: options.port });
+  if (recovered > 0)
+    built.app.log.warn({ recovered }, 'closed ledger rows left in progress by an earlier crash');
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      shuttingDown = true;
+      const cancelLater = setTimeout(() => void backend.close({ cancel: true }), config.shutdownGraceMs);
+      try {
+        await Promise.all([built.app.close(), backend.close()]);
+      } finally {
+        clearTimeout(cancelLater);
+        await store.close();
+      }
+    })());
+  return { ...built, url: address.replace('[::1]', 'localhost'), store, backend, recovered, close };
+}
+
+function requireEngine(engine: Engine | undefined): Engine {
+  if (!engine) throw new Error('startServer needs an engine or an upstream');
+  return engine;
+}

@@ -1,0 +1,53 @@
+/** Starts a real server on loopback with the fixture model and a throwaway SQLite store. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '../../src/engine/engine.js';
+import { defaultServerConfig, type ServerConfig } from '../../src/server/config.js';
+import { startServer, type RunningServer } from '../../src/server/serve.js';
+import type { Store } from '../../src/store/types.js';
+import { fixturePath, loadGoldens } from './fixtures.js';
+
+let engine: Engine | undefined;
+
+/** The fixture model (consolidated layout), loaded once per test process. */
+export function fixtureEngine(): Engine {
+  engine ??= Engine.load(fixturePath(loadGoldens().model.consolidated));
+  return engine;
+}
+
+export const MODEL = 'pixtral-fixture';
+
+export interface TestServer extends RunningServer {
+  readonly dataDir: string;
+  /** A key of the given tier created in this server's store. */
+  key(tier?: 'free' | 'paid'): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(
+  overrides: Partial<ServerConfig> = {},
+  options: { store?: Store; db?: string; upstream?: { url: string; model: string } } = {},
+): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pixtral-server-'));
+  const config = defaultServerConfig({ modelName: MODEL, modelAliases: ['pixtral'], ...overrides });
+  const server = await startServer({
+    config,
+    host: '127.0.0.1',
+    port: 0,
+    ...(options.upstream ? { upstream: options.upstream } : { engine: fixtureEngine() }),
+    dataDir,
+    ...(options.db && { db: options.db }),
+    ...(options.store && { store: options.store }),
+    logger: false,
+  });
+  return {
+    ...server,
+    dataDir,
+    key: async (tier = 'paid') => (await server.store.createKey(`test-${tier}`, tier)).secret,
+    stop: async () => {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
