@@ -61,3 +61,13 @@ export function pyFloatRepr(x: number): string {
   if (decpt >= digits.length) return `${sign}${digits}${'0'.repeat(decpt - digits.length)}.0`;
   return `${sign}${digits.slice(0, decpt)}.${digits.slice(decpt)}`;
 }
+
+/** A parsed-with-parsePyJson value as plain JSON (Maps → objects, boxed floats → numbers). */
+export function toPlainJson(value: unknown): unknown {
+  if (value instanceof PyFloat) return value.value;
+  if (Array.isArray(value)) return value.map(toPlainJson);
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [k, toPlainJson(v)]));
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toPlainJson(v)]));
+  return value;
+}

@@ -2,7 +2,11 @@
  * Choosing the next token (spec §9): logits → control-token mask → presence/frequency penalties → temperature →
  * top-p → draw. Temperature 0 is greedy argmax.
  */
+import type { TokenConstraint } from './grammar/token-constraint.js';
 import { SeededRandom } from './random.js';
+
+/** Greedy picks tried one by one (next-best each time) before masking the whole vocabulary. */
+const GREEDY_ATTEMPTS = 16;
 
 export interface SamplingOptions {
   /** 0 = greedy. */
@@ -29,18 +33,36 @@ export class Sampler {
     this.random = new SeededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 32));
   }
 
-  /** Picks a token from logits (which it may modify) and remembers it for the penalties. */
-  sample(logits: Float32Array, forced?: number): number {
-    const id = forced ?? this.choose(logits);
+  /**
+   * Picks a token from logits (which it may modify) and remembers it for the penalties. With a constraint
+   * (JSON mode, tool calls) the pick is drawn from the tokens the constraint allows.
+   */
+  sample(logits: Float32Array, forced?: number, constraint?: TokenConstraint): number {
+    const id = forced ?? this.choose(logits, constraint);
     this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
     return id;
   }
 
-  private choose(logits: Float32Array): number {
+  private choose(logits: Float32Array, constraint?: TokenConstraint): number {
     for (const id of this.blocked) logits[id] = -Infinity;
     this.applyPenalties(logits);
-    if (this.options.temperature <= 0) return argmax(logits);
-    return this.nucleus(logits);
+    const pick = () => (this.options.temperature <= 0 ? argmax(logits) : this.nucleus(logits));
+    if (!constraint) return pick();
+    // As llama.cpp does with grammars: a reasonable model's own pick usually fits, and checking one token is
+    // cheap; only when it does not is the whole vocabulary masked and the pick made again.
+    const attempts = this.options.temperature <= 0 ? GREEDY_ATTEMPTS : 1;
+    const saved = new Map<number, number>();
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const id = pick();
+      if (constraint.allows(id)) return id;
+      saved.set(id, logits[id]!);
+      logits[id] = -Infinity;
+    }
+    // Sampling draws again from the full distribution restricted to what fits.
+    for (const [id, logit] of saved) logits[id] = logit;
+    constraint.maskRefused(logits);
+    if (!logits.some((v) => v !== -Infinity)) throw new Error('no token satisfies the output constraint');
+    return pick();
   }
 
   private applyPenalties(logits: Float32Array): void {

@@ -5,6 +5,8 @@
  * streaming them. The single-request loop (generate.ts) and the batching scheduler both drive it.
  */
 import { SpecialId, StreamDecoder, type Tokenizer } from '../tokenizer/index.js';
+import { JsonConstraint, type TokenConstraint } from './grammar/token-constraint.js';
+import type { SchemaNode } from './grammar/schema.js';
 import { Sampler, type SamplingOptions } from './sampler.js';
 import { StopStringMatcher } from './stop-strings.js';
 import { parseToolCalls, type ToolCall } from './tool-calls.js';
@@ -18,6 +20,10 @@ export interface GenerateOptions {
   /** Whether [TOOL_CALLS] may be generated; 'required' forces it as the first token. */
   readonly tools?: 'none' | 'auto' | 'required';
   readonly signal?: AbortSignal;
+  /** JSON mode: the answer must be a document of this schema (response_format json_object / json_schema). */
+  readonly responseSchema?: SchemaNode;
+  /** What follows [TOOL_CALLS]: the call list's schema (names of the offered tools, their parameters). */
+  readonly toolSchema?: SchemaNode;
 }
 
 export interface Usage {
@@ -70,6 +76,8 @@ export class Sequence {
   private text = '';
   private toolMode = false;
   private finished = false;
+  /** Active output grammar: the response schema from the start, the tool-call schema after [TOOL_CALLS]. */
+  private constraint: TokenConstraint | null;
 
   constructor(
     private readonly tokenizer: Tokenizer,
@@ -85,6 +93,23 @@ export class Sequence {
     this.sampler = new Sampler(options.sampling, blockedIds(tokenizer, options.tools ?? 'none'));
     this.decoder = new StreamDecoder(tokenizer);
     this.stops = new StopStringMatcher(options.stop ?? []);
+    this.constraint = options.responseSchema ? new JsonConstraint(tokenizer, options.responseSchema) : null;
+  }
+
+  /** The constraint for the next pick; the first token may also open a tool call when tools are offered. */
+  private nextConstraint(): TokenConstraint | undefined {
+    const json = this.constraint;
+    if (!json) return undefined;
+    if (this.tokens.length > 0 || (this.options.tools ?? 'none') === 'none') return json;
+    return {
+      allows: (id) => id === SpecialId.TOOL_CALLS || json.allows(id),
+      maskRefused: (logits) => {
+        const toolCalls = logits[SpecialId.TOOL_CALLS]!;
+        json.maskRefused(logits);
+        logits[SpecialId.TOOL_CALLS] = toolCalls;
+      },
+      accept: () => {},
+    };
   }
 
   /** KV slots the whole sequence may need: prompt plus the largest answer. */
@@ -101,12 +126,15 @@ export class Sequence {
     if (this.finished) throw new Error('sequence already finished');
     const { tokens, options } = this;
     const forced = tokens.length === 0 && options.tools === 'required' ? SpecialId.TOOL_CALLS : undefined;
-    const id = this.sampler.sample(logits, forced);
+    const id = this.sampler.sample(logits, forced, this.nextConstraint());
     if (id === SpecialId.EOS) return { events: this.finish('stop'), next: null };
     tokens.push(id);
     const events: GenerationEvent[] = [];
-    if (tokens.length === 1 && id === SpecialId.TOOL_CALLS) this.toolMode = true;
-    else if (!this.toolMode) {
+    if (tokens.length === 1 && id === SpecialId.TOOL_CALLS) {
+      this.toolMode = true;
+      this.constraint = options.toolSchema ? new JsonConstraint(this.tokenizer, options.toolSchema) : null;
+    } else this.constraint?.accept(id);
+    if (!this.toolMode) {
       const { emit, stopped } = this.stops.push(this.decoder.push(id));
       if (emit) events.push(this.emitText(emit));
       if (stopped) return { events: [...events, ...this.finish('stop', true)], next: null };

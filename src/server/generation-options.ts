@@ -4,6 +4,7 @@
  */
 import type { ChatRequest } from '../chat/index.js';
 import type { GenerateOptions } from '../generate/sequence.js';
+import { responseSchema, toolCallSchema } from './output-format.js';
 
 export const DEFAULT_TEMPERATURE = 0.7;
 
@@ -12,6 +13,8 @@ export function generateOptions(
   seed: number | undefined,
   signal: AbortSignal,
 ): GenerateOptions {
+  const responseFormat = responseSchema(request);
+  const toolSchema = toolCallSchema(request);
   const stop =
     request.stop === null || request.stop === undefined
       ? []
@@ -30,6 +33,8 @@ export function generateOptions(
     stop,
     tools: toolMode(request),
     signal,
+    ...(responseFormat && { responseSchema: responseFormat }),
+    ...(toolSchema && { toolSchema }),
   };
 }
 

@@ -90,10 +90,12 @@ async function handle(request: FastifyRequest, reply: FastifyReply, deps: ChatRo
       'less_than_equal',
     );
   const seed = seedOf(request.body, prompt.request.random_seed);
+  const controller = new AbortController();
+  // Built (and its output schemas checked) before anything is billed.
+  const options = generateOptions(prompt.request, seed, controller.signal);
   const ledger = await metering.open(request.apiKey, config.modelName, prompt.ids.length);
   metrics.tokens.inc({ kind: 'prompt' }, prompt.ids.length);
 
-  const controller = new AbortController();
   const progress = new Progress(n);
   let streams: AsyncIterable<GenerationEvent>[];
   try {
@@ -101,7 +103,7 @@ async function handle(request: FastifyRequest, reply: FastifyReply, deps: ChatRo
     streams = Array.from({ length: n }, (_, i) =>
       backend.generate(
         prompt,
-        generateOptions(prompt.request, seed === undefined ? undefined : seed + i, controller.signal),
+        seed === undefined ? options : { ...options, sampling: { ...options.sampling, seed: seed + i } },
       ),
     );
   } catch (err) {

@@ -1,0 +1,81 @@
+/**
+ * An incremental validator for JSON text under a schema, fed one byte at a time: it knows at every point
+ * whether the bytes so far can still become a valid document and whether they already are one. Unions are
+ * followed as parallel parse stacks; a stack that rejects a byte is dropped.
+ */
+import { type Frame, isWhitespace, MAX_WHITESPACE_RUN, type Step } from './frame.js';
+import { startValue } from './json-frames.js';
+import type { SchemaNode } from './schema.js';
+
+/** The document itself: optional leading whitespace, one value, then nothing. */
+class RootFrame implements Frame {
+  constructor(
+    private readonly schema: SchemaNode,
+    private started = false,
+    private spaces = 0,
+  ) {}
+  push(byte: number): Step {
+    if (this.started) return 'reject';
+    if (isWhitespace(byte)) return ++this.spaces <= MAX_WHITESPACE_RUN ? 'ok' : 'reject';
+    this.started = true;
+    return { spawn: this.schema };
+  }
+  canEnd(): boolean {
+    return this.started;
+  }
+  clone(): Frame {
+    return new RootFrame(this.schema, this.started, this.spaces);
+  }
+}
+
+type Stack = Frame[];
+
+export class JsonMachine {
+  private constructor(private stacks: Stack[]) {}
+
+  static start(schema: SchemaNode): JsonMachine {
+    return new JsonMachine([[new RootFrame(schema)]]);
+  }
+
+  clone(): JsonMachine {
+    return new JsonMachine(this.stacks.map((stack) => stack.map((frame) => frame.clone())));
+  }
+
+  /** Feeds one byte; false (leaving the machine unusable) when no parse can take it. */
+  push(byte: number): boolean {
+    this.stacks = this.stacks.flatMap((stack) => pushStack(stack, byte));
+    return this.stacks.length > 0;
+  }
+
+  pushBytes(bytes: Uint8Array): boolean {
+    for (const byte of bytes) if (!this.push(byte)) return false;
+    return true;
+  }
+
+  /** Whether the input so far is a complete document. */
+  get complete(): boolean {
+    return this.stacks.some((stack) => stack.every((frame) => frame.canEnd()));
+  }
+}
+
+function pushStack(stack: Stack, byte: number): Stack[] {
+  const top = stack[stack.length - 1];
+  if (!top) return [];
+  const step = top.push(byte);
+  if (step === 'ok') return [stack];
+  if (step === 'reject') return [];
+  if (step === 'done') {
+    stack.pop();
+    return [stack];
+  }
+  if (step === 'refeed') {
+    stack.pop();
+    return pushStack(stack, byte);
+  }
+  const starts = startValue(step.spawn, byte);
+  return starts.map((frame, i) => {
+    const base = i === starts.length - 1 ? stack : stack.map((f) => f.clone());
+    base.push(frame);
+    return base;
+  });
+}

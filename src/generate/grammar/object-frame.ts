@@ -1,0 +1,135 @@
+/**
+ * A JSON object under a schema: keys are matched against the declared properties not yet used (or free when
+ * the schema allows undeclared keys), each value is parsed with its property's schema, and `}` is accepted only
+ * once every required key has appeared.
+ */
+import { type Frame, isWhitespace, MAX_WHITESPACE_RUN, type Step } from './frame.js';
+import { ANY, type SchemaNode } from './schema.js';
+
+type ObjectSchema = Extract<SchemaNode, { kind: 'object' }>;
+type ObjectState = 'start' | 'needKey' | 'key' | 'keyEscape' | 'colon' | 'value' | 'after';
+
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+
+const DECLARED = new WeakMap<ObjectSchema, [string, Uint8Array][]>();
+
+/** The declared property names with their UTF-8 bytes, computed once per schema node. */
+function declaredKeys(schema: ObjectSchema): [string, Uint8Array][] {
+  let keys = DECLARED.get(schema);
+  if (!keys) DECLARED.set(schema, (keys = [...schema.properties.keys()].map((k) => [k, utf8.encode(k)])));
+  return keys;
+}
+
+export class ObjectFrame implements Frame {
+  private state: ObjectState = 'start';
+  private seen: Set<string> = new Set();
+  private key: number[] = [];
+  private spaces = 0;
+  private readonly declared: [string, Uint8Array][];
+
+  constructor(private readonly schema: ObjectSchema) {
+    this.declared = declaredKeys(schema);
+  }
+
+  private get onlyDeclared(): boolean {
+    return this.schema.additional === null;
+  }
+
+  private requiredSeen(): boolean {
+    for (const k of this.schema.required) if (!this.seen.has(k)) return false;
+    return true;
+  }
+
+  private keyFits(complete: boolean): boolean {
+    if (!this.onlyDeclared) return true;
+    const typed = this.key;
+    return this.declared.some(
+      ([name, bytes]) =>
+        !this.seen.has(name) &&
+        (complete ? bytes.length === typed.length : bytes.length >= typed.length) &&
+        typed.every((b, i) => bytes[i] === b),
+    );
+  }
+
+  push(byte: number): Step {
+    if (this.state === 'key') return this.pushKeyByte(byte);
+    if (this.state === 'keyEscape') {
+      this.state = 'key';
+      this.key.push(0x5c, byte); // escaped keys are only possible when keys are free
+      return 'ok';
+    }
+    if (isWhitespace(byte)) return ++this.spaces <= MAX_WHITESPACE_RUN ? 'ok' : 'reject';
+    this.spaces = 0;
+    switch (this.state) {
+      case 'start':
+        if (byte === 0x7d) return this.requiredSeen() ? 'done' : 'reject';
+        return this.openKey(byte);
+      case 'needKey':
+        return this.openKey(byte);
+      case 'colon':
+        if (byte !== 0x3a) return 'reject';
+        this.state = 'value';
+        return 'ok';
+      case 'value': {
+        const name = this.decodedKey();
+        this.seen.add(name);
+        this.key = [];
+        this.state = 'after';
+        return { spawn: this.schema.properties.get(name) ?? this.schema.additional ?? ANY };
+      }
+      case 'after':
+        if (byte === 0x7d) return this.requiredSeen() ? 'done' : 'reject';
+        if (byte !== 0x2c) return 'reject';
+        if (this.onlyDeclared && this.declared.every(([name]) => this.seen.has(name))) return 'reject';
+        this.state = 'needKey';
+        return 'ok';
+    }
+  }
+
+  private openKey(byte: number): Step {
+    if (byte !== 0x22) return 'reject';
+    this.state = 'key';
+    this.key = [];
+    return this.keyFits(false) ? 'ok' : 'reject';
+  }
+
+  private pushKeyByte(byte: number): Step {
+    if (byte === 0x22) {
+      if (!this.keyFits(true) || this.seen.has(this.decodedKey())) return 'reject';
+      this.state = 'colon';
+      return 'ok';
+    }
+    if (byte < 0x20) return 'reject';
+    if (byte === 0x5c) {
+      if (this.onlyDeclared) return 'reject';
+      this.state = 'keyEscape';
+      return 'ok';
+    }
+    this.key.push(byte);
+    return this.keyFits(false) ? 'ok' : 'reject';
+  }
+
+  private decodedKey(): string {
+    const raw = text.decode(new Uint8Array(this.key));
+    if (!raw.includes('\\')) return raw;
+    try {
+      return JSON.parse(`"${raw}"`) as string;
+    } catch {
+      return raw;
+    }
+  }
+
+  canEnd(): boolean {
+    return false;
+  }
+
+  clone(): Frame {
+    const copy = new ObjectFrame(this.schema);
+    copy.state = this.state;
+    copy.seen = new Set(this.seen);
+    copy.key = [...this.key];
+    copy.spaces = this.spaces;
+    return copy;
+  }
+}

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { JsonMachine } from '../src/generate/grammar/json-machine.js';
+import { ANY, ANY_OBJECT, compileSchema, type SchemaNode } from '../src/generate/grammar/schema.js';
+import { JsonConstraint } from '../src/generate/grammar/token-constraint.js';
+import { SeededRandom } from '../src/generate/random.js';
+import { bundledTokenizer, SpecialId } from '../src/tokenizer/index.js';
+
+const utf8 = new TextEncoder();
+
+/** Feeds the text; 'complete', 'prefix' (valid so far, unfinished) or 'rejected'. */
+function run(text: string, schema: SchemaNode = ANY): 'complete' | 'prefix' | 'rejected' {
+  const machine = JsonMachine.start(schema);
+  if (!machine.pushBytes(utf8.encode(text))) return 'rejected';
+  return machine.complete ? 'complete' : 'prefix';
+}
+
+function randomJson(random: SeededRandom, depth = 0): unknown {
+  const pick = Math.floor(random.next() * (depth > 2 ? 4 : 6));
+  const strings = ['', 'a', 'héllo', 'quote"d', 'back\\slash', 'line\nbreak', '日本', '\u0001'];
+  switch (pick) {
+    case 0:
+      return [0, -1, 3.25, 1e21, -0.5e-7, 42][Math.floor(random.next() * 6)];
+    case 1:
+      return strings[Math.floor(random.next() * strings.length)];
+    case 2:
+      return [true, false, null][Math.floor(random.next() * 3)];
+    case 3:
+      return Math.floor(random.next() * 1000);
+    case 4:
+      return Array.from({ length: Math.floor(random.next() * 4) }, () => randomJson(random, depth + 1));
+    default:
+      return Object.fromEntries(
+        Array.from({ length: Math.floor(random.next() * 4) }, (_, i) => [
+          `k${i}`,
+          randomJson(random, depth + 1),
+        ]),
+      );
+  }
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('incremental JSON validator', () => {
+  it('accepts JSON.stringify output of random documents, compact and pretty', () => {
+    const random = new SeededRandom(7);
+    for (let i = 0; i < 300; i++) {
+      const doc = randomJson(random);
+      assert.equal(run(JSON.stringify(doc)), 'complete', JSON.stringify(doc));
+      assert.equal(run(JSON.stringify(doc, null, 2)), 'complete');
+    }
+  });
+
+  it('agrees with JSON.parse on mutated documents: complete only when it parses', () => {
+    const random = new SeededRandom(11);
+    const alphabet = '{}[]",:0123456789.-+eEtrufalsn \\u';
+    let rejected = 0;
+    for (let i = 0; i < 3000; i++) {
+      const text = [...JSON.stringify(randomJson(random))];
+      const at = Math.floor(random.next() * (text.length + 1));
+      const edit = Math.floor(random.next() * 3);
+      const ch = alphabet[Math.floor(random.next() * alphabet.length)]!;
+      if (edit === 0) text.splice(at, 1);
+      else if (edit === 1) text.splice(at, 0, ch);
+      else text[at] = ch;
+      const mutated = text.join('');
+      const verdict = run(mutated);
+      // Duplicate keys parse in JSON.parse but are refused on purpose: a generated object never repeats one.
+      const duplicateKey = (mutated.match(/"k\d":/g) ?? []).length !== new Set(mutated.match(/"k\d":/g)).size;
+      const ok = parses(mutated) && !/^\s|\s$/.test(mutated) && !duplicateKey;
+      if (verdict === 'complete') assert.ok(parses(mutated), `accepted invalid ${mutated}`);
+      if (ok) assert.equal(verdict, 'complete', `refused valid ${mutated}`);
+      if (verdict === 'rejected') rejected++;
+    }
+    assert.ok(rejected > 500, 'mutations are caught early, byte by byte');
+  });
+
+  it('rejects the classic mistakes at the first bad byte', () => {
+    for (const bad of [
+      '{"a":1,}',
+      '[1,]',
+      '01',
+      '{"a" 1}',
+      '"tab\there"',
+      'tru!',
+      '{} {}',
+      '[1 2]',
+      '-',
+      '1.e5',
+      '"\\x"',
+    ])
+      assert.notEqual(run(bad), 'complete', bad);
+    assert.equal(run('{"a": [1, 2'), 'prefix');
+    assert.equal(run(' '.repeat(30) + '{}'), 'rejected', 'endless whitespace is cut off');
+  });
+});
+
+describe('JSON schema constraint', () => {
+  const schema = compileSchema({
+    type: 'object',
+    properties: {
+      colour: { enum: ['red', 'green'] },
+      count: { type: 'integer' },
+      tags: { type: 'array', items: { type: 'string' }, maxItems: 2 },
+      note: { type: ['string', 'null'] },
+    },
+    required: ['colour', 'count'],
+  });
+
+  it('accepts documents of the schema in any key order', () => {
+    assert.equal(run('{"colour": "red", "count": 3}', schema), 'complete');
+    assert.equal(run('{"count":-12,"tags":["a","b"],"colour":"green","note":null}', schema), 'complete');
+    assert.equal(run('{"note": "x", "colour": "red", "count": 0}', schema), 'complete');
+  });
+
+  it('refuses what the schema rules out', () => {
+    for (const bad of [
+      '{"colour": "blue"',
+      '{"count": 1.5',
+      '{"count": 1}',
+      '{"colour": "red", "count": 1, "extra"',
+      '{"colour": "red", "colour"',
+      '{"tags": ["a", "b", "c"',
+      '{"note": 5',
+      '[',
+    ])
+      assert.equal(run(bad, schema), 'rejected', bad);
+  });
+
+  it('follows $refs, const and anyOf', () => {
+    const refd = compileSchema({
+      $defs: { point: { type: 'object', properties: { x: { type: 'number' } }, required: ['x'] } },
+      anyOf: [{ $ref: '#/$defs/point' }, { const: 'none' }],
+    });
+    assert.equal(run('{"x": 1.5}', refd), 'complete');
+    assert.equal(run('"none"', refd), 'complete');
+    assert.equal(run('"some"', refd), 'rejected');
+  });
+
+  it('limits whole tokens of the real vocabulary and allows EOS only at the end', () => {
+    const tokenizer = bundledTokenizer();
+    const constraint = new JsonConstraint(tokenizer, ANY_OBJECT);
+    const ids = tokenizer.encode('{"a": [1, true]}');
+    assert.equal(constraint.allows(SpecialId.EOS), false);
+    assert.equal(constraint.allows(tokenizer.encode('hello')[0]!), false);
+    for (const id of ids) {
+      assert.ok(constraint.allows(id), `token ${id}`);
+      assert.equal(constraint.allows(SpecialId.EOS), false);
+      constraint.accept(id);
+    }
+    assert.equal(constraint.allows(SpecialId.EOS), true);
+    assert.equal(constraint.allows(tokenizer.encode(' ')[0]!), false, 'nothing after the document');
+  });
+});
