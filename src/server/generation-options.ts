@@ -12,9 +12,10 @@ export function generateOptions(
   request: ChatRequest,
   seed: number | undefined,
   signal: AbortSignal,
+  parallelToolCalls = true,
 ): GenerateOptions {
   const responseFormat = responseSchema(request);
-  const toolSchema = toolCallSchema(request);
+  const toolSchema = toolCallSchema(request, parallelToolCalls);
   const stop =
     request.stop === null || request.stop === undefined
       ? []

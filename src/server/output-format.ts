@@ -37,7 +37,10 @@ export function responseSchema(request: ChatRequest): SchemaNode | undefined {
   }
 }
 
-export function toolCallSchema(request: ChatRequest): SchemaNode | undefined {
+/** Calls in one answer at most when parallel calls are allowed. */
+export const MAX_PARALLEL_TOOL_CALLS = 16;
+
+export function toolCallSchema(request: ChatRequest, parallel = true): SchemaNode | undefined {
   const tools = request.tools ?? [];
   if (tools.length === 0) return undefined;
   const choice = request.tool_choice;
@@ -56,7 +59,11 @@ export function toolCallSchema(request: ChatRequest): SchemaNode | undefined {
     },
     required: ['name', 'arguments'],
   }));
-  return compileOrReject({ type: 'array', minItems: 1, items: { anyOf: calls } }, ['body', 'tools']);
+  const maxItems = parallel ? MAX_PARALLEL_TOOL_CALLS : 1;
+  return compileOrReject({ type: 'array', minItems: 1, maxItems, items: { anyOf: calls } }, [
+    'body',
+    'tools',
+  ]);
 }
 
 function compileOrReject(schema: unknown, loc: (string | number)[]): SchemaNode {

@@ -3,7 +3,7 @@
  * byte fits, whether the frame is complete, or whether a container needs a child value started by this byte.
  * Frames are small mutable objects with `clone()`, so trying a token means cloning a short stack.
  */
-import { type Frame, isDigit, isWhitespace, MAX_WHITESPACE_RUN, type Step } from './frame.js';
+import { type Frame, isDigit, type Step, Whitespace } from './frame.js';
 import { ObjectFrame } from './object-frame.js';
 import type { SchemaNode } from './schema.js';
 
@@ -12,18 +12,6 @@ const BACKSLASH = 0x5c;
 const isHex = (b: number) => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
 const ESCAPES = new Set([...'"\\/bfnrtu'].map((c) => c.charCodeAt(0)));
 const utf8 = new TextEncoder();
-
-/** Counts a whitespace run; false once it is too long. */
-class WhitespaceRun {
-  length = 0;
-  accept(byte: number): boolean | null {
-    if (!isWhitespace(byte)) {
-      this.length = 0;
-      return null;
-    }
-    return ++this.length <= MAX_WHITESPACE_RUN;
-  }
-}
 
 /** The frames a value of `schema` starts with when its first byte is `byte` (several for unions). */
 export function startValue(schema: SchemaNode, byte: number): Frame[] {
@@ -166,7 +154,7 @@ type ArrayState = 'start' | 'after' | 'item';
 export class ArrayFrame implements Frame {
   private state: ArrayState = 'start';
   private count = 0;
-  private readonly space = new WhitespaceRun();
+  private space = new Whitespace();
   constructor(
     private readonly items: SchemaNode,
     private readonly minItems: number,
@@ -192,7 +180,7 @@ export class ArrayFrame implements Frame {
   clone(): Frame {
     const copy = new ArrayFrame(this.items, this.minItems, this.maxItems);
     Object.assign(copy, { state: this.state, count: this.count });
-    copy.space.length = this.space.length;
+    copy.space = this.space.clone();
     return copy;
   }
 }

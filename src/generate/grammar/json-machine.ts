@@ -3,7 +3,7 @@
  * whether the bytes so far can still become a valid document and whether they already are one. Unions are
  * followed as parallel parse stacks; a stack that rejects a byte is dropped.
  */
-import { type Frame, isWhitespace, MAX_WHITESPACE_RUN, type Step } from './frame.js';
+import { type Frame, type Step, Whitespace } from './frame.js';
 import { startValue } from './json-frames.js';
 import type { SchemaNode } from './schema.js';
 
@@ -12,11 +12,12 @@ class RootFrame implements Frame {
   constructor(
     private readonly schema: SchemaNode,
     private started = false,
-    private spaces = 0,
+    private readonly space = new Whitespace(),
   ) {}
   push(byte: number): Step {
     if (this.started) return 'reject';
-    if (isWhitespace(byte)) return ++this.spaces <= MAX_WHITESPACE_RUN ? 'ok' : 'reject';
+    const ws = this.space.accept(byte);
+    if (ws !== null) return ws ? 'ok' : 'reject';
     this.started = true;
     return { spawn: this.schema };
   }
@@ -24,7 +25,7 @@ class RootFrame implements Frame {
     return this.started;
   }
   clone(): Frame {
-    return new RootFrame(this.schema, this.started, this.spaces);
+    return new RootFrame(this.schema, this.started, this.space.clone());
   }
 }
 

@@ -3,7 +3,7 @@
  * the schema allows undeclared keys), each value is parsed with its property's schema, and `}` is accepted only
  * once every required key has appeared.
  */
-import { type Frame, isWhitespace, MAX_WHITESPACE_RUN, type Step } from './frame.js';
+import { type Frame, type Step, Whitespace } from './frame.js';
 import { ANY, type SchemaNode } from './schema.js';
 
 type ObjectSchema = Extract<SchemaNode, { kind: 'object' }>;
@@ -25,7 +25,7 @@ export class ObjectFrame implements Frame {
   private state: ObjectState = 'start';
   private seen: Set<string> = new Set();
   private key: number[] = [];
-  private spaces = 0;
+  private space = new Whitespace();
   private readonly declared: [string, Uint8Array][];
 
   constructor(private readonly schema: ObjectSchema) {
@@ -59,8 +59,8 @@ export class ObjectFrame implements Frame {
       this.key.push(0x5c, byte); // escaped keys are only possible when keys are free
       return 'ok';
     }
-    if (isWhitespace(byte)) return ++this.spaces <= MAX_WHITESPACE_RUN ? 'ok' : 'reject';
-    this.spaces = 0;
+    const ws = this.space.accept(byte);
+    if (ws !== null) return ws ? 'ok' : 'reject';
     switch (this.state) {
       case 'start':
         if (byte === 0x7d) return this.requiredSeen() ? 'done' : 'reject';
@@ -129,7 +129,7 @@ export class ObjectFrame implements Frame {
     copy.state = this.state;
     copy.seen = new Set(this.seen);
     copy.key = [...this.key];
-    copy.spaces = this.spaces;
+    copy.space = this.space.clone();
     return copy;
   }
 }

@@ -78,6 +78,15 @@ function seedOf(body: unknown, randomSeed: number | null | undefined): number | 
   return Number(seed);
 }
 
+/** `parallel_tool_calls` (Mistral and OpenAI): false allows one call per answer. */
+function parallelToolCalls(body: unknown): boolean {
+  const value = isObj(body) ? field(body, 'parallel_tool_calls') : undefined;
+  if (value === undefined || value === null) return true;
+  if (typeof value !== 'boolean')
+    throw invalidField(['body', 'parallel_tool_calls'], 'Input should be a valid boolean', 'bool_type');
+  return value;
+}
+
 async function handle(request: FastifyRequest, reply: FastifyReply, deps: ChatRouteDeps) {
   const { backend, metering, config, metrics } = deps;
   checkModel(request.body, config);
@@ -92,7 +101,7 @@ async function handle(request: FastifyRequest, reply: FastifyReply, deps: ChatRo
   const seed = seedOf(request.body, prompt.request.random_seed);
   const controller = new AbortController();
   // Built (and its output schemas checked) before anything is billed.
-  const options = generateOptions(prompt.request, seed, controller.signal);
+  const options = generateOptions(prompt.request, seed, controller.signal, parallelToolCalls(request.body));
   const ledger = await metering.open(request.apiKey, config.modelName, prompt.ids.length);
   metrics.tokens.inc({ kind: 'prompt' }, prompt.ids.length);
 
