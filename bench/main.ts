@@ -5,6 +5,7 @@
 const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   tokenizer: () => import('./tokenizer.js'),
   engine: () => import('./engine.js'),
+  server: () => import('./server.js'),
 };
 
 const args = process.argv.slice(2);

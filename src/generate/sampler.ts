@@ -76,33 +76,65 @@ export class Sampler {
     const t = this.options.temperature;
     let max = -Infinity;
     for (const v of logits) if (v > max) max = v;
-    // Softmax at temperature t over the tokens that can still be chosen.
-    const ids: number[] = [];
-    const probs: number[] = [];
+    // Softmax weights at temperature t over the tokens that can still be chosen.
+    const weights = new Float64Array(logits.length);
     let total = 0;
     for (let i = 0; i < logits.length; i++) {
       if (logits[i] === -Infinity) continue;
-      const p = Math.exp((logits[i]! - max) / t);
-      if (p === 0) continue;
-      ids.push(i);
-      probs.push(p);
-      total += p;
+      total += weights[i] = Math.exp((logits[i]! - max) / t);
     }
-    const order = ids.map((_, k) => k).sort((a, b) => probs[b]! - probs[a]! || ids[a]! - ids[b]!);
-    // Keep the smallest prefix (by probability) whose mass reaches top_p.
+    const keep = this.options.topP >= 1 ? null : nucleusIds(weights, total * this.options.topP);
+    if (!keep) return draw(weights, total, this.random.next());
+    const kept = keep.reduce((s, id) => s + weights[id]!, 0);
+    let target = this.random.next() * kept;
+    for (const id of keep) {
+      target -= weights[id]!;
+      if (target < 0) return id;
+    }
+    return keep[keep.length - 1]!;
+  }
+}
+
+/** Draws an id with probability weight/total, walking ids in order (no sort needed without top-p). */
+function draw(weights: Float64Array, total: number, random: number): number {
+  let target = random * total;
+  let last = 0;
+  for (let id = 0; id < weights.length; id++) {
+    if (weights[id] === 0) continue;
+    last = id;
+    target -= weights[id]!;
+    if (target < 0) return id;
+  }
+  return last;
+}
+
+/**
+ * The nucleus: the smallest set of most likely ids (ties: lower id first) whose weight reaches `mass`, in
+ * that order. Only ids above a falling weight cutoff are sorted — they are a prefix of the full order, so once
+ * their weight reaches `mass` the nucleus lies among them — instead of sorting the whole vocabulary per token.
+ */
+function nucleusIds(weights: Float64Array, mass: number): number[] {
+  for (let cutoff = 2 ** -8; ; cutoff /= 256) {
+    const candidates: number[] = [];
+    let sum = 0;
+    const floor = cutoff < 1e-300 ? 0 : cutoff;
+    for (let id = 0; id < weights.length; id++) {
+      const w = weights[id]!;
+      if (w > 0 && w >= floor) {
+        candidates.push(id);
+        sum += w;
+      }
+    }
+    if (sum < mass && floor > 0) continue;
+    candidates.sort((a, b) => weights[b]! - weights[a]! || a - b);
     const keep: number[] = [];
-    let mass = 0;
-    for (const k of order) {
-      keep.push(k);
-      mass += probs[k]! / total;
-      if (mass >= this.options.topP) break;
+    let acc = 0;
+    for (const id of candidates) {
+      keep.push(id);
+      acc += weights[id]!;
+      if (acc >= mass) break;
     }
-    let draw = this.random.next() * keep.reduce((s, k) => s + probs[k]!, 0);
-    for (const k of keep) {
-      draw -= probs[k]!;
-      if (draw < 0) return ids[k]!;
-    }
-    return ids[keep[keep.length - 1]!]!;
+    return keep;
   }
 }
 

@@ -1,0 +1,147 @@
+/**
+ * Server load benchmark: a real server on loopback (fixture model, in-memory-free SQLite ledger, keys on)
+ * driven by 1, 8 and 32 concurrent streaming clients. Reports throughput, latency and time to first token
+ * per level, and the aggregate decode rate at 8 streams relative to 1 — what continuous batching buys.
+ *
+ *   npm run bench -- server [--tokens=32] [--requests=2] [--levels=1,8,32] [--fixture=DIR]
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Engine } from '../src/engine/engine.js';
+import { defaultServerConfig } from '../src/server/config.js';
+import { startServer } from '../src/server/serve.js';
+import { readSse } from '../src/server/sse-reader.js';
+
+function option(args: string[], name: string, fallback: string): string {
+  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+}
+
+interface RequestTiming {
+  ttft: number;
+  total: number;
+  tokens: number;
+}
+
+async function streamOnce(url: string, key: string, prompt: string, tokens: number): Promise<RequestTiming> {
+  const started = performance.now();
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'bench',
+      messages: [{ role: 'user', content: prompt }],
+      max_tokens: tokens,
+      temperature: 0.7,
+      random_seed: 1,
+      stream: true,
+    }),
+  });
+  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+  let ttft = 0;
+  let completion = 0;
+  for await (const frame of readSse(res.body)) {
+    if (frame.data === '[DONE]') break;
+    const chunk = JSON.parse(frame.data);
+    if (!ttft && chunk.choices[0]?.delta?.content) ttft = performance.now() - started;
+    if (chunk.usage) completion = chunk.usage.completion_tokens;
+  }
+  return { ttft, total: performance.now() - started, tokens: completion };
+}
+
+const percentile = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+};
+
+export async function run(args: string[]): Promise<void> {
+  const fixture = resolve(option(args, 'fixture', '../shared/fixtures/tiny-pixtral'));
+  const modelDir = join(fixture, 'model-consolidated');
+  if (!existsSync(modelDir)) {
+    console.log(`server benchmark: no fixture model at ${modelDir}; skipping`);
+    return;
+  }
+  const tokens = Number(option(args, 'tokens', '32'));
+  const perClient = Number(option(args, 'requests', '2'));
+  const levels = option(args, 'levels', '1,8,32').split(',').map(Number);
+  const dataDir = mkdtempSync(join(tmpdir(), 'pixtral-bench-'));
+  const engine = Engine.load(modelDir);
+  const server = await startServer({
+    config: defaultServerConfig({
+      modelName: 'bench',
+      scheduler: { maxBatch: Math.max(...levels), maxQueue: 1024 },
+    }),
+    host: '127.0.0.1',
+    port: 0,
+    engine,
+    dataDir,
+    logger: false,
+  });
+  const key = (await server.store.createKey('bench', 'paid')).secret;
+  try {
+    await streamOnce(server.url, key, 'warm up', 4);
+    const rows = [];
+    for (const clients of levels) {
+      const stepsBefore = server.backend.stats().decodeSteps;
+      const started = performance.now();
+      const timings = (
+        await Promise.all(
+          Array.from({ length: clients }, async (_, c) => {
+            const mine: RequestTiming[] = [];
+            for (let r = 0; r < perClient; r++)
+              mine.push(await streamOnce(server.url, key, `Client ${c} asks question ${r}.`, tokens));
+            return mine;
+          }),
+        )
+      ).flat();
+      const seconds = (performance.now() - started) / 1000;
+      const generated = timings.reduce((n, t) => n + t.tokens, 0);
+      rows.push({
+        streams: clients,
+        requests: timings.length,
+        'tokens/s': Number((generated / seconds).toFixed(1)),
+        'requests/s': Number((timings.length / seconds).toFixed(2)),
+        'latency p50 ms': Math.round(
+          percentile(
+            timings.map((t) => t.total),
+            0.5,
+          ),
+        ),
+        'latency p95 ms': Math.round(
+          percentile(
+            timings.map((t) => t.total),
+            0.95,
+          ),
+        ),
+        'ttft p50 ms': Math.round(
+          percentile(
+            timings.map((t) => t.ttft),
+            0.5,
+          ),
+        ),
+        'ttft p95 ms': Math.round(
+          percentile(
+            timings.map((t) => t.ttft),
+            0.95,
+          ),
+        ),
+        'tokens/decode step': Number(
+          (generated / Math.max(1, server.backend.stats().decodeSteps - stepsBefore)).toFixed(2),
+        ),
+      });
+    }
+    console.log(
+      `server benchmark — fixture model, ${engine.backendName} backend, ${tokens} tokens per request, ${perClient} requests per stream, node ${process.version}`,
+    );
+    console.table(rows);
+    const one = rows.find((r) => r.streams === 1);
+    const eight = rows.find((r) => r.streams === 8);
+    if (one && eight)
+      console.log(
+        `aggregate decode throughput at 8 streams = ${(eight['tokens/s'] / one['tokens/s']).toFixed(2)}× the single-stream rate`,
+      );
+  } finally {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
