@@ -99,7 +99,8 @@ export class Scheduler {
   ): AsyncIterable<GenerationEvent> {
     if (this.closed) throw new SchedulerClosedError();
     const sequence = new Sequence(this.tokenizer, ids.length, this.model.config.maxContext, options);
-    if (this.waiting.length >= this.maxQueue) throw new QueueFullError(this.waiting.length);
+    const startsNow = this.waiting.length === 0 && !this.prefilling && this.running.length < this.maxBatch;
+    if (!startsNow && this.waiting.length >= this.maxQueue) throw new QueueFullError(this.waiting.length);
     const job: Job = {
       ids,
       images,

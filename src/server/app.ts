@@ -19,12 +19,14 @@ import { registerModels } from './routes/models.js';
 import { registerOps } from './routes/ops.js';
 import { registerUsage } from './routes/usage.js';
 
+/** pino options (level, and optionally where the lines go), or false for silence (tests). */
+export type LoggerOption = boolean | { level: string; stream?: { write(line: string): void } };
+
 export interface AppDeps {
   readonly config: ServerConfig;
   readonly backend: ChatBackend;
   readonly store: Store;
-  /** pino options, or false for silence (tests). */
-  readonly logger?: boolean | { level: string };
+  readonly logger?: LoggerOption;
   readonly isShuttingDown?: () => boolean;
 }
 
@@ -35,6 +37,7 @@ export interface PixtralApp {
 
 export function buildApp(deps: AppDeps): PixtralApp {
   const { config, backend, store } = deps;
+  const isShuttingDown = deps.isShuttingDown ?? (() => false);
   const logger =
     deps.logger === undefined || deps.logger === false
       ? false
@@ -42,7 +45,8 @@ export function buildApp(deps: AppDeps): PixtralApp {
           ...(typeof deps.logger === 'object' ? deps.logger : { level: 'info' }),
           redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
         };
-  const app = Fastify({ logger, bodyLimit: config.bodyLimitBytes, return503OnClosing: true });
+  // return503OnClosing is ours (below), so that the refusal is Mistral-shaped too.
+  const app = Fastify({ logger, bodyLimit: config.bodyLimitBytes, return503OnClosing: false });
   const metrics = new ServerMetrics(() => backend.stats());
   const metering = new Metering(store, config);
 
@@ -72,15 +76,25 @@ export function buildApp(deps: AppDeps): PixtralApp {
     const error = notFound(`No route for ${request.method} ${request.url.split('?')[0]}`);
     reply.code(404).send(error.body());
   });
+  app.addHook('onRequest', async (request) => {
+    // A request that still reaches a closing server (on a busy keep-alive connection) is refused; /health
+    // answers for itself, so load balancers see why.
+    if (isShuttingDown() && request.routeOptions.url !== '/health')
+      throw new ApiError(503, 'the server is shutting down', 'service_unavailable', 'shutting_down');
+  });
   app.addHook('onSend', async (request, reply) => {
-    // Rate-limit headers on every authenticated response, errors included.
-    if (request.apiKey && reply.getHeader('x-ratelimit-limit-requests') === undefined) {
+    // Rate-limit headers on every authenticated response, errors included — unless the route already set them
+    // (any of them: a tier may limit only tokens, so there is no requests header to look for).
+    const alreadySet = Object.keys(reply.getHeaders()).some((name) => name.startsWith('x-ratelimit-'));
+    if (request.apiKey && !alreadySet) {
       const state = await metering.limitState(request.apiKey);
       if (state) reply.headers(rateLimitHeaders(state));
     }
   });
   app.addHook('onResponse', async (request, reply) => {
-    // Streams are hijacked and counted by their route when they end.
+    // Streams are hijacked and counted by their route when they end (200 or stream_error); Fastify still runs
+    // this hook for them, so skip them here or they count twice.
+    if (String(reply.raw.getHeader('content-type') ?? '').startsWith('text/event-stream')) return;
     const route = request.routeOptions.url ?? 'unknown';
     metrics.requests.inc({ route, status: String(reply.statusCode) });
     metrics.latency.observe({ route }, reply.elapsedTime / 1000);
@@ -96,6 +110,6 @@ export function buildApp(deps: AppDeps): PixtralApp {
   });
   registerModels(app, config, backend);
   registerUsage(app, store, metering);
-  registerOps(app, config, backend, metrics, deps.isShuttingDown ?? (() => false));
+  registerOps(app, config, backend, metrics, isShuttingDown);
   return { app, metrics };
 }

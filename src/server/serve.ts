@@ -3,10 +3,11 @@
  * replica left open, load the engine (or point at an upstream), listen, and shut down gracefully — stop taking
  * requests, let in-flight ones finish within the grace period, cancel the rest, then close the store.
  */
+import type { ServerResponse } from 'node:http';
 import type { Engine } from '../engine/engine.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/types.js';
-import { buildApp, type PixtralApp } from './app.js';
+import { buildApp, type LoggerOption, type PixtralApp } from './app.js';
 import { type ChatBackend, LocalChatBackend } from './chat-backend.js';
 import type { ServerConfig } from './config.js';
 import { UpstreamChatBackend, type UpstreamOptions } from './upstream.js';
@@ -15,14 +16,15 @@ export interface ServeOptions {
   readonly config: ServerConfig;
   readonly host: string;
   readonly port: number;
-  /** A loaded engine, or an upstream to forward to (exactly one). */
+  /** What generates (exactly one): a ready backend, a loaded engine (run in-process), or an upstream. */
+  readonly backend?: ChatBackend;
   readonly engine?: Engine;
   readonly upstream?: UpstreamOptions;
   /** Database URL (sqlite path / postgres://…) and the data dir for the default SQLite file. */
   readonly db?: string;
   readonly dataDir: string;
   readonly store?: Store;
-  readonly logger?: boolean | { level: string };
+  readonly logger?: LoggerOption;
 }
 
 export interface RunningServer extends PixtralApp {
@@ -38,9 +40,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { config } = options;
   const store = options.store ?? (await openStore(options.db, options.dataDir));
   const recovered = await store.recoverInterrupted(config.replica);
-  const backend: ChatBackend = options.upstream
-    ? new UpstreamChatBackend(options.upstream)
-    : new LocalChatBackend(requireEngine(options.engine), config.scheduler);
+  const backend: ChatBackend =
+    options.backend ??
+    (options.upstream
+      ? new UpstreamChatBackend(options.upstream)
+      : new LocalChatBackend(requireEngine(options.engine), config.scheduler));
   let shuttingDown = false;
   const built = buildApp({
     config,
@@ -48,6 +52,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     store,
     ...(options.logger !== undefined && { logger: options.logger }),
     isShuttingDown: () => shuttingDown,
+  });
+  // Fastify's close frees the keep-alive connections idle at that moment; one whose response finishes during the
+  // drain would then hold the close open until its client hangs up (or the 72 s keep-alive timeout): free it too.
+  built.app.server.on('request', (_request, response: ServerResponse) => {
+    response.once('finish', () => {
+      if (shuttingDown) setImmediate(() => built.app.server.closeIdleConnections());
+    });
   });
   const address = await built.app.listen({ host: options.host, port: options.port });
   if (recovered > 0)
@@ -69,6 +80,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 }
 
 function requireEngine(engine: Engine | undefined): Engine {
-  if (!engine) throw new Error('startServer needs an engine or an upstream');
+  if (!engine) throw new Error('startServer needs a backend, an engine or an upstream');
   return engine;
 }

@@ -9,13 +9,16 @@ export class SseWriter {
   constructor(private readonly res: ServerResponse) {}
 
   start(headers: Record<string, string>): void {
-    this.res.writeHead(200, {
+    // Set one by one (not passed to writeHead) so they stay readable: the metrics hook looks for event streams.
+    const all = {
       ...headers,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
-    });
+    };
+    for (const [name, value] of Object.entries(all)) this.res.setHeader(name, value);
+    this.res.writeHead(200);
     this.res.flushHeaders();
   }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../src/engine/engine.js';
 import { defaultServerConfig, type ServerConfig } from '../../src/server/config.js';
+import type { LoggerOption } from '../../src/server/app.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import type { Store } from '../../src/store/types.js';
 import { fixturePath, loadGoldens } from './fixtures.js';
@@ -27,7 +28,14 @@ export interface TestServer extends RunningServer {
 
 export async function startTestServer(
   overrides: Partial<ServerConfig> = {},
-  options: { store?: Store; db?: string; upstream?: { url: string; model: string } } = {},
+  options: {
+    store?: Store;
+    db?: string;
+    upstream?: { url: string; model: string };
+    /** Another engine than the shared fixture engine (e.g. one loaded with a small maxContext). */
+    engine?: Engine;
+    logger?: LoggerOption;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pixtral-server-'));
   const config = defaultServerConfig({ modelName: MODEL, modelAliases: ['pixtral'], ...overrides });
@@ -35,11 +43,11 @@ export async function startTestServer(
     config,
     host: '127.0.0.1',
     port: 0,
-    ...(options.upstream ? { upstream: options.upstream } : { engine: fixtureEngine() }),
+    ...(options.upstream ? { upstream: options.upstream } : { engine: options.engine ?? fixtureEngine() }),
     dataDir,
     ...(options.db && { db: options.db }),
     ...(options.store && { store: options.store }),
-    logger: false,
+    logger: options.logger ?? false,
   });
   return {
     ...server,

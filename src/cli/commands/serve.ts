@@ -2,14 +2,13 @@
  * `pixtral serve`: the Mistral-compatible HTTP API on a local model (or in front of an upstream engine), with
  * API keys, metering and free-tier limits stored in SQLite (default) or PostgreSQL (--db postgres://…).
  */
-import { Engine } from '../../engine/engine.js';
 import { defaultServerConfig, DEFAULT_LIMITS } from '../../server/config.js';
 import { startServer } from '../../server/serve.js';
+import { WorkerChatBackend } from '../../server/worker-chat-backend.js';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { numberOption } from '../options.js';
-import { progressBar } from '../progress.js';
 import { STORE_OPTIONS, storeLocation } from '../store-options.js';
 
 const OPTIONS = {
@@ -72,17 +71,17 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     ...(values.replica && { replica: values.replica }),
   });
 
-  let engine: Engine | undefined;
+  // The model runs in an engine worker thread so HTTP stays responsive during forward passes.
+  let backend: WorkerChatBackend | undefined;
   if (!values.upstream) {
-    const progress = progressBar('loading model', io);
-    engine = Engine.load(location, { onProgress: progress.update, maxContext });
-    progress.done();
+    io.err(`pixtral serve: loading ${location} in the engine worker…`);
+    backend = await WorkerChatBackend.start(location, { maxContext, scheduler: config.scheduler });
   }
   const server = await startServer({
     config,
     host: values.host ?? '127.0.0.1',
     port: numberOption(values.port, 'port', 8000, 0, 65535),
-    ...(engine && { engine }),
+    ...(backend && { backend }),
     ...(values.upstream && {
       upstream: {
         url: values.upstream,

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { field, isInt, isObj } from '../../chat/validation-error.js';
 import type { ImageFetcher, PreparedPrompt } from '../../engine/prepare.js';
-import type { GenerationEvent } from '../../generate/sequence.js';
+import { answerBudget, type GenerationEvent } from '../../generate/sequence.js';
 import type { ChatBackend } from '../chat-backend.js';
 import {
   chunkBody,
@@ -37,12 +37,19 @@ type Done = Extract<GenerationEvent, { type: 'done' }>;
 class Progress {
   readonly tokens: number[];
   firstTokenAt: number | null = null;
-  constructor(n: number) {
+  /** Prompt tokens as the generator counted them (an upstream engine reports its own). */
+  promptTokens: number;
+  constructor(n: number, promptTokens: number) {
     this.tokens = new Array<number>(n).fill(0);
+    this.promptTokens = promptTokens;
   }
   see(choice: number, event: GenerationEvent): void {
     this.firstTokenAt ??= performance.now();
-    this.tokens[choice] = event.type === 'text' ? event.completionTokens : event.usage.completionTokens;
+    if (event.type === 'text') this.tokens[choice] = event.completionTokens;
+    else {
+      this.tokens[choice] = event.usage.completionTokens;
+      this.promptTokens = event.usage.promptTokens;
+    }
   }
   get total(): number {
     return this.tokens.reduce((a, b) => a + b, 0);
@@ -89,6 +96,12 @@ function parallelToolCalls(body: unknown): boolean {
 
 async function handle(request: FastifyRequest, reply: FastifyReply, deps: ChatRouteDeps) {
   const { backend, metering, config, metrics } = deps;
+  // A client that goes away — even while its prompt is prepared or admitted — cancels the work; the ledger
+  // bills what was generated until then.
+  const controller = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) controller.abort(new ClientGoneError());
+  });
   checkModel(request.body, config);
   const prompt = await backend.prepare(request.body, deps.fetchImage);
   const n = prompt.request.n ?? 1;
@@ -99,13 +112,18 @@ async function handle(request: FastifyRequest, reply: FastifyReply, deps: ChatRo
       'less_than_equal',
     );
   const seed = seedOf(request.body, prompt.request.random_seed);
-  const controller = new AbortController();
   // Built (and its output schemas checked) before anything is billed.
   const options = generateOptions(prompt.request, seed, controller.signal, parallelToolCalls(request.body));
+  answerBudget(prompt.ids.length, backend.maxContext, options.maxTokens);
   const ledger = await metering.open(request.apiKey, config.modelName, prompt.ids.length);
+  if (controller.signal.aborted) {
+    await ledger.close('cancelled', { prompt: 0, completion: 0 }, 499);
+    reply.hijack(); // nobody to answer
+    return;
+  }
   metrics.tokens.inc({ kind: 'prompt' }, prompt.ids.length);
 
-  const progress = new Progress(n);
+  const progress = new Progress(n, prompt.ids.length);
   let streams: AsyncIterable<GenerationEvent>[];
   try {
     // Each choice samples with its own seed so n choices differ but stay reproducible.
@@ -118,13 +136,10 @@ async function handle(request: FastifyRequest, reply: FastifyReply, deps: ChatRo
   } catch (err) {
     controller.abort();
     const apiError = toApiError(err);
-    await ledger.close('failed', { prompt: prompt.ids.length, completion: 0 }, apiError.status);
+    // Refused before any work (overloaded, shutting down): recorded, not billed.
+    await ledger.close('failed', { prompt: 0, completion: 0 }, apiError.status);
     throw apiError;
   }
-  // A client that goes away cancels generation; the ledger bills what was generated until then.
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) controller.abort(new ClientGoneError());
-  });
   const context = { prompt, ledger, progress, controller, deps, id: completionId(), created: unixSeconds() };
   if (prompt.request.stream) return streamChoices(reply, streams, context);
   return collectChoices(reply, streams, context);
@@ -148,7 +163,7 @@ interface Context {
 }
 
 async function collectChoices(reply: FastifyReply, streams: AsyncIterable<GenerationEvent>[], ctx: Context) {
-  const { ledger, progress, prompt } = ctx;
+  const { ledger, progress } = ctx;
   let results: Done[];
   try {
     results = await Promise.all(
@@ -166,7 +181,7 @@ async function collectChoices(reply: FastifyReply, streams: AsyncIterable<Genera
     await closeAfterFailure(ctx, err);
     throw toApiError(err);
   }
-  const usage = { promptTokens: prompt.ids.length, completionTokens: progress.total };
+  const usage = { promptTokens: progress.promptTokens, completionTokens: progress.total };
   await ledger.close('completed', { prompt: usage.promptTokens, completion: usage.completionTokens }, 200);
   observe(ctx, usage.completionTokens);
   const choices: ChoiceResult[] = results.map((r) => ({
@@ -179,7 +194,7 @@ async function collectChoices(reply: FastifyReply, streams: AsyncIterable<Genera
 }
 
 async function streamChoices(reply: FastifyReply, streams: AsyncIterable<GenerationEvent>[], ctx: Context) {
-  const { ledger, progress, prompt, id, created } = ctx;
+  const { ledger, progress, id, created } = ctx;
   const model = ctx.deps.config.modelName;
   reply.hijack();
   const sse = new SseWriter(reply.raw);
@@ -197,7 +212,7 @@ async function streamChoices(reply: FastifyReply, streams: AsyncIterable<Generat
         // The last choice to finish carries the usage of the whole request.
         const usage =
           --unfinished === 0
-            ? { promptTokens: prompt.ids.length, completionTokens: progress.total }
+            ? { promptTokens: progress.promptTokens, completionTokens: progress.total }
             : undefined;
         const delta = event.toolCalls ? toolCallDelta(event.toolCalls) : { content: '' };
         sse.data(chunkBody(id, created, model, choice, delta, event.finishReason, usage));
@@ -209,7 +224,7 @@ async function streamChoices(reply: FastifyReply, streams: AsyncIterable<Generat
     await closeAfterFailure(ctx, failure.reason);
     sse.error(toApiError(failure.reason).body());
   } else {
-    await ledger.close('completed', { prompt: prompt.ids.length, completion: progress.total }, 200);
+    await ledger.close('completed', { prompt: progress.promptTokens, completion: progress.total }, 200);
     observe(ctx, progress.total);
   }
   sse.done();
@@ -220,7 +235,10 @@ async function streamChoices(reply: FastifyReply, streams: AsyncIterable<Generat
 async function closeAfterFailure(ctx: Context, err: unknown) {
   ctx.controller.abort();
   const gone = ctx.controller.signal.reason instanceof ClientGoneError || err instanceof ClientGoneError;
-  const tokens = { prompt: ctx.prompt.ids.length, completion: ctx.progress.total };
+  // A client that leaves pays for the work done until then; a failure on our side is not billed.
+  const tokens = gone
+    ? { prompt: ctx.progress.promptTokens, completion: ctx.progress.total }
+    : { prompt: 0, completion: 0 };
   await ctx.ledger.close(gone ? 'cancelled' : 'failed', tokens, gone ? 499 : toApiError(err).status);
   ctx.deps.metrics.tokens.inc({ kind: 'completion' }, ctx.progress.total);
 }

@@ -1,0 +1,53 @@
+/**
+ * The engine worker thread: loads the model and runs the batching scheduler, so the server's event loop never
+ * waits on a forward pass (architecture: "compute never blocks the event loop"). It receives prepared prompts
+ * and streams each request's events back; cancel and close messages arrive between steps.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Engine } from './engine.js';
+import type { Scheduler } from './scheduler.js';
+import { type FromWorker, serializeError, type ToWorker, type WorkerInit } from './worker-protocol.js';
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const post = (message: FromWorker) => port.postMessage(message);
+
+let scheduler: Scheduler;
+try {
+  const engine = Engine.load(init.location, init.maxContext ? { maxContext: init.maxContext } : {});
+  scheduler = engine.scheduler(init.scheduler);
+  post({ type: 'ready', backend: engine.backendName, maxContext: engine.maxContext });
+} catch (err) {
+  post({ type: 'load-failed', error: serializeError(err) });
+  process.exit(1);
+}
+
+const cancels = new Map<number, AbortController>();
+
+async function serve(message: Extract<ToWorker, { type: 'submit' }>): Promise<void> {
+  const controller = new AbortController();
+  cancels.set(message.id, controller);
+  try {
+    const events = scheduler.submit(message.ids, message.images, {
+      ...message.options,
+      signal: controller.signal,
+    });
+    for await (const event of events) post({ type: 'event', id: message.id, event, stats: scheduler.stats });
+    post({ type: 'end', id: message.id, stats: scheduler.stats });
+  } catch (err) {
+    post({ type: 'error', id: message.id, error: serializeError(err), stats: scheduler.stats });
+  } finally {
+    cancels.delete(message.id);
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'submit') void serve(message);
+  else if (message.type === 'cancel')
+    cancels.get(message.id)?.abort(new DOMException('cancelled', 'AbortError'));
+  else
+    void scheduler.close({ cancel: message.cancel }).then(() => {
+      post({ type: 'closed' });
+      port.close();
+    });
+});

@@ -1,0 +1,110 @@
+/**
+ * The main-thread face of the engine worker: the same submit/stats/close contract as the in-process Scheduler,
+ * with the checks that must answer at once (context length, queue bound, shutdown) made here, and each
+ * request's events arriving as messages. Prompts are prepared on this side (tokenizer and images), weights
+ * live only in the worker.
+ */
+import { Worker } from 'node:worker_threads';
+import { answerBudget, type GenerateOptions, type GenerationEvent } from '../generate/sequence.js';
+import type { ImageInput } from '../model/vision-encoder.js';
+import { EventChannel } from './event-channel.js';
+import { QueueFullError, SchedulerClosedError, type SchedulerStats } from './scheduler.js';
+import { deserializeError, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
+
+export class WorkerScheduler {
+  private readonly channels = new Map<number, EventChannel<GenerationEvent>>();
+  private nextId = 1;
+  private closed = false;
+  private lastStats: SchedulerStats = { waiting: 0, running: 0, decodeSteps: 0, decodedTokens: 0 };
+  private closing: Promise<void> | null = null;
+  private readonly maxInFlight: number;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly backendName: string,
+    readonly maxContext: number,
+    init: WorkerInit,
+  ) {
+    this.maxInFlight = (init.scheduler?.maxBatch ?? 8) + (init.scheduler?.maxQueue ?? 64) + 1;
+    worker.on('message', (message: FromWorker) => this.receive(message));
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', () => this.failAll(new Error('the engine worker stopped')));
+  }
+
+  /** Starts the worker and waits until the model is loaded (or its loading failed). */
+  static start(init: WorkerInit): Promise<WorkerScheduler> {
+    const worker = new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: init });
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: FromWorker) => {
+        if (message.type === 'ready') {
+          worker.off('message', onMessage);
+          resolve(new WorkerScheduler(worker, message.backend, message.maxContext, init));
+        } else if (message.type === 'load-failed') reject(deserializeError(message.error));
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+  }
+
+  get stats(): SchedulerStats {
+    return this.lastStats;
+  }
+
+  submit(
+    ids: readonly number[],
+    images: readonly ImageInput[],
+    options: GenerateOptions,
+  ): AsyncIterable<GenerationEvent> {
+    if (this.closed) throw new SchedulerClosedError();
+    answerBudget(ids.length, this.maxContext, options.maxTokens);
+    if (this.channels.size >= this.maxInFlight) throw new QueueFullError(this.lastStats.waiting);
+    const id = this.nextId++;
+    const { signal, ...rest } = options;
+    const cancel = () => this.post({ type: 'cancel', id });
+    const channel = new EventChannel<GenerationEvent>(cancel);
+    this.channels.set(id, channel);
+    signal?.addEventListener('abort', () => {
+      cancel();
+      channel.fail(signal.reason);
+      this.channels.delete(id);
+    });
+    this.post({ type: 'submit', id, ids: [...ids], images: [...images], options: rest });
+    return channel;
+  }
+
+  close({ cancel = false } = {}): Promise<void> {
+    this.closed = true;
+    this.closing ??= new Promise<void>((resolve) => {
+      this.worker.once('exit', () => resolve());
+      this.post({ type: 'close', cancel });
+    });
+    return this.closing;
+  }
+
+  private post(message: ToWorker): void {
+    this.worker.postMessage(message);
+  }
+
+  private receive(message: FromWorker): void {
+    if (message.type === 'ready' || message.type === 'load-failed') return;
+    if (message.type === 'closed') {
+      void this.worker.terminate();
+      return;
+    }
+    this.lastStats = message.stats;
+    const channel = this.channels.get(message.id);
+    if (!channel) return;
+    if (message.type === 'event') channel.push(message.event);
+    else {
+      this.channels.delete(message.id);
+      if (message.type === 'end') channel.end();
+      else channel.fail(deserializeError(message.error));
+    }
+  }
+
+  private failAll(err: Error): void {
+    this.closed = true;
+    for (const channel of this.channels.values()) channel.fail(err);
+    this.channels.clear();
+  }
+}
