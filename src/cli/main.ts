@@ -107,7 +107,7 @@ const USER_FACING = new Set([
   'ContextLengthError',
   'UnsupportedImageUrlError',
   'KvCacheFullError',
-  'StoreError',
+  'StoreOpenError',
 ]);
 
 function isUserFacing(err: unknown): err is Error {
