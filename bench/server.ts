@@ -1,5 +1,5 @@
 /**
- * Server load benchmark: a real server on loopback (fixture model, in-memory-free SQLite ledger, keys on)
+ * Server load benchmark: a real server on loopback (fixture model in the engine worker, SQLite ledger, keys on)
  * driven by 1, 8 and 32 concurrent streaming clients. Reports throughput, latency and time to first token
  * per level, and the aggregate decode rate at 8 streams relative to 1 — what continuous batching buys.
  *
@@ -8,10 +8,10 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Engine } from '../src/engine/engine.js';
 import { defaultServerConfig } from '../src/server/config.js';
 import { startServer } from '../src/server/serve.js';
 import { readSse } from '../src/server/sse-reader.js';
+import { WorkerChatBackend } from '../src/server/worker-chat-backend.js';
 
 function option(args: string[], name: string, fallback: string): string {
   return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -65,15 +65,17 @@ export async function run(args: string[]): Promise<void> {
   const perClient = Number(option(args, 'requests', '2'));
   const levels = option(args, 'levels', '1,8,32').split(',').map(Number);
   const dataDir = mkdtempSync(join(tmpdir(), 'pixtral-bench-'));
-  const engine = Engine.load(modelDir);
+  const config = defaultServerConfig({
+    modelName: 'bench',
+    scheduler: { maxBatch: Math.max(...levels), maxQueue: 1024 },
+  });
+  // As `pixtral serve` runs it: the model in the engine worker thread.
+  const backend = await WorkerChatBackend.start(modelDir, { scheduler: config.scheduler });
   const server = await startServer({
-    config: defaultServerConfig({
-      modelName: 'bench',
-      scheduler: { maxBatch: Math.max(...levels), maxQueue: 1024 },
-    }),
+    config,
     host: '127.0.0.1',
     port: 0,
-    engine,
+    backend,
     dataDir,
     logger: false,
   });
@@ -131,7 +133,7 @@ export async function run(args: string[]): Promise<void> {
       });
     }
     console.log(
-      `server benchmark — fixture model, ${engine.backendName} backend, ${tokens} tokens per request, ${perClient} requests per stream, node ${process.version}`,
+      `server benchmark — fixture model, ${backend.description}, ${tokens} tokens per request, ${perClient} requests per stream, node ${process.version}`,
     );
     console.table(rows);
     const one = rows.find((r) => r.streams === 1);
