@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "pixtral_native",
+      "sources": [
+        "native/src/addon.cc",
+        "native/src/cpu.cc",
+        "native/src/kernels_portable.cc",
+        "native/src/kernels_avx2.cc",
+        "native/src/kernels_avx512.cc",
+        "native/src/matmul.cc",
+        "native/src/thread_pool.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-Wno-maybe-uninitialized", "-Wno-uninitialized"],
+      "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-O3"] }
+    }
+  ]
+}

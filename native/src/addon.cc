@@ -1,0 +1,101 @@
+// Node-API surface of the native kernels. Arrays cross as typed arrays without copies; every call is
+// synchronous on the calling thread (the server calls from its engine worker thread, never the event loop).
+#include <napi.h>
+
+#include "cpu.h"
+#include "matmul.h"
+#include "thread_pool.h"
+
+namespace pixtral {
+namespace {
+
+Napi::Value Features(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const CpuFeatures& f = DetectCpu();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("avx2", f.avx2);
+  out.Set("fma", f.fma);
+  out.Set("avx512f", f.avx512f);
+  out.Set("avx512bw", f.avx512bw);
+  out.Set("avx512vl", f.avx512vl);
+  out.Set("avx512vnni", f.avx512vnni);
+  out.Set("avx512bf16", f.avx512bf16);
+  out.Set("best", LevelName(BestLevel()));
+  out.Set("active", LevelName(ActiveLevel()));
+  out.Set("threads", ThreadPool::Instance().threads());
+  return out;
+}
+
+Napi::Value SetLevel(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  for (KernelLevel level : {KernelLevel::kPortable, KernelLevel::kAvx2, KernelLevel::kAvx512})
+    if (name == LevelName(level)) return Napi::Boolean::New(info.Env(), SetActiveLevel(level));
+  Napi::TypeError::New(info.Env(), "unknown kernel level " + name).ThrowAsJavaScriptException();
+  return info.Env().Undefined();
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  ThreadPool::Instance().Resize(info[0].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), ThreadPool::Instance().threads());
+}
+
+template <typename T>
+T* Data(const Napi::Value& v) {
+  Napi::TypedArray array = v.As<Napi::TypedArray>();
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+}
+
+size_t ByteLength(const Napi::Value& v) { return v.As<Napi::TypedArray>().ByteLength(); }
+
+bool Check(const Napi::Env& env, bool ok, const char* message) {
+  if (!ok) Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
+  return ok;
+}
+
+// matmul(format, x: Float32Array, tokens, k, w: Uint8Array|Uint16Array, n, y: Float32Array)
+Napi::Value MatmulJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto format = WeightFormat(info[0].As<Napi::Number>().Int32Value());
+  int tokens = info[2].As<Napi::Number>().Int32Value();
+  int k = info[3].As<Napi::Number>().Int32Value();
+  int n = info[5].As<Napi::Number>().Int32Value();
+  if (!Check(env, tokens >= 0 && k > 0 && n >= 0, "matmul: bad sizes")) return env.Undefined();
+  if (!Check(env, format == WeightFormat::kBf16 || k % kBlock == 0, "matmul: quantized rows need k % 32 == 0"))
+    return env.Undefined();
+  if (!Check(env, ByteLength(info[1]) >= size_t(tokens) * k * 4, "matmul: x too short")) return env.Undefined();
+  if (!Check(env, ByteLength(info[4]) >= size_t(n) * RowBytes(format, k), "matmul: w too short")) return env.Undefined();
+  if (!Check(env, ByteLength(info[6]) >= size_t(tokens) * n * 4, "matmul: y too short")) return env.Undefined();
+  Matmul(format, Data<float>(info[1]), tokens, k, Data<uint8_t>(info[4]), n, Data<float>(info[6]));
+  return env.Undefined();
+}
+
+// quantize(format, src: Float32Array [rows*k], rows, k, out: Uint8Array)
+Napi::Value QuantizeJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto format = WeightFormat(info[0].As<Napi::Number>().Int32Value());
+  int rows = info[2].As<Napi::Number>().Int32Value();
+  int k = info[3].As<Napi::Number>().Int32Value();
+  if (!Check(env, format != WeightFormat::kBf16 && k > 0 && k % kBlock == 0 && rows >= 0, "quantize: bad format or sizes"))
+    return env.Undefined();
+  if (!Check(env, ByteLength(info[1]) >= size_t(rows) * k * 4, "quantize: src too short")) return env.Undefined();
+  if (!Check(env, ByteLength(info[4]) >= size_t(rows) * RowBytes(format, k), "quantize: out too short"))
+    return env.Undefined();
+  QuantizeMatrix(format, Data<float>(info[1]), rows, k, Data<uint8_t>(info[4]));
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("features", Napi::Function::New(env, Features));
+  exports.Set("setLevel", Napi::Function::New(env, SetLevel));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("matmul", Napi::Function::New(env, MatmulJs));
+  exports.Set("quantize", Napi::Function::New(env, QuantizeJs));
+  return exports;
+}
+
+}  // namespace
+}  // namespace pixtral
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return pixtral::Init(env, exports); }
+
+NODE_API_MODULE(pixtral_native, InitModule)

@@ -1,0 +1,75 @@
+#include "matmul.h"
+
+#include <algorithm>
+#include <vector>
+#include "kernels.h"
+#include "thread_pool.h"
+
+namespace pixtral {
+
+const Kernels& KernelsFor(KernelLevel level) {
+#if defined(__x86_64__)
+  if (level == KernelLevel::kAvx512) return kAvx512Kernels;
+  if (level == KernelLevel::kAvx2) return kAvx2Kernels;
+#endif
+  (void)level;
+  return kPortableKernels;
+}
+
+namespace {
+
+// Tokens processed against one weight row before moving on: the activation tile stays in L2 while
+// each weight row is read from memory once per tile.
+constexpr int kTokenTile = 32;
+// Output rows per task: large enough to amortise the hand-out, small enough to balance two cores.
+constexpr int kRowsPerTask = 64;
+
+template <typename Dot>
+void ForEachOutput(int tokens, int n, Dot dot) {
+  int tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
+  ThreadPool::Instance().Run(tasks, [&](int task) {
+    int begin = task * kRowsPerTask, end = std::min(n, begin + kRowsPerTask);
+    for (int t0 = 0; t0 < tokens; t0 += kTokenTile) {
+      int t1 = std::min(tokens, t0 + kTokenTile);
+      for (int o = begin; o < end; o++)
+        for (int t = t0; t < t1; t++) dot(t, o);
+    }
+  });
+}
+
+}  // namespace
+
+void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_t* w, int n, float* y) {
+  const Kernels& kernels = KernelsFor(ActiveLevel());
+  size_t row_bytes = RowBytes(format, k);
+  if (format == WeightFormat::kBf16) {
+    ForEachOutput(tokens, n, [&](int t, int o) {
+      y[size_t(t) * n + o] = kernels.dot_bf16(x + size_t(t) * k, (const uint16_t*)(w + o * row_bytes), k);
+    });
+    return;
+  }
+  // Activations are quantized once per matmul, not per weight row.
+  int blocks = k / kBlock;
+  std::vector<ActivationBlock> xq(size_t(tokens) * blocks);
+  ThreadPool::Instance().Run(tokens, [&](int t) { QuantizeActivations(x + size_t(t) * k, &xq[size_t(t) * blocks], k); });
+  if (format == WeightFormat::kQ8) {
+    ForEachOutput(tokens, n, [&](int t, int o) {
+      y[size_t(t) * n + o] = kernels.dot_q8(&xq[size_t(t) * blocks], (const BlockQ8*)(w + o * row_bytes), blocks);
+    });
+  } else {
+    ForEachOutput(tokens, n, [&](int t, int o) {
+      y[size_t(t) * n + o] = kernels.dot_q4(&xq[size_t(t) * blocks], (const BlockQ4*)(w + o * row_bytes), blocks);
+    });
+  }
+}
+
+void QuantizeMatrix(WeightFormat format, const float* src, int rows, int k, uint8_t* out) {
+  size_t row_bytes = RowBytes(format, k);
+  ThreadPool::Instance().Run(rows, [&](int r) {
+    const float* row = src + size_t(r) * k;
+    if (format == WeightFormat::kQ8) QuantizeRowQ8(row, (BlockQ8*)(out + r * row_bytes), k);
+    else QuantizeRowQ4(row, (BlockQ4*)(out + r * row_bytes), k);
+  });
+}
+
+}  // namespace pixtral

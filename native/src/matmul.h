@@ -1,0 +1,13 @@
+// y[t, o] = Σ_i x[t, i] · W[o, i] for a weight matrix stored as bf16 rows or q8/q4 blocks.
+#pragma once
+#include <cstdint>
+#include "formats.h"
+
+namespace pixtral {
+
+void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_t* w, int n, float* y);
+
+// Quantizes rows of a float32 matrix [rows, k] into `out` (rows × RowBytes(format, k) bytes).
+void QuantizeMatrix(WeightFormat format, const float* src, int rows, int k, uint8_t* out);
+
+}  // namespace pixtral

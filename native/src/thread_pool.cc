@@ -1,0 +1,80 @@
+#include "thread_pool.h"
+
+namespace pixtral {
+
+ThreadPool& ThreadPool::Instance() {
+  static ThreadPool* pool = [] {
+    auto* p = new ThreadPool();
+    unsigned cores = std::thread::hardware_concurrency();
+    p->Resize(cores == 0 ? 1 : int(cores));
+    return p;
+  }();
+  return *pool;
+}
+
+ThreadPool::~ThreadPool() { Stop(); }
+
+void ThreadPool::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& w : workers_) w.join();
+  workers_.clear();
+  stopping_ = false;
+}
+
+void ThreadPool::Resize(int threads) {
+  std::lock_guard<std::mutex> run(run_mutex_);
+  if (threads < 1) threads = 1;
+  Stop();
+  for (int i = 1; i < threads; i++) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+void ThreadPool::Drain() {
+  const auto* task = task_.load();
+  int count = count_.load();
+  for (int i = next_.fetch_add(1); i < count; i = next_.fetch_add(1)) (*task)(i);
+}
+
+void ThreadPool::WorkerLoop() {
+  unsigned seen = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      if (stopping_) return;
+      seen = generation_;
+      busy_++;
+    }
+    Drain();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--busy_ == 0) finished_.notify_all();
+    }
+  }
+}
+
+void ThreadPool::Run(int count, const std::function<void(int)>& task) {
+  if (count <= 0) return;
+  if (workers_.empty() || count == 1) {
+    for (int i = 0; i < count; i++) task(i);
+    return;
+  }
+  std::lock_guard<std::mutex> run(run_mutex_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    task_ = &task;
+    count_ = count;
+    next_.store(0);
+    generation_++;
+  }
+  wake_.notify_all();
+  Drain();
+  std::unique_lock<std::mutex> lock(mutex_);
+  // Workers that woke late find no tasks left; wait for those still running one.
+  finished_.wait(lock, [&] { return busy_ == 0 && next_.load() >= count_.load(); });
+}
+
+}  // namespace pixtral

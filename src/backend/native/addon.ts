@@ -1,0 +1,80 @@
+/**
+ * Loading the compiled kernels (build/Release/pixtral_native.node). When they are missing or cannot load,
+ * callers get null and one warning, and the engine runs on the reference backend.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Weight storage formats of the kernels (values match the C++ enum). */
+export const enum NativeFormat {
+  Bf16 = 0,
+  Q8 = 1,
+  Q4 = 2,
+}
+
+export type KernelLevel = 'avx512-vnni' | 'avx2-fma' | 'portable';
+
+export interface NativeFeatures {
+  readonly avx2: boolean;
+  readonly avx512f: boolean;
+  readonly avx512vnni: boolean;
+  readonly avx512bf16: boolean;
+  readonly best: KernelLevel;
+  readonly active: KernelLevel;
+  readonly threads: number;
+}
+
+export interface NativeAddon {
+  features(): NativeFeatures;
+  /** Lowers (or restores) the instruction-set level; false when the CPU cannot run it. */
+  setLevel(level: KernelLevel): boolean;
+  setThreads(threads: number): number;
+  matmul(
+    format: NativeFormat,
+    x: Float32Array,
+    tokens: number,
+    k: number,
+    w: Uint8Array | Uint16Array,
+    n: number,
+    y: Float32Array,
+  ): void;
+  quantize(format: NativeFormat, src: Float32Array, rows: number, k: number, out: Uint8Array): void;
+}
+
+let loaded: { addon: NativeAddon | null; reason: string } | undefined;
+let warned = false;
+
+function projectRoot(): string {
+  // dist/src/backend/native/addon.js or src/backend/native/addon.ts → the package root holding build/.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+export function loadNativeAddon(): NativeAddon | null {
+  if (!loaded) {
+    const path = join(projectRoot(), 'build', 'Release', 'pixtral_native.node');
+    try {
+      if (process.env.PIXTRAL_NO_NATIVE) throw new Error('PIXTRAL_NO_NATIVE is set');
+      loaded = { addon: createRequire(import.meta.url)(path) as NativeAddon, reason: '' };
+    } catch (err) {
+      loaded = { addon: null, reason: (err as Error).message.split('\n')[0]! };
+    }
+  }
+  return loaded.addon;
+}
+
+/** Why the addon is unavailable (empty when it loaded). */
+export function nativeUnavailableReason(): string {
+  loadNativeAddon();
+  return loaded!.reason;
+}
+
+/** Says once per process that the fast kernels are missing. */
+export function warnNativeMissing(log: (line: string) => void = (l) => process.emitWarning(l)): void {
+  if (warned) return;
+  warned = true;
+  log(`pixtral: native kernels unavailable (${nativeUnavailableReason()}); using the reference backend`);
+}

@@ -1,0 +1,98 @@
+/**
+ * The native backend: matmuls — nearly all of the work — run in the compiled kernels (runtime-dispatched
+ * AVX-512 VNNI / AVX2 / portable, a thread per core) against bf16 weights in place or q8/q4 blocks; the other
+ * operations are the reference backend's. Weights that the kernels do not take (1-D, embeddings, f16/f32 in
+ * full precision) stay reference weights, so every model loads.
+ */
+import { ReferenceBackend } from '../reference/reference-backend.js';
+import type { ReferenceWeight } from '../reference/weights.js';
+import {
+  type AttentionShape,
+  type Backend,
+  type RawWeight,
+  type RopeAngles,
+  rowsOf,
+  type Tensor,
+  tensor,
+  type Weight,
+} from '../types.js';
+import type { NativeAddon } from './addon.js';
+import { NativeWeight, type Quantization } from './native-weight.js';
+
+export interface NativeBackendOptions {
+  /** Weight storage of the decoder's matmuls: bf16 as stored, or 8-/4-bit blocks. */
+  readonly quant?: Quantization;
+  /** Keep the vision encoder's weights in bf16 even when the decoder is quantized (accuracy where it pays). */
+  readonly visionBf16?: boolean;
+}
+
+const EMBEDDINGS = 'tok_embeddings.weight';
+
+export class NativeBackend implements Backend {
+  readonly name: string;
+  readonly quant: Quantization;
+  private readonly reference = new ReferenceBackend();
+  private readonly visionBf16: boolean;
+
+  constructor(
+    private readonly addon: NativeAddon,
+    options: NativeBackendOptions = {},
+  ) {
+    this.quant = options.quant ?? 'none';
+    this.visionBf16 = options.visionBf16 ?? true;
+    this.name = `native (${addon.features().active}, ${this.quant === 'none' ? 'bf16' : this.quant}, ${addon.features().threads} threads)`;
+  }
+
+  weight(raw: RawWeight): Weight {
+    if (raw.name === EMBEDDINGS || raw.shape.length < 2) return this.reference.weight(raw);
+    const bf16Only = this.quant === 'none' || (this.visionBf16 && raw.name.startsWith('vision_encoder.'));
+    if (bf16Only)
+      return NativeWeight.supports(raw, 'none') ? NativeWeight.bf16(raw) : this.reference.weight(raw);
+    if (NativeWeight.supports(raw, this.quant))
+      return NativeWeight.quantized(raw, this.quant as 'q8' | 'q4', this.addon);
+    return NativeWeight.supports(raw, 'none') ? NativeWeight.bf16(raw) : this.reference.weight(raw);
+  }
+
+  matmul(x: Tensor, w: Weight, bias?: Weight): Tensor {
+    if (!(w instanceof NativeWeight))
+      return this.reference.matmul(x, w as ReferenceWeight, bias as ReferenceWeight);
+    const width = x.shape[x.shape.length - 1];
+    if (width !== w.cols) throw new Error(`matmul: input width ${width} ≠ weight width ${w.cols}`);
+    const tokens = rowsOf(x);
+    const y = tensor([...x.shape.slice(0, -1), w.rows]);
+    this.addon.matmul(w.format, x.data, tokens, w.cols, w.data, w.rows, y.data);
+    if (bias) {
+      const b = (bias as ReferenceWeight).toFloat32();
+      for (let t = 0; t < tokens; t++) for (let o = 0; o < w.rows; o++) y.data[t * w.rows + o]! += b[o]!;
+    }
+    return y;
+  }
+
+  embed(ids: ArrayLike<number>, table: Weight): Tensor {
+    return this.reference.embed(ids, table as ReferenceWeight);
+  }
+
+  rmsNorm(x: Tensor, weight: Weight, eps: number): Tensor {
+    return this.reference.rmsNorm(x, weight as ReferenceWeight, eps);
+  }
+
+  rope(x: Tensor, heads: number, angles: RopeAngles): Tensor {
+    return this.reference.rope(x, heads, angles);
+  }
+
+  attention(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape): Tensor {
+    return this.reference.attention(q, k, v, shape);
+  }
+
+  siluMul(gate: Tensor, up: Tensor): Tensor {
+    return this.reference.siluMul(gate, up);
+  }
+
+  gelu(x: Tensor): Tensor {
+    return this.reference.gelu(x);
+  }
+
+  add(a: Tensor, b: Tensor): Tensor {
+    return this.reference.add(a, b);
+  }
+}

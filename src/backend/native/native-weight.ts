@@ -1,0 +1,56 @@
+/**
+ * A matmul weight held for the native kernels: bf16 rows viewed in place (no copy) or q8/q4 blocks made once
+ * at load, a few hundred rows at a time so even the 131072-row lm head never exists in float32 at once.
+ */
+import { toFloat32 } from '../../checkpoint/index.js';
+import type { RawWeight, Weight } from '../types.js';
+import { type NativeAddon, NativeFormat } from './addon.js';
+
+export type Quantization = 'none' | 'q8' | 'q4';
+
+const BLOCK = 32;
+const ROWS_PER_CHUNK = 256;
+const BYTES_PER_BLOCK = { [NativeFormat.Q8]: 34, [NativeFormat.Q4]: 18 } as const;
+
+export class NativeWeight implements Weight {
+  readonly rows: number;
+  readonly cols: number;
+
+  private constructor(
+    readonly shape: readonly number[],
+    readonly dtype: string,
+    readonly format: NativeFormat,
+    readonly data: Uint8Array | Uint16Array,
+  ) {
+    this.rows = shape[0]!;
+    this.cols = shape.slice(1).reduce((a, b) => a * b, 1);
+  }
+
+  /** Whether a tensor can be stored in `quant` (quantized rows need whole 32-value blocks). */
+  static supports(raw: RawWeight, quant: Quantization): boolean {
+    if (raw.shape.length < 2) return false;
+    const cols = raw.shape.slice(1).reduce((a, b) => a * b, 1);
+    return quant === 'none' ? raw.dtype === 'BF16' : cols % BLOCK === 0;
+  }
+
+  static bf16(raw: RawWeight): NativeWeight {
+    const aligned = raw.data.byteOffset % 2 === 0 ? raw.data : raw.data.slice();
+    const halves = new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);
+    return new NativeWeight(raw.shape, 'BF16', NativeFormat.Bf16, halves);
+  }
+
+  static quantized(raw: RawWeight, quant: 'q8' | 'q4', addon: NativeAddon): NativeWeight {
+    const format = quant === 'q8' ? NativeFormat.Q8 : NativeFormat.Q4;
+    const rows = raw.shape[0]!;
+    const cols = raw.shape.slice(1).reduce((a, b) => a * b, 1);
+    const rowBytes = (cols / BLOCK) * BYTES_PER_BLOCK[format];
+    const out = new Uint8Array(rows * rowBytes);
+    const elementBytes = raw.data.byteLength / (rows * cols);
+    for (let r = 0; r < rows; r += ROWS_PER_CHUNK) {
+      const count = Math.min(ROWS_PER_CHUNK, rows - r);
+      const bytes = raw.data.subarray(r * cols * elementBytes, (r + count) * cols * elementBytes);
+      addon.quantize(format, toFloat32(bytes, raw.dtype), count, cols, out.subarray(r * rowBytes));
+    }
+    return new NativeWeight(raw.shape, quant.toUpperCase(), format, out);
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * Native kernels against plain TypeScript, on every instruction-set level this CPU can run (portable, AVX2,
+ * AVX-512 VNNI), with odd shapes: token counts across the 32-token tile, output rows across the 64-row task,
+ * a single block, widths that are not multiples of 32 (bf16).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  type KernelLevel,
+  loadNativeAddon,
+  NativeFormat,
+  nativeUnavailableReason,
+} from '../src/backend/native/addon.js';
+import { ReferenceBackend } from '../src/backend/reference/reference-backend.js';
+import { tensor } from '../src/backend/types.js';
+import { f32ToBf16Bits } from '../src/checkpoint/dtype.js';
+import { SeededRandom } from '../src/generate/random.js';
+
+const addon = loadNativeAddon();
+const LEVELS: KernelLevel[] = ['portable', 'avx2-fma', 'avx512-vnni'];
+const random = new SeededRandom(1234);
+const gaussian = () => (random.next() + random.next() + random.next() - 1.5) * 2;
+
+function randomMatrix(rows: number, cols: number, scale = 1): Float32Array {
+  return Float32Array.from({ length: rows * cols }, () => gaussian() * scale);
+}
+
+function bf16(values: Float32Array): Uint16Array {
+  return Uint16Array.from(values, (v) => f32ToBf16Bits(v));
+}
+
+function halfToFloat(h: number): number {
+  const exp = (h >> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  const sign = h & 0x8000 ? -1 : 1;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 31) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** Nearest, ties to even — C's lrintf in the default rounding mode. */
+function roundEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** The q8/q4 weight values and per-block scales read back from the native block bytes. */
+function dequantize(format: NativeFormat, bytes: Uint8Array, rows: number, k: number) {
+  const blockBytes = format === NativeFormat.Q8 ? 34 : 18;
+  const values = new Int8Array(rows * k);
+  const scales = new Float64Array((rows * k) / 32);
+  for (let b = 0; b < (rows * k) / 32; b++) {
+    const at = b * blockBytes;
+    scales[b] = halfToFloat(bytes[at]! | (bytes[at + 1]! << 8));
+    for (let j = 0; j < 32; j++) {
+      if (format === NativeFormat.Q8) values[b * 32 + j] = (bytes[at + 2 + j]! << 24) >> 24;
+      else {
+        const byte = bytes[at + 2 + (j % 16)]!;
+        values[b * 32 + j] = (j < 16 ? byte & 0x0f : byte >> 4) - 8;
+      }
+    }
+  }
+  return { values, scales };
+}
+
+/** The kernels' exact arithmetic in float64: per-block int8 activations, integer dots, scaled sums. */
+function emulateQuantizedMatmul(
+  x: Float32Array,
+  tokens: number,
+  k: number,
+  w: ReturnType<typeof dequantize>,
+  n: number,
+) {
+  const y = new Float64Array(tokens * n);
+  for (let t = 0; t < tokens; t++) {
+    const xq = new Int8Array(k);
+    const xs = new Float64Array(k / 32);
+    for (let b = 0; b < k / 32; b++) {
+      let max = 0;
+      for (let j = 0; j < 32; j++) max = Math.max(max, Math.abs(x[t * k + b * 32 + j]!));
+      const scale = Math.fround(max / 127);
+      const inv = scale > 0 ? Math.fround(1 / scale) : 0;
+      xs[b] = scale;
+      for (let j = 0; j < 32; j++) xq[b * 32 + j] = roundEven(Math.fround(x[t * k + b * 32 + j]! * inv));
+    }
+    for (let o = 0; o < n; o++) {
+      let sum = 0;
+      for (let b = 0; b < k / 32; b++) {
+        let dot = 0;
+        for (let j = 0; j < 32; j++) dot += xq[b * 32 + j]! * w.values[o * k + b * 32 + j]!;
+        sum += dot * Math.fround(xs[b]! * w.scales[o * (k / 32) + b]!);
+      }
+      y[t * n + o] = sum;
+    }
+  }
+  return y;
+}
+
+function maxRelativeError(actual: Float32Array, expected: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  return worst / (scale || 1);
+}
+
+const SHAPES = [
+  { tokens: 1, k: 32, n: 1 },
+  { tokens: 3, k: 96, n: 37 },
+  { tokens: 33, k: 160, n: 130 },
+  { tokens: 5, k: 1024, n: 65 },
+];
+
+describe(
+  'native kernels',
+  { skip: addon ? false : `native addon unavailable: ${nativeUnavailableReason()}` },
+  () => {
+    const native = addon!;
+    const best = native?.features().best;
+    const levels = LEVELS.slice(0, LEVELS.indexOf(best ?? 'portable') + 1);
+
+    it('reports the CPU features and dispatches to the best level by default', () => {
+      const features = native.features();
+      assert.ok(LEVELS.includes(features.best));
+      assert.equal(features.active, features.best);
+      assert.ok(features.threads >= 1);
+      assert.equal(native.setLevel('portable'), true);
+      assert.equal(native.features().active, 'portable');
+      native.setLevel(features.best);
+    });
+
+    for (const level of levels) {
+      describe(level, () => {
+        it('bf16 matmul equals the reference backend (widths not multiples of 32 too)', () => {
+          native.setLevel(level);
+          const reference = new ReferenceBackend();
+          for (const { tokens, k, n } of [
+            ...SHAPES,
+            { tokens: 2, k: 100, n: 7 },
+            { tokens: 4, k: 7, n: 3 },
+          ]) {
+            const x = randomMatrix(tokens, k);
+            const wBits = bf16(randomMatrix(n, k, 0.05));
+            const y = new Float32Array(tokens * n);
+            native.matmul(NativeFormat.Bf16, x, tokens, k, wBits, n, y);
+            const weight = reference.weight({
+              name: 'w',
+              dtype: 'BF16',
+              shape: [n, k],
+              data: new Uint8Array(wBits.buffer),
+            });
+            const expected = reference.matmul(tensor([tokens, k], x), weight).data;
+            assert.ok(maxRelativeError(y, expected) < 1e-5, `${tokens}×${k}×${n}`);
+          }
+        });
+
+        for (const [name, format] of [
+          ['q8', NativeFormat.Q8],
+          ['q4', NativeFormat.Q4],
+        ] as const) {
+          it(`${name} matmul equals the exact block arithmetic, and stays close to full precision`, () => {
+            native.setLevel(level);
+            for (const { tokens, k, n } of SHAPES) {
+              const x = randomMatrix(tokens, k);
+              const w = randomMatrix(n, k, 0.05);
+              const blocks = new Uint8Array(n * (k / 32) * (format === NativeFormat.Q8 ? 34 : 18));
+              native.quantize(format, w, n, k, blocks);
+              const y = new Float32Array(tokens * n);
+              native.matmul(format, x, tokens, k, blocks, n, y);
+              const deq = dequantize(format, blocks, n, k);
+              assert.ok(
+                maxRelativeError(y, emulateQuantizedMatmul(x, tokens, k, deq, n)) < 1e-5,
+                `${tokens}×${k}×${n}`,
+              );
+
+              // Against unquantized float math, relative to |x|·|w| per output (the dot product's natural scale).
+              const exact = new Float64Array(tokens * n);
+              let worst = 0;
+              for (let t = 0; t < tokens; t++)
+                for (let o = 0; o < n; o++) {
+                  let s = 0;
+                  let xx = 0;
+                  let ww = 0;
+                  for (let i = 0; i < k; i++) {
+                    s += x[t * k + i]! * w[o * k + i]!;
+                    xx += x[t * k + i]! ** 2;
+                    ww += w[o * k + i]! ** 2;
+                  }
+                  exact[t * n + o] = s;
+                  worst = Math.max(worst, Math.abs(y[t * n + o]! - s) / Math.sqrt(xx * ww));
+                }
+              const bound = format === NativeFormat.Q8 ? 0.01 : 0.1;
+              assert.ok(worst < bound, `${name} ${tokens}×${k}×${n} vs float: ${worst}`);
+            }
+          });
+        }
+      });
+    }
+
+    it('quantized weights read back within half a step of each block scale (q4: one step where clamped)', () => {
+      const k = 64;
+      const w = randomMatrix(9, k);
+      for (const format of [NativeFormat.Q8, NativeFormat.Q4]) {
+        const blocks = new Uint8Array(9 * 2 * (format === NativeFormat.Q8 ? 34 : 18));
+        native.quantize(format, w, 9, k, blocks);
+        const { values, scales } = dequantize(format, blocks, 9, k);
+        for (let i = 0; i < w.length; i++) {
+          const step = Math.abs(scales[Math.floor(i / 32)]!);
+          // q4_0 maps the largest magnitude to −8, so the far end of the other side may clamp at +7 (one step).
+          assert.ok(
+            Math.abs(values[i]! * scales[Math.floor(i / 32)]! - w[i]!) <=
+              step * (format === NativeFormat.Q8 ? 0.5 : 1) * (1 + 1e-3),
+          );
+        }
+      }
+    });
+
+    it('gives the same results with one thread as with all of them', () => {
+      const { tokens, k, n } = { tokens: 7, k: 256, n: 200 };
+      const x = randomMatrix(tokens, k);
+      const w = randomMatrix(n, k, 0.1);
+      const blocks = new Uint8Array(n * (k / 32) * 18);
+      native.quantize(NativeFormat.Q4, w, n, k, blocks);
+      const run = () => {
+        const y = new Float32Array(tokens * n);
+        native.matmul(NativeFormat.Q4, x, tokens, k, blocks, n, y);
+        return y;
+      };
+      const threads = native.features().threads;
+      const all = run();
+      native.setThreads(1);
+      const one = run();
+      native.setThreads(threads);
+      assert.deepEqual(one, all);
+    });
+
+    it('rejects buffers that are too short instead of reading past them', () => {
+      assert.throws(
+        () =>
+          native.matmul(
+            NativeFormat.Q8,
+            new Float32Array(32),
+            1,
+            32,
+            new Uint8Array(10),
+            1,
+            new Float32Array(1),
+          ),
+        /w too short/,
+      );
+      assert.throws(
+        () => native.quantize(NativeFormat.Q8, new Float32Array(10), 1, 10, new Uint8Array(100)),
+        /bad format/,
+      );
+    });
+  },
+);
