@@ -4,10 +4,13 @@
  * memory). These figures are the baseline the fast backend is measured against.
  *
  *   npm run bench -- engine [--layers=1] [--prompt=64] [--decode=8] [--image=512] [--fixture=DIR]
+ *                           [--backend=reference|native|auto] [--quant=none|q8|q4]
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ReferenceBackend } from '../src/backend/reference/reference-backend.js';
+import type { Quantization } from '../src/backend/native/native-weight.js';
+import { type BackendChoice, selectBackend } from '../src/backend/select.js';
 import type { Backend } from '../src/backend/types.js';
 import {
   Checkpoint,
@@ -87,7 +90,12 @@ export async function run(args: string[]): Promise<void> {
   const imageSide = option(args, 'image', 512);
   const fixtureArg = args.find((a) => a.startsWith('--fixture='))?.slice(10);
   const fixture = resolve(fixtureArg ?? '../shared/fixtures/tiny-pixtral');
-  const backend = new ReferenceBackend();
+  const choice = (args.find((a) => a.startsWith('--backend='))?.slice(10) ?? 'reference') as BackendChoice;
+  const quant = (args.find((a) => a.startsWith('--quant='))?.slice(8) ?? 'none') as Quantization;
+  const backend =
+    choice === 'reference' && quant === 'none'
+      ? new ReferenceBackend()
+      : selectBackend({ backend: choice, quant });
   const rows: Figures[] = [];
 
   const fixtureModel = join(fixture, 'model-consolidated');
@@ -109,7 +117,7 @@ export async function run(args: string[]): Promise<void> {
     ),
   );
 
-  console.log(`engine benchmark — backend ${backend.name}, 1 thread, node ${process.version}`);
+  console.log(`engine benchmark — backend ${backend.name}, node ${process.version}`);
   console.table(
     rows.map((r) => ({
       model: r.model,

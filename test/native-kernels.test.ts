@@ -44,19 +44,26 @@ function roundEven(x: number): number {
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** The q8/q4 weight values and per-block scales read back from the native block bytes. */
+/** Bytes of one quantized row: values (int8, or two 4-bit values per byte) then one f16 scale per block. */
+const rowBytes = (format: NativeFormat, k: number) => (format === NativeFormat.Q8 ? k : k / 2) + (k / 32) * 2;
+
+/** The q8/q4 weight values and per-block scales read back from the native row bytes. */
 function dequantize(format: NativeFormat, bytes: Uint8Array, rows: number, k: number) {
-  const blockBytes = format === NativeFormat.Q8 ? 34 : 18;
   const values = new Int8Array(rows * k);
   const scales = new Float64Array((rows * k) / 32);
-  for (let b = 0; b < (rows * k) / 32; b++) {
-    const at = b * blockBytes;
-    scales[b] = halfToFloat(bytes[at]! | (bytes[at + 1]! << 8));
-    for (let j = 0; j < 32; j++) {
-      if (format === NativeFormat.Q8) values[b * 32 + j] = (bytes[at + 2 + j]! << 24) >> 24;
-      else {
-        const byte = bytes[at + 2 + (j % 16)]!;
-        values[b * 32 + j] = (j < 16 ? byte & 0x0f : byte >> 4) - 8;
+  const stride = rowBytes(format, k);
+  for (let r = 0; r < rows; r++) {
+    const row = bytes.subarray(r * stride, (r + 1) * stride);
+    const scaleAt = format === NativeFormat.Q8 ? k : k / 2;
+    for (let b = 0; b < k / 32; b++) {
+      scales[r * (k / 32) + b] = halfToFloat(row[scaleAt + 2 * b]! | (row[scaleAt + 2 * b + 1]! << 8));
+      for (let j = 0; j < 32; j++) {
+        const at = r * k + b * 32 + j;
+        if (format === NativeFormat.Q8) values[at] = (row[b * 32 + j]! << 24) >> 24;
+        else {
+          const byte = row[b * 16 + (j % 16)]!;
+          values[at] = (j < 16 ? byte & 0x0f : byte >> 4) - 8;
+        }
       }
     }
   }
@@ -163,7 +170,7 @@ describe(
             for (const { tokens, k, n } of SHAPES) {
               const x = randomMatrix(tokens, k);
               const w = randomMatrix(n, k, 0.05);
-              const blocks = new Uint8Array(n * (k / 32) * (format === NativeFormat.Q8 ? 34 : 18));
+              const blocks = new Uint8Array(n * rowBytes(format, k));
               native.quantize(format, w, n, k, blocks);
               const y = new Float32Array(tokens * n);
               native.matmul(format, x, tokens, k, blocks, n, y);
@@ -201,7 +208,7 @@ describe(
       const k = 64;
       const w = randomMatrix(9, k);
       for (const format of [NativeFormat.Q8, NativeFormat.Q4]) {
-        const blocks = new Uint8Array(9 * 2 * (format === NativeFormat.Q8 ? 34 : 18));
+        const blocks = new Uint8Array(9 * rowBytes(format, k));
         native.quantize(format, w, 9, k, blocks);
         const { values, scales } = dequantize(format, blocks, 9, k);
         for (let i = 0; i < w.length; i++) {
@@ -219,7 +226,7 @@ describe(
       const { tokens, k, n } = { tokens: 7, k: 256, n: 200 };
       const x = randomMatrix(tokens, k);
       const w = randomMatrix(n, k, 0.1);
-      const blocks = new Uint8Array(n * (k / 32) * 18);
+      const blocks = new Uint8Array(n * rowBytes(NativeFormat.Q4, k));
       native.quantize(NativeFormat.Q4, w, n, k, blocks);
       const run = () => {
         const y = new Float32Array(tokens * n);

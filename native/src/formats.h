@@ -1,6 +1,12 @@
-// Weight and activation block formats. A block covers 32 consecutive values of one row, as in llama.cpp's
-// q8_0 / q4_0: a half-precision scale followed by the quantized values, so a row is one contiguous run of
-// blocks and a dot product streams it once.
+// Weight and activation formats of the kernels. Quantized weights use 32-value blocks with a half-precision
+// scale (llama.cpp's q8_0 / q4_0 numerics), laid out per row as the AVX-512 micro-kernels consume them:
+//
+//   q8 row: [K int8 values, block order] [K/32 f16 scales]                        8.5 bits per weight
+//   q4 row: [K/2 bytes: block b at 16b; byte j = value j | value j+16 << 4, each +8] [K/32 f16 scales]
+//                                                                                   4.5 bits per weight
+// Activations are quantized once per matmul to int8 blocks (scale = max|x| / 127). For q4 they are stored
+// "split": per group of up to 4 blocks, first the values 0..15 of each block, then the values 16..31 — the
+// order in which one 64-byte load of q4 weights yields its low and high nibbles.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -9,35 +15,39 @@
 namespace pixtral {
 
 constexpr int kBlock = 32;
-
-struct BlockQ8 {   // 34 bytes = 8.5 bits per weight
-  uint16_t scale;  // f16
-  int8_t q[kBlock];
-};
-
-struct BlockQ4 {    // 18 bytes = 4.5 bits per weight
-  uint16_t scale;   // f16
-  uint8_t q[kBlock / 2];  // value i in the low nibble of byte i, value i+16 in the high nibble; stored +8
-};
-
-struct ActivationBlock {  // activations quantized once per matmul
-  float scale;
-  int8_t q[kBlock];
-};
-
-static_assert(sizeof(BlockQ8) == 34, "q8 block layout");
-static_assert(sizeof(BlockQ4) == 18, "q4 block layout");
+constexpr int kGroup = 4;  // blocks per 64-byte q4 load
 
 enum class WeightFormat { kBf16 = 0, kQ8 = 1, kQ4 = 2 };
 
 inline size_t RowBytes(WeightFormat format, int cols) {
   switch (format) {
     case WeightFormat::kBf16: return size_t(cols) * 2;
-    case WeightFormat::kQ8: return size_t(cols / kBlock) * sizeof(BlockQ8);
-    case WeightFormat::kQ4: return size_t(cols / kBlock) * sizeof(BlockQ4);
+    case WeightFormat::kQ8: return size_t(cols) + size_t(cols / kBlock) * 2;
+    case WeightFormat::kQ4: return size_t(cols / 2) + size_t(cols / kBlock) * 2;
   }
   return 0;
 }
+
+inline const uint16_t* RowScales(WeightFormat format, const uint8_t* row, int cols) {
+  return reinterpret_cast<const uint16_t*>(row + (format == WeightFormat::kQ8 ? cols : cols / 2));
+}
+
+// Offset of value j (0..31) of block b (of `blocks`) in split activation order. A final group of fewer than
+// four blocks keeps the same shape: its blocks' low halves, then their high halves.
+inline size_t SplitIndex(int b, int j, int blocks) {
+  int first = (b / kGroup) * kGroup;
+  int in_group = b - first;
+  int group_size = blocks - first < kGroup ? blocks - first : kGroup;
+  return size_t(first) * kBlock + (j < 16 ? 0 : 16 * group_size) + size_t(in_group) * 16 + (j & 15);
+}
+
+// One token's activations: k int8 values, k/32 scales, and for q4 each block's Σq·scale·8 (the +8 offset of
+// the stored nibbles, taken out once per block instead of per value).
+struct ActivationView {
+  const int8_t* q;
+  const float* scale;
+  const float* offset8;
+};
 
 inline float Bf16ToF32(uint16_t h) {
   uint32_t bits = uint32_t(h) << 16;

@@ -27,37 +27,39 @@ static float DotBf16(const float* x, const uint16_t* w, int k) {
   return sum;
 }
 
-// Σ x·w over 32 signed bytes: maddubs wants unsigned × signed, so move x's sign onto w.
-static inline __m256i DotBytes(__m256i x, __m256i w) {
-  __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x));
-  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
-}
+static inline __m256i Ones16() { return _mm256_set1_epi16(1); }
 
-static inline __m256i UnpackQ4(const uint8_t* q) {
-  __m128i bytes = _mm_loadu_si128((const __m128i*)q);
-  __m128i low = _mm_and_si128(bytes, _mm_set1_epi8(0x0f));
-  __m128i high = _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(0x0f));
-  return _mm256_sub_epi8(_mm256_set_m128i(high, low), _mm256_set1_epi8(8));
-}
-
-static inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
-
-static float DotQ8(const ActivationBlock* x, const BlockQ8* w, int blocks) {
+static float DotQ8(ActivationView x, const uint8_t* row, int k) {
+  const uint16_t* scales = RowScales(WeightFormat::kQ8, row, k);
   __m256 acc = _mm256_setzero_ps();
-  for (int b = 0; b < blocks; b++) {
-    __m256i dot = DotBytes(_mm256_loadu_si256((const __m256i*)x[b].q), _mm256_loadu_si256((const __m256i*)w[b].q));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(x[b].scale * HalfToFloat(w[b].scale)), acc);
+  for (int b = 0; b < k / kBlock; b++) {
+    __m256i xv = _mm256_loadu_si256((const __m256i*)(x.q + b * kBlock));
+    __m256i wv = _mm256_loadu_si256((const __m256i*)(row + b * kBlock));
+    // maddubs takes unsigned × signed: move x's sign onto w.
+    __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(xv, xv), _mm256_sign_epi8(wv, xv));
+    __m256i dot = _mm256_madd_epi16(pairs, Ones16());
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(x.scale[b] * _cvtsh_ss(scales[b])), acc);
   }
   return HorizontalSum(acc);
 }
 
-static float DotQ4(const ActivationBlock* x, const BlockQ4* w, int blocks) {
+static float DotQ4(ActivationView x, const uint8_t* row, int k) {
+  const uint16_t* scales = RowScales(WeightFormat::kQ4, row, k);
+  const __m128i low_mask = _mm_set1_epi8(0x0f);
   __m256 acc = _mm256_setzero_ps();
-  for (int b = 0; b < blocks; b++) {
-    __m256i dot = DotBytes(_mm256_loadu_si256((const __m256i*)x[b].q), UnpackQ4(w[b].q));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(x[b].scale * HalfToFloat(w[b].scale)), acc);
+  float offset = 0;
+  for (int b = 0; b < k / kBlock; b++) {
+    __m128i bytes = _mm_loadu_si128((const __m128i*)(row + b * 16));
+    __m256i w = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), low_mask), _mm_and_si128(bytes, low_mask));
+    __m256i xv = _mm256_set_m128i(_mm_loadu_si128((const __m128i*)(x.q + SplitIndex(b, 16, k / kBlock))),
+                                  _mm_loadu_si128((const __m128i*)(x.q + SplitIndex(b, 0, k / kBlock))));
+    // Nibbles are unsigned (value + 8): multiply them as they are and take 8·Σx out per block.
+    __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(w, xv), Ones16());
+    float ws = _cvtsh_ss(scales[b]);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(x.scale[b] * ws), acc);
+    offset += x.offset8[b] * ws;
   }
-  return HorizontalSum(acc);
+  return HorizontalSum(acc) - offset;
 }
 
 const Kernels kAvx2Kernels = {DotBf16, DotQ8, DotQ4};

@@ -10,25 +10,30 @@ static float DotBf16(const float* x, const uint16_t* w, int k) {
   return sum;
 }
 
-static float DotQ8(const ActivationBlock* x, const BlockQ8* w, int blocks) {
+static float DotQ8(ActivationView x, const uint8_t* row, int k) {
+  const int8_t* w = reinterpret_cast<const int8_t*>(row);
+  const uint16_t* scales = RowScales(WeightFormat::kQ8, row, k);
   float sum = 0;
-  for (int b = 0; b < blocks; b++) {
+  for (int b = 0; b < k / kBlock; b++) {
     int32_t dot = 0;
-    for (int j = 0; j < kBlock; j++) dot += int32_t(x[b].q[j]) * int32_t(w[b].q[j]);
-    sum += float(dot) * (x[b].scale * F16ToF32(w[b].scale));
+    for (int j = 0; j < kBlock; j++) dot += int32_t(x.q[b * kBlock + j]) * int32_t(w[b * kBlock + j]);
+    sum += float(dot) * (x.scale[b] * F16ToF32(scales[b]));
   }
   return sum;
 }
 
-static float DotQ4(const ActivationBlock* x, const BlockQ4* w, int blocks) {
+static float DotQ4(ActivationView x, const uint8_t* row, int k) {
+  const uint16_t* scales = RowScales(WeightFormat::kQ4, row, k);
   float sum = 0;
-  for (int b = 0; b < blocks; b++) {
-    int32_t dot = 0;
-    for (int j = 0; j < kBlock / 2; j++) {
-      dot += int32_t(x[b].q[j]) * (int32_t(w[b].q[j] & 0x0f) - 8);
-      dot += int32_t(x[b].q[j + kBlock / 2]) * (int32_t(w[b].q[j] >> 4) - 8);
+  for (int b = 0; b < k / kBlock; b++) {
+    int32_t dot = 0;  // Σ x·(nibble − 8) = Σ x·nibble − 8·Σx; the second term is offset8
+    for (int j = 0; j < 16; j++) {
+      uint8_t byte = row[b * 16 + j];
+      dot += int32_t(x.q[SplitIndex(b, j, k / kBlock)]) * int32_t(byte & 0x0f);
+      dot += int32_t(x.q[SplitIndex(b, j + 16, k / kBlock)]) * int32_t(byte >> 4);
     }
-    sum += float(dot) * (x[b].scale * F16ToF32(w[b].scale));
+    float w = F16ToF32(scales[b]);
+    sum += float(dot) * (x.scale[b] * w) - x.offset8[b] * w;
   }
   return sum;
 }
@@ -41,46 +46,56 @@ static float AbsMax(const float* x) {
   return m;
 }
 
-void QuantizeActivations(const float* x, ActivationBlock* out, int k) {
-  for (int b = 0; b < k / kBlock; b++, x += kBlock) {
-    float scale = AbsMax(x) / 127.0f;
-    float inv = scale > 0 ? 1.0f / scale : 0.0f;
-    out[b].scale = scale;
-    for (int j = 0; j < kBlock; j++) out[b].q[j] = int8_t(std::lrintf(x[j] * inv));
+void QuantizeActivations(const float* x, int k, bool split, int8_t* q, float* scale, float* offset8) {
+  for (int b = 0; b < k / kBlock; b++) {
+    const float* v = x + b * kBlock;
+    float s = AbsMax(v) / 127.0f;
+    float inv = s > 0 ? 1.0f / s : 0.0f;
+    int32_t total = 0;
+    for (int j = 0; j < kBlock; j++) {
+      int8_t value = int8_t(std::lrintf(v[j] * inv));
+      total += value;
+      q[split ? SplitIndex(b, j, k / kBlock) : size_t(b) * kBlock + j] = value;
+    }
+    scale[b] = s;
+    if (offset8) offset8[b] = float(total * 8) * s;
   }
 }
 
-void QuantizeRowQ8(const float* x, BlockQ8* out, int k) {
-  for (int b = 0; b < k / kBlock; b++, x += kBlock) {
+void QuantizeRowQ8(const float* x, uint8_t* row, int k) {
+  int8_t* values = reinterpret_cast<int8_t*>(row);
+  uint16_t* scales = reinterpret_cast<uint16_t*>(row + k);
+  for (int b = 0; b < k / kBlock; b++) {
+    const float* v = x + b * kBlock;
     // The stored (half-precision) scale is the one the values are divided by, so dequantizing is exact.
-    uint16_t half = F32ToF16(AbsMax(x) / 127.0f);
-    float scale = F16ToF32(half);
-    float inv = scale > 0 ? 1.0f / scale : 0.0f;
-    out[b].scale = half;
+    uint16_t half = F32ToF16(AbsMax(v) / 127.0f);
+    float s = F16ToF32(half);
+    float inv = s > 0 ? 1.0f / s : 0.0f;
+    scales[b] = half;
     for (int j = 0; j < kBlock; j++) {
-      long q = std::lrintf(x[j] * inv);
-      out[b].q[j] = int8_t(q > 127 ? 127 : q < -127 ? -127 : q);
+      long q = std::lrintf(v[j] * inv);
+      values[b * kBlock + j] = int8_t(q > 127 ? 127 : q < -127 ? -127 : q);
     }
   }
 }
 
-void QuantizeRowQ4(const float* x, BlockQ4* out, int k) {
-  for (int b = 0; b < k / kBlock; b++, x += kBlock) {
-    // As q4_0: the value of largest magnitude maps to -8, so the full 4-bit range is used on its side.
+void QuantizeRowQ4(const float* x, uint8_t* row, int k) {
+  uint16_t* scales = reinterpret_cast<uint16_t*>(row + k / 2);
+  for (int b = 0; b < k / kBlock; b++) {
+    const float* v = x + b * kBlock;
+    // As q4_0: the value of largest magnitude maps to −8, so the full 4-bit range is used on its side.
     float max = 0;
     for (int j = 0; j < kBlock; j++)
-      if (std::fabs(x[j]) > std::fabs(max)) max = x[j];
+      if (std::fabs(v[j]) > std::fabs(max)) max = v[j];
     uint16_t half = F32ToF16(max / -8.0f);
-    float scale = F16ToF32(half);
-    float inv = scale != 0 ? 1.0f / scale : 0.0f;
-    out[b].scale = half;
-    for (int j = 0; j < kBlock / 2; j++) {
-      auto nibble = [&](float v) {
-        long q = std::lrintf(v * inv) + 8;
-        return uint8_t(q < 0 ? 0 : q > 15 ? 15 : q);
-      };
-      out[b].q[j] = uint8_t(nibble(x[j]) | (nibble(x[j + kBlock / 2]) << 4));
-    }
+    float s = F16ToF32(half);
+    float inv = s != 0 ? 1.0f / s : 0.0f;
+    scales[b] = half;
+    auto nibble = [&](float value) {
+      long q = std::lrintf(value * inv) + 8;
+      return uint8_t(q < 0 ? 0 : q > 15 ? 15 : q);
+    };
+    for (int j = 0; j < 16; j++) row[b * 16 + j] = uint8_t(nibble(v[j]) | (nibble(v[j + 16]) << 4));
   }
 }
 

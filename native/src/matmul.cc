@@ -49,26 +49,27 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
     return;
   }
   // Activations are quantized once per matmul, not per weight row.
-  int blocks = k / kBlock;
-  std::vector<ActivationBlock> xq(size_t(tokens) * blocks);
-  ThreadPool::Instance().Run(tokens, [&](int t) { QuantizeActivations(x + size_t(t) * k, &xq[size_t(t) * blocks], k); });
-  if (format == WeightFormat::kQ8) {
-    ForEachOutput(tokens, n, [&](int t, int o) {
-      y[size_t(t) * n + o] = kernels.dot_q8(&xq[size_t(t) * blocks], (const BlockQ8*)(w + o * row_bytes), blocks);
-    });
-  } else {
-    ForEachOutput(tokens, n, [&](int t, int o) {
-      y[size_t(t) * n + o] = kernels.dot_q4(&xq[size_t(t) * blocks], (const BlockQ4*)(w + o * row_bytes), blocks);
-    });
-  }
+  const int blocks = k / kBlock;
+  const bool q4 = format == WeightFormat::kQ4;
+  std::vector<int8_t> q(size_t(tokens) * k);
+  std::vector<float> scales(size_t(tokens) * blocks), offsets(q4 ? size_t(tokens) * blocks : 0);
+  ThreadPool::Instance().Run(tokens, [&](int t) {
+    QuantizeActivations(x + size_t(t) * k, k, q4, &q[size_t(t) * k], &scales[size_t(t) * blocks],
+                        q4 ? &offsets[size_t(t) * blocks] : nullptr);
+  });
+  auto view = [&](int t) {
+    return ActivationView{&q[size_t(t) * k], &scales[size_t(t) * blocks], q4 ? &offsets[size_t(t) * blocks] : nullptr};
+  };
+  auto dot = q4 ? kernels.dot_q4 : kernels.dot_q8;
+  ForEachOutput(tokens, n, [&](int t, int o) { y[size_t(t) * n + o] = dot(view(t), w + o * row_bytes, k); });
 }
 
 void QuantizeMatrix(WeightFormat format, const float* src, int rows, int k, uint8_t* out) {
   size_t row_bytes = RowBytes(format, k);
   ThreadPool::Instance().Run(rows, [&](int r) {
     const float* row = src + size_t(r) * k;
-    if (format == WeightFormat::kQ8) QuantizeRowQ8(row, (BlockQ8*)(out + r * row_bytes), k);
-    else QuantizeRowQ4(row, (BlockQ4*)(out + r * row_bytes), k);
+    if (format == WeightFormat::kQ8) QuantizeRowQ8(row, out + r * row_bytes, k);
+    else QuantizeRowQ4(row, out + r * row_bytes, k);
   });
 }
 

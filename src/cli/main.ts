@@ -26,13 +26,13 @@ const COMMANDS: Record<string, Command> = {
   run: {
     summary: 'answer a prompt (with images) and stream the reply',
     usage:
-      'pixtral run --model MODEL_DIR|builtin:tiny [--image PATH_OR_URL ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--json] "prompt"',
+      'pixtral run --model MODEL_DIR|builtin:tiny [--image PATH_OR_URL ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--json] "prompt"',
     load: () => import('./commands/run.js'),
   },
   serve: {
     summary: 'serve the Mistral-compatible HTTP API (keys, metering, free tier)',
     usage:
-      'pixtral serve [--model MODEL_DIR|builtin:tiny | --upstream URL] [--host H] [--port P] [--db URL] [--data-dir DIR] [--no-auth] [--model-name NAME] [--context N] [--max-batch N] [--max-queue N] [--free-rpm N] [--free-tpm N] [--free-monthly-tokens N] [--price-input USD] [--price-output USD] [--allow-private-image-urls] [--replica ID] [--log-level LEVEL]',
+      'pixtral serve [--model MODEL_DIR|builtin:tiny | --upstream URL] [--host H] [--port P] [--db URL] [--data-dir DIR] [--no-auth] [--model-name NAME] [--context N] [--max-batch N] [--max-queue N] [--free-rpm N] [--free-tpm N] [--free-monthly-tokens N] [--price-input USD] [--price-output USD] [--allow-private-image-urls] [--replica ID] [--log-level LEVEL] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N]',
     load: () => import('./commands/serve.js'),
   },
   keys: {
@@ -46,9 +46,15 @@ const COMMANDS: Record<string, Command> = {
     usage: 'pixtral usage [--key KEY_ID] [--since DATE] [--csv | --json] [--db URL] [--data-dir DIR]',
     load: () => import('./commands/usage.js'),
   },
+  quality: {
+    summary: 'compare a quantized model with full precision (top-1 agreement, KL)',
+    usage:
+      'pixtral quality MODEL_DIR|builtin:tiny --quant q8|q4 [--baseline none|q8] [--image PATH] [--json]',
+    load: () => import('./commands/quality.js'),
+  },
   parity: {
     summary: 'check this engine against a golden fixture set',
-    usage: 'pixtral parity FIXTURE_DIR [--layout consolidated|hf|both]',
+    usage: 'pixtral parity FIXTURE_DIR [--layout consolidated|hf|both] [--backend auto|native|reference]',
     load: () => import('./commands/parity.js'),
   },
 };
@@ -108,6 +114,7 @@ const USER_FACING = new Set([
   'UnsupportedImageUrlError',
   'KvCacheFullError',
   'StoreOpenError',
+  'BackendUnavailableError',
 ]);
 
 function isUserFacing(err: unknown): err is Error {

@@ -4,6 +4,7 @@
  * and streams each request's events back; cancel and close messages arrive between steps.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { selectBackend } from '../backend/select.js';
 import { Engine } from './engine.js';
 import type { Scheduler } from './scheduler.js';
 import { type FromWorker, serializeError, type ToWorker, type WorkerInit } from './worker-protocol.js';
@@ -14,7 +15,11 @@ const post = (message: FromWorker) => port.postMessage(message);
 
 let scheduler: Scheduler;
 try {
-  const engine = Engine.load(init.location, init.maxContext ? { maxContext: init.maxContext } : {});
+  const backend = selectBackend(init.backend ?? {}, (line) => console.warn(line));
+  const engine = Engine.load(init.location, {
+    backend,
+    ...(init.maxContext && { maxContext: init.maxContext }),
+  });
   scheduler = engine.scheduler(init.scheduler);
   post({ type: 'ready', backend: engine.backendName, maxContext: engine.maxContext });
 } catch (err) {

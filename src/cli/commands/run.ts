@@ -4,7 +4,9 @@
  */
 import { Engine } from '../../engine/engine.js';
 import { fileToDataUri } from '../../engine/fetchers.js';
+import { selectBackend } from '../../backend/select.js';
 import { parseCommandArgs } from '../args.js';
+import { BACKEND_OPTIONS, backendSpec } from '../backend-options.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { progressBar } from '../progress.js';
@@ -24,6 +26,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       seed: { type: 'string' },
       stop: { type: 'string', multiple: true },
       context: { type: 'string' },
+      ...BACKEND_OPTIONS,
     },
     { min: 1, max: 1, names: 'the prompt' },
   );
@@ -46,7 +49,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 
   const progress = progressBar('loading model', io);
   const maxContext = numberOption(values.context, 'context', 131072, 2, 131072);
-  const engine = Engine.load(values.model, { onProgress: progress.update, maxContext });
+  const backend = selectBackend(backendSpec(values), io.err);
+  const engine = Engine.load(values.model, { onProgress: progress.update, maxContext, backend });
   progress.done();
 
   const prompt = await engine.prepare({ messages }, cliImageFetcher);

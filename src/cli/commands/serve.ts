@@ -6,6 +6,7 @@ import { defaultServerConfig, DEFAULT_LIMITS } from '../../server/config.js';
 import { startServer } from '../../server/serve.js';
 import { WorkerChatBackend } from '../../server/worker-chat-backend.js';
 import { parseCommandArgs } from '../args.js';
+import { BACKEND_OPTIONS, backendSpec } from '../backend-options.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { numberOption } from '../options.js';
@@ -31,6 +32,7 @@ const OPTIONS = {
   'allow-private-image-urls': { type: 'boolean' },
   replica: { type: 'string' },
   'log-level': { type: 'string' },
+  ...BACKEND_OPTIONS,
 } as const;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
@@ -75,7 +77,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let backend: WorkerChatBackend | undefined;
   if (!values.upstream) {
     io.err(`pixtral serve: loading ${location} in the engine worker…`);
-    backend = await WorkerChatBackend.start(location, { maxContext, scheduler: config.scheduler });
+    backend = await WorkerChatBackend.start(location, {
+      maxContext,
+      scheduler: config.scheduler,
+      backend: backendSpec(values),
+    });
   }
   const server = await startServer({
     config,

@@ -1,0 +1,25 @@
+/** The --backend / --quant / --threads options shared by commands that run the model. */
+import type { Quantization } from '../backend/native/native-weight.js';
+import { BACKEND_CHOICES, type BackendChoice, type BackendSpec, QUANTIZATIONS } from '../backend/select.js';
+import { UsageError } from './errors.js';
+import { numberOption } from './options.js';
+
+export const BACKEND_OPTIONS = {
+  backend: { type: 'string' },
+  quant: { type: 'string' },
+  threads: { type: 'string' },
+} as const;
+
+export function backendSpec(values: { backend?: string; quant?: string; threads?: string }): BackendSpec {
+  const backend = (values.backend ?? 'auto') as BackendChoice;
+  if (!BACKEND_CHOICES.includes(backend))
+    throw new UsageError(`--backend must be ${BACKEND_CHOICES.join(', ')}, got "${values.backend}"`);
+  const quant = (values.quant ?? 'none') as Quantization;
+  if (!QUANTIZATIONS.includes(quant))
+    throw new UsageError(`--quant must be ${QUANTIZATIONS.join(', ')}, got "${values.quant}"`);
+  return {
+    backend,
+    quant,
+    ...(values.threads !== undefined && { threads: numberOption(values.threads, 'threads', 1, 1, 256) }),
+  };
+}

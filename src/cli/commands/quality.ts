@@ -1,0 +1,42 @@
+/**
+ * `pixtral quality MODEL_DIR --quant q8|q4 [--baseline none|q8] [--image PATH]`: top-1 agreement and mean KL
+ * divergence of the quantized model against full precision over a fixed text + image prompt set.
+ */
+import { readFile } from 'node:fs/promises';
+import { selectBackend } from '../../backend/select.js';
+import { measureQuality } from '../../quality/quality.js';
+import { parseCommandArgs } from '../args.js';
+import { UsageError } from '../errors.js';
+import type { CliIO } from '../io.js';
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    {
+      quant: { type: 'string' },
+      baseline: { type: 'string' },
+      image: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    { min: 1, max: 1, names: 'MODEL_DIR' },
+  );
+  const quant = values.quant;
+  if (quant !== 'q8' && quant !== 'q4') throw new UsageError('--quant must be q8 or q4');
+  const baseline = values.baseline ?? 'none';
+  if (baseline !== 'none' && baseline !== 'q8') throw new UsageError('--baseline must be none (bf16) or q8');
+  const image = values.image
+    ? `data:application/octet-stream;base64,${(await readFile(values.image)).toString('base64')}`
+    : undefined;
+  const report = await measureQuality(
+    positionals[0]!,
+    () => selectBackend({ backend: 'auto', quant: baseline }, io.err),
+    () => selectBackend({ backend: 'native', quant }, io.err),
+    image ? { imageDataUri: image } : {},
+  );
+  if (values.json) io.out(JSON.stringify({ quant, baseline, ...report }));
+  else
+    io.out(
+      `${quant} vs ${baseline === 'none' ? 'bf16' : baseline}: top-1 agreement ${(report.top1Agreement * 100).toFixed(2)}% over ${report.positions} positions, mean KL ${report.meanKl.toExponential(3)} (max ${report.maxKl.toExponential(3)})`,
+    );
+  return 0;
+}
