@@ -4,6 +4,7 @@
       "target_name": "pixtral_native",
       "sources": [
         "native/src/addon.cc",
+        "native/src/attention.cc",
         "native/src/cpu.cc",
         "native/src/kernels_portable.cc",
         "native/src/kernels_avx2.cc",

@@ -262,3 +262,48 @@ describe(
     });
   },
 );
+
+describe(
+  'native attention',
+  { skip: addon ? false : `native addon unavailable: ${nativeUnavailableReason()}` },
+  () => {
+    it('equals the reference: grouped heads, causal and unmasked, tiles and blocks of odd sizes', () => {
+      const reference = new ReferenceBackend();
+      const cases = [
+        { queries: 1, keys: 1, heads: 4, kvHeads: 1, headDim: 16, queryStart: 0 },
+        { queries: 1, keys: 130, heads: 8, kvHeads: 2, headDim: 128, queryStart: 129 },
+        { queries: 7, keys: 70, heads: 4, kvHeads: 2, headDim: 64, queryStart: 63 },
+        { queries: 33, keys: 33, heads: 2, kvHeads: 2, headDim: 64, queryStart: undefined },
+        { queries: 65, keys: 65, heads: 4, kvHeads: 4, headDim: 32, queryStart: 0 },
+      ];
+      for (const c of cases) {
+        const q = tensor([c.queries, c.heads * c.headDim], randomMatrix(c.queries, c.heads * c.headDim));
+        const k = tensor([c.keys, c.kvHeads * c.headDim], randomMatrix(c.keys, c.kvHeads * c.headDim));
+        const v = tensor([c.keys, c.kvHeads * c.headDim], randomMatrix(c.keys, c.kvHeads * c.headDim));
+        const shape = {
+          nHeads: c.heads,
+          nKvHeads: c.kvHeads,
+          headDim: c.headDim,
+          scale: 1 / Math.sqrt(c.headDim),
+        };
+        const withMask = c.queryStart === undefined ? shape : { ...shape, queryStart: c.queryStart };
+        const expected = reference.attention(q, k, v, withMask).data;
+        const out = new Float32Array(expected.length);
+        addon!.attention(
+          q.data,
+          k.data,
+          v.data,
+          out,
+          c.queries,
+          c.keys,
+          c.heads,
+          c.kvHeads,
+          c.headDim,
+          shape.scale,
+          c.queryStart ?? -1,
+        );
+        assert.ok(maxRelativeError(out, expected) < 1e-5, JSON.stringify(c));
+      }
+    });
+  },
+);

@@ -2,6 +2,7 @@
 // synchronous on the calling thread (the server calls from its engine worker thread, never the event loop).
 #include <napi.h>
 
+#include "attention.h"
 #include "cpu.h"
 #include "matmul.h"
 #include "thread_pool.h"
@@ -84,7 +85,28 @@ Napi::Value QuantizeJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// attention(q, k, v, out, queries, keys, heads, kvHeads, headDim, scale, queryStart | -1)
+Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int queries = info[4].As<Napi::Number>().Int32Value(), keys = info[5].As<Napi::Number>().Int32Value();
+  int heads = info[6].As<Napi::Number>().Int32Value(), kv_heads = info[7].As<Napi::Number>().Int32Value();
+  int head_dim = info[8].As<Napi::Number>().Int32Value();
+  float scale = info[9].As<Napi::Number>().FloatValue();
+  int query_start = info[10].As<Napi::Number>().Int32Value();
+  if (!Check(env, queries >= 0 && keys >= 0 && heads > 0 && kv_heads > 0 && heads % kv_heads == 0 && head_dim > 0,
+             "attention: bad shape"))
+    return env.Undefined();
+  size_t q_len = size_t(queries) * heads * head_dim, kv_len = size_t(keys) * kv_heads * head_dim;
+  if (!Check(env, ByteLength(info[0]) >= q_len * 4 && ByteLength(info[3]) >= q_len * 4, "attention: q/out too short") ||
+      !Check(env, ByteLength(info[1]) >= kv_len * 4 && ByteLength(info[2]) >= kv_len * 4, "attention: k/v too short"))
+    return env.Undefined();
+  Attention(Data<float>(info[0]), Data<float>(info[1]), Data<float>(info[2]), Data<float>(info[3]), queries, keys,
+            heads, kv_heads, head_dim, scale, query_start);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("attention", Napi::Function::New(env, AttentionJs));
   exports.Set("features", Napi::Function::New(env, Features));
   exports.Set("setLevel", Napi::Function::New(env, SetLevel));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

@@ -41,6 +41,20 @@ export interface NativeAddon {
     y: Float32Array,
   ): void;
   quantize(format: NativeFormat, src: Float32Array, rows: number, k: number, out: Uint8Array): void;
+  /** Tiled attention with an online softmax; queryStart −1 = no mask. */
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    queries: number,
+    keys: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    scale: number,
+    queryStart: number,
+  ): void;
 }
 
 let loaded: { addon: NativeAddon | null; reason: string } | undefined;

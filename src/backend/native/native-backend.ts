@@ -81,7 +81,22 @@ export class NativeBackend implements Backend {
   }
 
   attention(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape): Tensor {
-    return this.reference.attention(q, k, v, shape);
+    const queries = rowsOf(q);
+    const out = tensor([queries, shape.nHeads * shape.headDim]);
+    this.addon.attention(
+      q.data,
+      k.data,
+      v.data,
+      out.data,
+      queries,
+      rowsOf(k),
+      shape.nHeads,
+      shape.nKvHeads,
+      shape.headDim,
+      shape.scale,
+      shape.queryStart ?? -1,
+    );
+    return out;
   }
 
   siluMul(gate: Tensor, up: Tensor): Tensor {
