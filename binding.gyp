@@ -6,6 +6,7 @@
         "native/src/addon.cc",
         "native/src/attention.cc",
         "native/src/cpu.cc",
+        "native/src/elementwise.cc",
         "native/src/kernels_portable.cc",
         "native/src/kernels_avx2.cc",
         "native/src/kernels_avx512.cc",

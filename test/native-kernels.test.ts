@@ -307,3 +307,50 @@ describe(
     });
   },
 );
+
+describe(
+  'native element-wise operations',
+  { skip: addon ? false : `native addon unavailable: ${nativeUnavailableReason()}` },
+  () => {
+    it('rmsNorm, rope, siluMul, gelu and add equal the reference backend', async () => {
+      const { NativeBackend } = await import('../src/backend/native/native-backend.js');
+      const { ropeFrequencies, rope1d } = await import('../src/model/rope.js');
+      const native = new NativeBackend(addon!);
+      const reference = new ReferenceBackend();
+      for (const [rows, width] of [
+        [1, 20],
+        [7, 5120],
+        [70, 1000],
+      ] as const) {
+        const x = tensor([rows, width], randomMatrix(rows, width, 3));
+        const y = tensor([rows, width], randomMatrix(rows, width, 3));
+        const raw = {
+          name: 'n',
+          dtype: 'BF16' as const,
+          shape: [width],
+          data: new Uint8Array(bf16(randomMatrix(1, width)).buffer),
+        };
+        const close = (a: Float32Array, b: Float32Array, tol: number, what: string) =>
+          assert.ok(maxRelativeError(a, b) < tol, `${what} ${rows}×${width}: ${maxRelativeError(a, b)}`);
+        close(
+          native.rmsNorm(x, native.weight(raw), 1e-5).data,
+          reference.rmsNorm(x, reference.weight(raw), 1e-5).data,
+          1e-6,
+          'rmsNorm',
+        );
+        close(native.siluMul(x, y).data, reference.siluMul(x, y).data, 1e-6, 'siluMul');
+        close(native.gelu(x).data, reference.gelu(x).data, 1e-6, 'gelu');
+        close(native.add(x, y).data, reference.add(x, y).data, 1e-7, 'add');
+        if (width % 20 === 0) {
+          const angles = rope1d(ropeFrequencies(20, 1e9), 3, rows);
+          close(
+            native.rope(x, width / 20, angles).data,
+            reference.rope(x, width / 20, angles).data,
+            1e-6,
+            'rope',
+          );
+        }
+      }
+    });
+  },
+);

@@ -4,6 +4,7 @@
 
 #include "attention.h"
 #include "cpu.h"
+#include "elementwise.h"
 #include "matmul.h"
 #include "thread_pool.h"
 
@@ -105,7 +106,62 @@ Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+size_t Floats(const Napi::Value& v) { return ByteLength(v) / 4; }
+
+// rmsNorm(x, weight, out, rows, width, eps)
+Napi::Value RmsNormJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int rows = info[3].As<Napi::Number>().Int32Value(), width = info[4].As<Napi::Number>().Int32Value();
+  size_t n = size_t(rows) * width;
+  if (!Check(env, rows >= 0 && width > 0 && Floats(info[0]) >= n && Floats(info[2]) >= n && Floats(info[1]) >= size_t(width),
+             "rmsNorm: bad sizes"))
+    return env.Undefined();
+  RmsNorm(Data<float>(info[0]), Data<float>(info[1]), Data<float>(info[2]), rows, width,
+          info[5].As<Napi::Number>().FloatValue());
+  return env.Undefined();
+}
+
+// rope(x, out, rows, heads, headDim, cos, sin)
+Napi::Value RopeJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int rows = info[2].As<Napi::Number>().Int32Value(), heads = info[3].As<Napi::Number>().Int32Value();
+  int head_dim = info[4].As<Napi::Number>().Int32Value();
+  size_t n = size_t(rows) * heads * head_dim, angles = size_t(rows) * (head_dim / 2);
+  if (!Check(env, rows >= 0 && heads > 0 && head_dim > 0 && head_dim % 2 == 0 && Floats(info[0]) >= n &&
+                      Floats(info[1]) >= n && Floats(info[5]) >= angles && Floats(info[6]) >= angles,
+             "rope: bad sizes"))
+    return env.Undefined();
+  Rope(Data<float>(info[0]), Data<float>(info[1]), rows, heads, head_dim, Data<float>(info[5]), Data<float>(info[6]));
+  return env.Undefined();
+}
+
+// unary(name, x, out) and binary(name, a, b, out) over whole arrays
+Napi::Value UnaryJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>();
+  size_t n = Floats(info[1]);
+  if (!Check(env, Floats(info[2]) >= n && name == "gelu", "unary: bad op or sizes")) return env.Undefined();
+  Gelu(Data<float>(info[1]), Data<float>(info[2]), n);
+  return env.Undefined();
+}
+
+Napi::Value BinaryJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>();
+  size_t n = Floats(info[1]);
+  if (!Check(env, Floats(info[2]) == n && Floats(info[3]) >= n && (name == "siluMul" || name == "add"),
+             "binary: bad op or sizes"))
+    return env.Undefined();
+  if (name == "add") Add(Data<float>(info[1]), Data<float>(info[2]), Data<float>(info[3]), n);
+  else SiluMul(Data<float>(info[1]), Data<float>(info[2]), Data<float>(info[3]), n);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("rmsNorm", Napi::Function::New(env, RmsNormJs));
+  exports.Set("rope", Napi::Function::New(env, RopeJs));
+  exports.Set("unary", Napi::Function::New(env, UnaryJs));
+  exports.Set("binary", Napi::Function::New(env, BinaryJs));
   exports.Set("attention", Napi::Function::New(env, AttentionJs));
   exports.Set("features", Napi::Function::New(env, Features));
   exports.Set("setLevel", Napi::Function::New(env, SetLevel));

@@ -9,25 +9,27 @@
 namespace pixtral {
 namespace {
 
-constexpr int kQueryBlock = 8;   // queries of one head processed against each key tile
-constexpr int kKeyTile = 64;     // keys whose scores live at once
+constexpr int kKeyTile = 64;  // keys whose scores live at once
 
 struct Shape {
   int queries, keys, heads, kv_heads, head_dim, query_start;
   float scale;
 };
 
-PIXTRAL_MULTIVERSION
-void Scores(const float* q_rows, int q_stride, int rows, const float* k, int k_stride, int count, int head_dim,
-            float scale, float* scores) {
+// Scores of `rows` queries against a key tile stored transposed (kt[d][j]): vectorized over the keys.
+template <int D>
+PIXTRAL_MULTIVERSION void TileScores(const float* const* q_rows, int rows, const float* kt, int head_dim,
+                                     float scale, float* scores) {
+  const int dim = D > 0 ? D : head_dim;
   for (int r = 0; r < rows; r++) {
-    const float* qr = q_rows + size_t(r) * q_stride;
-    for (int j = 0; j < count; j++) {
-      const float* kj = k + size_t(j) * k_stride;
-      float dot = 0;
-      for (int d = 0; d < head_dim; d++) dot += qr[d] * kj[d];
-      scores[r * kKeyTile + j] = dot * scale;
+    float s[kKeyTile] = {};
+    const float* q = q_rows[r];
+    for (int d = 0; d < dim; d++) {
+      const float qd = q[d];
+      const float* row = kt + size_t(d) * kKeyTile;
+      for (int j = 0; j < kKeyTile; j++) s[j] += qd * row[j];
     }
+    for (int j = 0; j < kKeyTile; j++) scores[r * kKeyTile + j] = s[j] * scale;
   }
 }
 
@@ -41,52 +43,73 @@ void ExpInPlace(float* x, int count, float max, float* sum) {
   *sum = s;
 }
 
-PIXTRAL_MULTIVERSION
-void ScaleAndAccumulate(float* acc, float correction, const float* p, int count, const float* v, int v_stride,
-                        int head_dim) {
-  for (int d = 0; d < head_dim; d++) acc[d] *= correction;
+// acc = acc·correction + Σ_j p[j]·v[j]: the accumulator row stays in registers for the known head sizes.
+template <int D>
+PIXTRAL_MULTIVERSION void TileValues(float* acc_row, float correction, const float* p, int count, const float* vt,
+                                     int head_dim) {
+  const int dim = D > 0 ? D : head_dim;
+  float acc[D > 0 ? D : 1];
+  float* a = D > 0 ? acc : acc_row;
+  if (D > 0)
+    for (int d = 0; d < dim; d++) a[d] = acc_row[d] * correction;
+  else
+    for (int d = 0; d < dim; d++) a[d] *= correction;
   for (int j = 0; j < count; j++) {
     const float pj = p[j];
-    const float* vj = v + size_t(j) * v_stride;
-    for (int d = 0; d < head_dim; d++) acc[d] += pj * vj[d];
+    const float* v = vt + size_t(j) * dim;
+    for (int d = 0; d < dim; d++) a[d] += pj * v[d];
   }
+  if (D > 0)
+    for (int d = 0; d < dim; d++) acc_row[d] = a[d];
 }
 
-// One task: query heads [head, head+1) sharing kv head kvh, queries [t0, t1).
-void AttendBlock(const Shape& s, const float* q, const float* k, const float* v, float* out, int head, int t0,
+// One task: every query head that shares kv head `kvh`, for queries [t0, t1): K/V tiles are packed once and
+// used by all of them (the grouped-query saving), so decode reads the cache once per kv head.
+template <int D>
+void AttendBlock(const Shape& s, const float* q, const float* k, const float* v, float* out, int kvh, int t0,
                  int t1) {
   const int d = s.head_dim, q_stride = s.heads * d, kv_stride = s.kv_heads * d;
-  const int kvh = head / (s.heads / s.kv_heads);
-  const int rows = t1 - t0;
+  const int group = s.heads / s.kv_heads;
+  const int queries = t1 - t0, rows = group * queries;
+  std::vector<const float*> q_rows(rows);
+  std::vector<int> position(rows);
+  for (int g = 0; g < group; g++)
+    for (int t = 0; t < queries; t++) {
+      q_rows[g * queries + t] = q + size_t(t0 + t) * q_stride + size_t(kvh * group + g) * d;
+      position[g * queries + t] = s.query_start < 0 ? s.keys - 1 : s.query_start + t0 + t;
+    }
+  std::vector<float> kt(size_t(d) * kKeyTile), vt(size_t(kKeyTile) * d);
   std::vector<float> scores(size_t(rows) * kKeyTile), acc(size_t(rows) * d, 0.0f);
   std::vector<float> max(rows, -INFINITY), total(rows, 0.0f);
-  // Keys any query of the block can see: the causal limit of the last query.
-  int visible_end = s.query_start < 0 ? s.keys : std::min(s.keys, s.query_start + t1);
+  const int visible_end = s.query_start < 0 ? s.keys : std::min(s.keys, s.query_start + t1);
   for (int j0 = 0; j0 < visible_end; j0 += kKeyTile) {
-    int count = std::min(kKeyTile, visible_end - j0);
-    const float* kt = k + size_t(j0) * kv_stride + size_t(kvh) * d;
-    const float* vt = v + size_t(j0) * kv_stride + size_t(kvh) * d;
-    Scores(q + size_t(t0) * q_stride + size_t(head) * d, q_stride, rows, kt, kv_stride, count, d, s.scale,
-           scores.data());
+    const int count = std::min(kKeyTile, visible_end - j0);
+    for (int j = 0; j < kKeyTile; j++) {
+      const float* kj = k + size_t(j0 + std::min(j, count - 1)) * kv_stride + size_t(kvh) * d;
+      for (int i = 0; i < d; i++) kt[size_t(i) * kKeyTile + j] = kj[i];
+    }
+    for (int j = 0; j < count; j++)
+      std::copy_n(v + size_t(j0 + j) * kv_stride + size_t(kvh) * d, d, &vt[size_t(j) * d]);
+    TileScores<D>(q_rows.data(), rows, kt.data(), d, s.scale, scores.data());
     for (int r = 0; r < rows; r++) {
-      float* row = &scores[size_t(r) * kKeyTile];
-      int limit = count;
-      if (s.query_start >= 0) limit = std::max(0, std::min(count, s.query_start + t0 + r + 1 - j0));
+      const int limit = std::max(0, std::min(count, position[r] + 1 - j0));
       if (limit == 0) continue;
+      float* row = &scores[size_t(r) * kKeyTile];
       float tile_max = row[0];
       for (int j = 1; j < limit; j++) tile_max = std::max(tile_max, row[j]);
-      float new_max = std::max(max[r], tile_max);
-      float correction = std::isinf(max[r]) ? 0.0f : FastExp(max[r] - new_max);
+      const float new_max = std::max(max[r], tile_max);
+      const float correction = std::isinf(max[r]) ? 0.0f : FastExp(max[r] - new_max);
       float sum;
       ExpInPlace(row, limit, new_max, &sum);
       total[r] = total[r] * correction + sum;
       max[r] = new_max;
-      ScaleAndAccumulate(&acc[size_t(r) * d], correction, row, limit, vt, kv_stride, d);
+      TileValues<D>(&acc[size_t(r) * d], correction, row, limit, vt.data(), d);
     }
   }
   for (int r = 0; r < rows; r++) {
-    float* o = out + size_t(t0 + r) * q_stride + size_t(head) * d;
-    float inv = total[r] > 0 ? 1.0f / total[r] : 0.0f;
+    const int g = r / queries, t = r % queries;
+    float* o = out + size_t(t0 + t) * q_stride + size_t(kvh * group + g) * d;
+    const float inv = total[r] > 0 ? 1.0f / total[r] : 0.0f;
     for (int i = 0; i < d; i++) o[i] = acc[size_t(r) * d + i] * inv;
   }
 }
@@ -96,12 +119,14 @@ void AttendBlock(const Shape& s, const float* q, const float* k, const float* v,
 void Attention(const float* q, const float* k, const float* v, float* out, int queries, int keys, int heads,
                int kv_heads, int head_dim, float scale, int query_start) {
   Shape s{queries, keys, heads, kv_heads, head_dim, query_start, scale};
-  int blocks = (queries + kQueryBlock - 1) / kQueryBlock;
-  // Heads sharing a kv head run next to each other, so their K/V tiles are still in cache.
-  ThreadPool::Instance().Run(heads * blocks, [&](int task) {
-    int head = task / blocks, block = task % blocks;
-    int t0 = block * kQueryBlock, t1 = std::min(queries, t0 + kQueryBlock);
-    AttendBlock(s, q, k, v, out, head, t0, t1);
+  // Enough query rows per task to amortise packing a key tile, few enough to balance the cores.
+  const int group = heads / kv_heads;
+  const int block = std::max(1, std::min(64 / group, (queries + 1) / 2));
+  const int blocks = (queries + block - 1) / block;
+  auto attend = head_dim == 128 ? AttendBlock<128> : head_dim == 64 ? AttendBlock<64> : AttendBlock<0>;
+  ThreadPool::Instance().Run(kv_heads * blocks, [&](int task) {
+    const int kvh = task / blocks, b = task % blocks;
+    attend(s, q, k, v, out, kvh, b * block, std::min(queries, (b + 1) * block));
   });
 }
 

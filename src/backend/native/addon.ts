@@ -41,6 +41,25 @@ export interface NativeAddon {
     y: Float32Array,
   ): void;
   quantize(format: NativeFormat, src: Float32Array, rows: number, k: number, out: Uint8Array): void;
+  rmsNorm(
+    x: Float32Array,
+    weight: Float32Array,
+    out: Float32Array,
+    rows: number,
+    width: number,
+    eps: number,
+  ): void;
+  rope(
+    x: Float32Array,
+    out: Float32Array,
+    rows: number,
+    heads: number,
+    headDim: number,
+    cos: Float32Array,
+    sin: Float32Array,
+  ): void;
+  unary(op: 'gelu', x: Float32Array, out: Float32Array): void;
+  binary(op: 'siluMul' | 'add', a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** Tiled attention with an online softmax; queryStart −1 = no mask. */
   attention(
     q: Float32Array,

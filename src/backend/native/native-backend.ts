@@ -33,6 +33,7 @@ export class NativeBackend implements Backend {
   readonly quant: Quantization;
   private readonly reference = new ReferenceBackend();
   private readonly visionBf16: boolean;
+  private readonly normWeights = new WeakMap<ReferenceWeight, Float32Array>();
 
   constructor(
     private readonly addon: NativeAddon,
@@ -73,11 +74,20 @@ export class NativeBackend implements Backend {
   }
 
   rmsNorm(x: Tensor, weight: Weight, eps: number): Tensor {
-    return this.reference.rmsNorm(x, weight as ReferenceWeight, eps);
+    const width = x.shape[x.shape.length - 1]!;
+    const out = tensor(x.shape);
+    this.addon.rmsNorm(x.data, this.floats(weight as ReferenceWeight), out.data, rowsOf(x), width, eps);
+    return out;
   }
 
   rope(x: Tensor, heads: number, angles: RopeAngles): Tensor {
-    return this.reference.rope(x, heads, angles);
+    const width = x.shape[x.shape.length - 1]!;
+    const headDim = width / heads;
+    if (headDim / 2 !== angles.pairs || rowsOf(x) !== angles.positions)
+      return this.reference.rope(x, heads, angles); // the reference names the mismatch
+    const out = tensor(x.shape);
+    this.addon.rope(x.data, out.data, angles.positions, heads, headDim, angles.cos, angles.sin);
+    return out;
   }
 
   attention(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape): Tensor {
@@ -100,14 +110,31 @@ export class NativeBackend implements Backend {
   }
 
   siluMul(gate: Tensor, up: Tensor): Tensor {
-    return this.reference.siluMul(gate, up);
+    return this.binary('siluMul', gate, up);
   }
 
   gelu(x: Tensor): Tensor {
-    return this.reference.gelu(x);
+    const out = tensor(x.shape);
+    this.addon.unary('gelu', x.data, out.data);
+    return out;
   }
 
   add(a: Tensor, b: Tensor): Tensor {
-    return this.reference.add(a, b);
+    return this.binary('add', a, b);
+  }
+
+  private binary(op: 'siluMul' | 'add', a: Tensor, b: Tensor): Tensor {
+    if (a.data.length !== b.data.length)
+      throw new Error(`${op}: shapes [${a.shape}] and [${b.shape}] differ`);
+    const out = tensor(a.shape);
+    this.addon.binary(op, a.data, b.data, out.data);
+    return out;
+  }
+
+  /** Norm weights as float32, converted once. */
+  private floats(weight: ReferenceWeight): Float32Array {
+    let values = this.normWeights.get(weight);
+    if (!values) this.normWeights.set(weight, (values = weight.toFloat32()));
+    return values;
   }
 }
