@@ -7,11 +7,31 @@
 
 namespace pixtral {
 
+// Tokens one multi-token call handles: the weight row is loaded (and unpacked) once for all of them.
+constexpr int kMaxTokens = 4;
+
 struct Kernels {
   float (*dot_bf16)(const float* x, const uint16_t* w, int k);
   float (*dot_q8)(ActivationView x, const uint8_t* row, int k);  // x in block order
   float (*dot_q4)(ActivationView x, const uint8_t* row, int k);  // x in split order
+  // out[t·out_stride] = row · x[t] for t < tokens (1..kMaxTokens).
+  void (*multi_bf16)(const float* x, size_t x_stride, int tokens, const uint16_t* w, int k, float* out,
+                     size_t out_stride);
+  void (*multi_q8)(const ActivationView* x, int tokens, const uint8_t* row, int k, float* out, size_t out_stride);
+  void (*multi_q4)(const ActivationView* x, int tokens, const uint8_t* row, int k, float* out, size_t out_stride);
 };
+
+// Multi-token calls made of single-token ones, for levels without a dedicated micro-kernel.
+template <float (*Dot)(const float*, const uint16_t*, int)>
+void MultiBf16ByOne(const float* x, size_t x_stride, int tokens, const uint16_t* w, int k, float* out,
+                    size_t out_stride) {
+  for (int t = 0; t < tokens; t++) out[t * out_stride] = Dot(x + t * x_stride, w, k);
+}
+
+template <float (*Dot)(ActivationView, const uint8_t*, int)>
+void MultiQuantByOne(const ActivationView* x, int tokens, const uint8_t* row, int k, float* out, size_t out_stride) {
+  for (int t = 0; t < tokens; t++) out[t * out_stride] = Dot(x[t], row, k);
+}
 
 const Kernels& KernelsFor(KernelLevel level);
 

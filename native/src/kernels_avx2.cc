@@ -62,7 +62,8 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
   return HorizontalSum(acc) - offset;
 }
 
-const Kernels kAvx2Kernels = {DotBf16, DotQ8, DotQ4};
+const Kernels kAvx2Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
+                                    MultiQuantByOne<DotQ4>};
 
 }  // namespace pixtral
 #endif

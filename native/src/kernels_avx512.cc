@@ -105,7 +105,133 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
   return sum;
 }
 
-const Kernels kAvx512Kernels = {DotBf16, DotQ8, DotQ4};
+// Multi-token micro-kernels: each weight vector is loaded (converted, unpacked) once and used for T tokens.
+template <int T>
+static void MultiBf16T(const float* x, size_t x_stride, const uint16_t* w, int k, float* out, size_t out_stride) {
+  __m512 acc[T];
+  for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= k; i += 16) {
+    __m512 wv = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(w + i))), 16));
+    for (int t = 0; t < T; t++) acc[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + t * x_stride + i), wv, acc[t]);
+  }
+  for (int t = 0; t < T; t++) {
+    float sum = _mm512_reduce_add_ps(acc[t]);
+    for (int j = i; j < k; j++) sum += x[t * x_stride + j] * Bf16ToF32(w[j]);
+    out[t * out_stride] = sum;
+  }
+}
+
+static void MultiBf16(const float* x, size_t x_stride, int tokens, const uint16_t* w, int k, float* out,
+                      size_t out_stride) {
+  switch (tokens) {
+    case 4: return MultiBf16T<4>(x, x_stride, w, k, out, out_stride);
+    case 3: return MultiBf16T<3>(x, x_stride, w, k, out, out_stride);
+    case 2: return MultiBf16T<2>(x, x_stride, w, k, out, out_stride);
+    default:
+      for (int t = 0; t < tokens; t++) out[t * out_stride] = DotBf16(x + t * x_stride, w, k);
+  }
+}
+
+template <int T>
+static void MultiQ8T(const ActivationView* x, const uint8_t* row, int k, float* out, size_t out_stride) {
+  const uint16_t* scales = RowScales(WeightFormat::kQ8, row, k);
+  const int blocks = k / kBlock;
+  const __m512i pair_index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i flip = _mm512_set1_epi8(char(0x80));
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512 acc[T];
+  for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+  int b = 0;
+  for (; b + 2 <= blocks; b += 2) {
+    __m512i wv = _mm512_loadu_si512(row + b * kBlock);
+    // x+128 is unsigned, as vpdpbusd wants: Σ(x+128)·w − 128·Σw, with Σw shared by every token.
+    __m512i w_sum128 = _mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, wv), 7);
+    int32_t two_halves;
+    std::memcpy(&two_halves, scales + b, 4);
+    __m512 ws = _mm512_permutexvar_ps(pair_index, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(two_halves))));
+    for (int t = 0; t < T; t++) {
+      __m512i xu = _mm512_xor_si512(_mm512_loadu_si512(x[t].q + b * kBlock), flip);
+      __m512i dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), xu, wv), w_sum128);
+      __m512 xs = _mm512_permutexvar_ps(pair_index, _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i*)(x[t].scale + b)))));
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(dot), xs), ws, acc[t]);
+    }
+  }
+  for (int t = 0; t < T; t++) {
+    float sum = _mm512_reduce_add_ps(acc[t]);
+    for (int c = b; c < blocks; c++) {
+      __m256i xv = _mm256_loadu_si256((const __m256i*)(x[t].q + c * kBlock));
+      __m256i wv = _mm256_loadu_si256((const __m256i*)(row + c * kBlock));
+      __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(xv, xv), _mm256_sign_epi8(wv, xv));
+      sum += HorizontalSum(_mm256_cvtepi32_ps(dot)) * (x[t].scale[c] * _cvtsh_ss(scales[c]));
+    }
+    out[t * out_stride] = sum;
+  }
+}
+
+template <int T>
+static void MultiQ4T(const ActivationView* x, const uint8_t* row, int k, float* out, size_t out_stride) {
+  const uint16_t* scales = RowScales(WeightFormat::kQ4, row, k);
+  const int blocks = k / kBlock;
+  const __m512i low_mask = _mm512_set1_epi8(0x0f);
+  const __m512i group_index = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  __m512 acc[T];
+  __m128 offset[T];
+  for (int t = 0; t < T; t++) {
+    acc[t] = _mm512_setzero_ps();
+    offset[t] = _mm_setzero_ps();
+  }
+  int b = 0;
+  for (; b + kGroup <= blocks; b += kGroup) {
+    __m512i bytes = _mm512_loadu_si512(row + b * 16);
+    __m512i low = _mm512_and_si512(bytes, low_mask);
+    __m512i high = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_mask);
+    __m128 ws4 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i*)(scales + b)));
+    __m512 ws = _mm512_permutexvar_ps(group_index, _mm512_castps128_ps512(ws4));
+    for (int t = 0; t < T; t++) {
+      const int8_t* xg = x[t].q + b * kBlock;
+      __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), low, _mm512_loadu_si512(xg));
+      dot = _mm512_dpbusd_epi32(dot, high, _mm512_loadu_si512(xg + 64));
+      __m512 xs = _mm512_permutexvar_ps(group_index, _mm512_castps128_ps512(_mm_loadu_ps(x[t].scale + b)));
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(dot), xs), ws, acc[t]);
+      offset[t] = _mm_fmadd_ps(ws4, _mm_loadu_ps(x[t].offset8 + b), offset[t]);
+    }
+  }
+  for (int t = 0; t < T; t++) {
+    float sum = _mm512_reduce_add_ps(acc[t]) - HorizontalSum(offset[t]);
+    const __m128i low_mask128 = _mm_set1_epi8(0x0f);
+    for (int c = b; c < blocks; c++) {
+      __m128i bytes = _mm_loadu_si128((const __m128i*)(row + c * 16));
+      __m256i w = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), low_mask128), _mm_and_si128(bytes, low_mask128));
+      __m256i xv = _mm256_set_m128i(_mm_loadu_si128((const __m128i*)(x[t].q + SplitIndex(c, 16, blocks))),
+                                    _mm_loadu_si128((const __m128i*)(x[t].q + SplitIndex(c, 0, blocks))));
+      __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w, xv);
+      float wsc = _cvtsh_ss(scales[c]);
+      sum += HorizontalSum(_mm256_cvtepi32_ps(dot)) * (x[t].scale[c] * wsc) - x[t].offset8[c] * wsc;
+    }
+    out[t * out_stride] = sum;
+  }
+}
+
+template <void (*Kernel1)(const ActivationView*, const uint8_t*, int, float*, size_t),
+          void (*Kernel2)(const ActivationView*, const uint8_t*, int, float*, size_t),
+          void (*Kernel3)(const ActivationView*, const uint8_t*, int, float*, size_t),
+          void (*Kernel4)(const ActivationView*, const uint8_t*, int, float*, size_t)>
+static void MultiQuant(const ActivationView* x, int tokens, const uint8_t* row, int k, float* out, size_t out_stride) {
+  switch (tokens) {
+    case 4: return Kernel4(x, row, k, out, out_stride);
+    case 3: return Kernel3(x, row, k, out, out_stride);
+    case 2: return Kernel2(x, row, k, out, out_stride);
+    default: return Kernel1(x, row, k, out, out_stride);
+  }
+}
+
+static void DotQ8One(const ActivationView* x, const uint8_t* row, int k, float* out, size_t) { *out = DotQ8(*x, row, k); }
+static void DotQ4One(const ActivationView* x, const uint8_t* row, int k, float* out, size_t) { *out = DotQ4(*x, row, k); }
+
+const Kernels kAvx512Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16,
+                                MultiQuant<DotQ8One, MultiQ8T<2>, MultiQ8T<3>, MultiQ8T<4>>,
+                                MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>};
 
 }  // namespace pixtral
 #endif

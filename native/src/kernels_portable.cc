@@ -38,7 +38,8 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
   return sum;
 }
 
-const Kernels kPortableKernels = {DotBf16, DotQ8, DotQ4};
+const Kernels kPortableKernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
+                                    MultiQuantByOne<DotQ4>};
 
 static float AbsMax(const float* x) {
   float m = 0;

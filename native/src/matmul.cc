@@ -24,15 +24,17 @@ constexpr int kTokenTile = 32;
 // Output rows per task: large enough to amortise the hand-out, small enough to balance two cores.
 constexpr int kRowsPerTask = 64;
 
-template <typename Dot>
-void ForEachOutput(int tokens, int n, Dot dot) {
+// Calls body(t0, count, o) for every output row o and every group of up to kMaxTokens tokens, rows split
+// across the cores; within a task the token tile is reused for each weight row.
+template <typename Body>
+void ForEachOutput(int tokens, int n, Body body) {
   int tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
   ThreadPool::Instance().Run(tasks, [&](int task) {
     int begin = task * kRowsPerTask, end = std::min(n, begin + kRowsPerTask);
     for (int t0 = 0; t0 < tokens; t0 += kTokenTile) {
       int t1 = std::min(tokens, t0 + kTokenTile);
       for (int o = begin; o < end; o++)
-        for (int t = t0; t < t1; t++) dot(t, o);
+        for (int t = t0; t < t1; t += kMaxTokens) body(t, std::min(kMaxTokens, t1 - t), o);
     }
   });
 }
@@ -43,8 +45,9 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   const Kernels& kernels = KernelsFor(ActiveLevel());
   size_t row_bytes = RowBytes(format, k);
   if (format == WeightFormat::kBf16) {
-    ForEachOutput(tokens, n, [&](int t, int o) {
-      y[size_t(t) * n + o] = kernels.dot_bf16(x + size_t(t) * k, (const uint16_t*)(w + o * row_bytes), k);
+    ForEachOutput(tokens, n, [&](int t, int count, int o) {
+      kernels.multi_bf16(x + size_t(t) * k, size_t(k), count, (const uint16_t*)(w + o * row_bytes), k,
+                         y + size_t(t) * n + o, size_t(n));
     });
     return;
   }
@@ -57,11 +60,13 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
     QuantizeActivations(x + size_t(t) * k, k, q4, &q[size_t(t) * k], &scales[size_t(t) * blocks],
                         q4 ? &offsets[size_t(t) * blocks] : nullptr);
   });
-  auto view = [&](int t) {
-    return ActivationView{&q[size_t(t) * k], &scales[size_t(t) * blocks], q4 ? &offsets[size_t(t) * blocks] : nullptr};
-  };
-  auto dot = q4 ? kernels.dot_q4 : kernels.dot_q8;
-  ForEachOutput(tokens, n, [&](int t, int o) { y[size_t(t) * n + o] = dot(view(t), w + o * row_bytes, k); });
+  std::vector<ActivationView> views(tokens);
+  for (int t = 0; t < tokens; t++)
+    views[t] = {&q[size_t(t) * k], &scales[size_t(t) * blocks], q4 ? &offsets[size_t(t) * blocks] : nullptr};
+  auto multi = q4 ? kernels.multi_q4 : kernels.multi_q8;
+  ForEachOutput(tokens, n, [&](int t, int count, int o) {
+    multi(&views[t], count, w + o * row_bytes, k, y + size_t(t) * n + o, size_t(n));
+  });
 }
 
 void QuantizeMatrix(WeightFormat format, const float* src, int rows, int k, uint8_t* out) {
