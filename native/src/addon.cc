@@ -2,6 +2,13 @@
 // synchronous on the calling thread (the server calls from its engine worker thread, never the event loop).
 #include <napi.h>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
 #include "attention.h"
 #include "cpu.h"
 #include "elementwise.h"
@@ -157,7 +164,40 @@ Napi::Value BinaryJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// mapFile(path) → ArrayBuffer backed by a read-only shared mapping of the whole file (unmapped when the
+// buffer is collected): weights are paged in from the page cache on use and never copied.
+Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#if defined(__unix__) || defined(__APPLE__)
+  std::string path = info[0].As<Napi::String>();
+  int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) {
+    Napi::Error::New(env, "cannot open " + path).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size == 0) {
+    close(fd);
+    Napi::Error::New(env, "cannot map an empty or unreadable file: " + path).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  size_t size = size_t(st.st_size);
+  void* data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  if (data == MAP_FAILED) {
+    Napi::Error::New(env, "mmap failed for " + path).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::ArrayBuffer::New(
+      env, data, size, [](Napi::Env, void* p, size_t* length) { munmap(p, *length); delete length; }, new size_t(size));
+#else
+  Napi::Error::New(env, "memory mapping is not available on this platform").ThrowAsJavaScriptException();
+  return env.Undefined();
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("mapFile", Napi::Function::New(env, MapFileJs));
   exports.Set("rmsNorm", Napi::Function::New(env, RmsNormJs));
   exports.Set("rope", Napi::Function::New(env, RopeJs));
   exports.Set("unary", Napi::Function::New(env, UnaryJs));

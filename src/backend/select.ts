@@ -8,6 +8,7 @@ import { NativeBackend } from './native/native-backend.js';
 import type { Quantization } from './native/native-weight.js';
 import { ReferenceBackend } from './reference/reference-backend.js';
 import type { Backend } from './types.js';
+import { BackendUnavailableError } from './errors.js';
 
 export type BackendChoice = 'auto' | 'native' | 'reference';
 
@@ -17,12 +18,7 @@ export interface BackendSpec {
   readonly threads?: number;
 }
 
-export class BackendUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BackendUnavailableError';
-  }
-}
+export { BackendUnavailableError };
 
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'native', 'reference'];
 export const QUANTIZATIONS: readonly Quantization[] = ['none', 'q8', 'q4'];

@@ -24,6 +24,8 @@ export interface RawWeight {
   readonly dtype: DType;
   readonly shape: readonly number[];
   readonly data: Uint8Array;
+  /** Pre-quantized q8/q4 row blocks (a quantized checkpoint); only the native backend takes them. */
+  readonly quant?: 'q8' | 'q4';
 }
 
 /** Per-position rotation angles: cos/sin of shape [positions, headDim/2], one pair per (x[2p], x[2p+1]). */

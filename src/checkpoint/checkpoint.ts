@@ -17,8 +17,11 @@ import { hfRowsToInterleaved } from './rope-permutation.js';
 export interface RawTensor {
   readonly name: string;
   readonly dtype: DType;
+  /** The logical shape (for a quantized tensor too: [rows, cols], not its byte layout). */
   readonly shape: readonly number[];
   readonly data: Uint8Array;
+  /** Set when `data` holds q8/q4 row blocks (dtype U8) made by `pixtral quantize`. */
+  readonly quant?: 'q8' | 'q4';
 }
 
 interface Entry {

@@ -1,14 +1,16 @@
 /** Storage dtypes of weight tensors and their conversion to float32 (spec §7.6). */
-export type DType = 'BF16' | 'F16' | 'F32';
+/** U8 holds the blocks of quantized weights (see quantized.ts); the others are float formats. */
+export type DType = 'BF16' | 'F16' | 'F32' | 'U8';
 
-export const DTYPE_BYTES: Readonly<Record<DType, number>> = { BF16: 2, F16: 2, F32: 4 };
+export const DTYPE_BYTES: Readonly<Record<DType, number>> = { BF16: 2, F16: 2, F32: 4, U8: 1 };
 
 export function isDType(value: unknown): value is DType {
-  return value === 'BF16' || value === 'F16' || value === 'F32';
+  return value === 'BF16' || value === 'F16' || value === 'F32' || value === 'U8';
 }
 
 /** Upcasts raw little-endian tensor bytes to float32. bf16 → f32 is exact (the bits become the high half). */
 export function toFloat32(bytes: Uint8Array, dtype: DType): Float32Array {
+  if (dtype === 'U8') throw new Error('quantized (U8) tensor bytes are not float values');
   const count = bytes.byteLength / DTYPE_BYTES[dtype];
   const out = new Float32Array(count);
   if (dtype === 'F32') {

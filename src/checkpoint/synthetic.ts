@@ -24,6 +24,12 @@ export class SyntheticWeights implements WeightSource {
     return [...this.inventory.keys()];
   }
 
+  info(name: string): { dtype: 'BF16'; shape: readonly number[] } {
+    const t = this.inventory.get(name);
+    if (!t) throw new Error(`synthetic model has no tensor "${name}"`);
+    return { dtype: 'BF16', shape: t.shape };
+  }
+
   readRaw(name: string): RawTensor {
     const t = this.inventory.get(name);
     if (!t) throw new Error(`synthetic model has no tensor "${name}"`);

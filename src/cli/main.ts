@@ -46,6 +46,11 @@ const COMMANDS: Record<string, Command> = {
     usage: 'pixtral usage [--key KEY_ID] [--since DATE] [--csv | --json] [--db URL] [--data-dir DIR]',
     load: () => import('./commands/usage.js'),
   },
+  quantize: {
+    summary: 'write a q8/q4 quantized, memory-mappable copy of a model',
+    usage: 'pixtral quantize MODEL_DIR --to q8|q4 OUT_DIR',
+    load: () => import('./commands/quantize.js'),
+  },
   quality: {
     summary: 'compare a quantized model with full precision (top-1 agreement, KL)',
     usage:

@@ -10,6 +10,8 @@ import {
   type ImageSettings,
   type WeightSource,
 } from '../checkpoint/index.js';
+import { QuantizedCheckpoint } from '../checkpoint/quantized.js';
+import { loadNativeAddon } from '../backend/native/addon.js';
 import { bundledTokenizer, loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 
 export const BUILTIN_TINY = 'builtin:tiny';
@@ -33,6 +35,7 @@ export function openModelSource(location: string): ModelSource {
       close() {},
     };
   }
+  if (QuantizedCheckpoint.isQuantizedDir(location)) return openQuantized(location);
   const checkpoint = Checkpoint.open(location);
   try {
     const tokenizer = loadTokenizer(checkpoint.tokenizerFile);
@@ -46,6 +49,20 @@ export function openModelSource(location: string): ModelSource {
       : checkpoint.image;
     const id = checkpoint.dir.split(/[\\/]/).filter(Boolean).pop() ?? 'pixtral';
     return { id, weights: checkpoint, tokenizer, image, close: () => checkpoint.close() };
+  } catch (err) {
+    checkpoint.close();
+    throw err;
+  }
+}
+
+/** A folder written by `pixtral quantize`: memory-mapped when the native kernels (which also run it) loaded. */
+function openQuantized(location: string): ModelSource {
+  const addon = loadNativeAddon();
+  const checkpoint = QuantizedCheckpoint.open(location, addon ? (path) => addon.mapFile(path) : undefined);
+  try {
+    const tokenizer = loadTokenizer(checkpoint.tokenizerFile);
+    const id = checkpoint.dir.split(/[\\/]/).filter(Boolean).pop() ?? 'pixtral';
+    return { id, weights: checkpoint, tokenizer, image: checkpoint.image, close: () => checkpoint.close() };
   } catch (err) {
     checkpoint.close();
     throw err;

@@ -60,6 +60,8 @@ export interface NativeAddon {
   ): void;
   unary(op: 'gelu', x: Float32Array, out: Float32Array): void;
   binary(op: 'siluMul' | 'add', a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** The whole file as a read-only memory-mapped buffer (unmapped when collected). */
+  mapFile(path: string): ArrayBuffer;
   /** Tiled attention with an online softmax; queryStart −1 = no mask. */
   attention(
     q: Float32Array,

@@ -44,14 +44,19 @@ export class NativeBackend implements Backend {
     this.name = `native (${addon.features().active}, ${this.quant === 'none' ? 'bf16' : this.quant}, ${addon.features().threads} threads)`;
   }
 
+  /** Whether this backend stores a tensor as q8/q4 blocks (decided from its name and shape alone). */
+  quantizes(raw: Pick<RawWeight, 'name' | 'shape' | 'dtype'>): boolean {
+    if (this.quant === 'none' || raw.name === EMBEDDINGS || raw.shape.length < 2) return false;
+    if (this.visionBf16 && raw.name.startsWith('vision_encoder.')) return false;
+    return raw.shape.slice(1).reduce((a, b) => a * b, 1) % 32 === 0;
+  }
+
   weight(raw: RawWeight): Weight {
-    if (raw.name === EMBEDDINGS || raw.shape.length < 2) return this.reference.weight(raw);
-    const bf16Only = this.quant === 'none' || (this.visionBf16 && raw.name.startsWith('vision_encoder.'));
-    if (bf16Only)
-      return NativeWeight.supports(raw, 'none') ? NativeWeight.bf16(raw) : this.reference.weight(raw);
-    if (NativeWeight.supports(raw, this.quant))
-      return NativeWeight.quantized(raw, this.quant as 'q8' | 'q4', this.addon);
-    return NativeWeight.supports(raw, 'none') ? NativeWeight.bf16(raw) : this.reference.weight(raw);
+    if (raw.quant) return NativeWeight.prequantized(raw);
+    if (this.quantizes(raw)) return NativeWeight.quantized(raw, this.quant as 'q8' | 'q4', this.addon);
+    if (raw.name !== EMBEDDINGS && raw.shape.length >= 2 && raw.dtype === 'BF16')
+      return NativeWeight.bf16(raw);
+    return this.reference.weight(raw);
   }
 
   matmul(x: Tensor, w: Weight, bias?: Weight): Tensor {

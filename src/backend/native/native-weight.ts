@@ -26,11 +26,10 @@ export class NativeWeight implements Weight {
     this.cols = shape.slice(1).reduce((a, b) => a * b, 1);
   }
 
-  /** Whether a tensor can be stored in `quant` (quantized rows need whole 32-value blocks). */
-  static supports(raw: RawWeight, quant: Quantization): boolean {
-    if (raw.shape.length < 2) return false;
-    const cols = raw.shape.slice(1).reduce((a, b) => a * b, 1);
-    return quant === 'none' ? raw.dtype === 'BF16' : cols % BLOCK === 0;
+  /** Blocks made by `pixtral quantize`, used where they lie (a view of the mapped file). */
+  static prequantized(raw: RawWeight): NativeWeight {
+    const format = raw.quant === 'q8' ? NativeFormat.Q8 : NativeFormat.Q4;
+    return new NativeWeight(raw.shape, raw.quant!.toUpperCase(), format, raw.data);
   }
 
   static bf16(raw: RawWeight): NativeWeight {

@@ -3,6 +3,7 @@
  * when used, so a model is never held twice in memory and the arithmetic stays plain float32.
  */
 import { toFloat32 } from '../../checkpoint/index.js';
+import { BackendUnavailableError } from '../errors.js';
 import type { RawWeight, Weight } from '../types.js';
 
 export class ReferenceWeight implements Weight {
@@ -12,6 +13,10 @@ export class ReferenceWeight implements Weight {
   private readonly floats: Float32Array | null;
 
   constructor(raw: RawWeight) {
+    if (raw.dtype === 'U8' || raw.quant)
+      throw new BackendUnavailableError(
+        `${raw.name}: this is a quantized checkpoint; it runs on the native backend only (--backend native)`,
+      );
     this.shape = raw.shape;
     this.dtype = raw.dtype;
     this.rows = raw.shape[0]!;
