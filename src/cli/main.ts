@@ -46,6 +46,12 @@ const COMMANDS: Record<string, Command> = {
     usage: 'pixtral usage [--key KEY_ID] [--since DATE] [--csv | --json] [--db URL] [--data-dir DIR]',
     load: () => import('./commands/usage.js'),
   },
+  bench: {
+    summary: 'benchmark the 12B architecture (random weights) next to llama.cpp',
+    usage:
+      'pixtral bench --synthetic 12b [--quant q4|q8] [--threads N] [--layers N] [--vision-layers N] [--tests pp512,pp4096,tg32@0,tg32@4096,vision 512²,vision 1024²,ttft 1024²] [--json]',
+    load: () => import('./commands/bench.js'),
+  },
   quantize: {
     summary: 'write a q8/q4 quantized, memory-mappable copy of a model',
     usage: 'pixtral quantize MODEL_DIR --to q8|q4 OUT_DIR',

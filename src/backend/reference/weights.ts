@@ -21,7 +21,8 @@ export class ReferenceWeight implements Weight {
     this.dtype = raw.dtype;
     this.rows = raw.shape[0]!;
     this.cols = raw.shape.slice(1).reduce((a, b) => a * b, 1);
-    const aligned = raw.data.byteOffset % 4 === 0 ? raw.data : raw.data.slice();
+    // Typed-array views need element alignment; copy only when the bytes are not aligned (rare).
+    const aligned = raw.data.byteOffset % (raw.dtype === 'F32' ? 4 : 2) === 0 ? raw.data : raw.data.slice();
     if (raw.dtype === 'F32') {
       this.floats = new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
       this.halves = null;

@@ -1,0 +1,217 @@
+/**
+ * `pixtral bench --synthetic 12b`: Pixtral-12B's real architecture with random weights, written once to a
+ * temporary quantized file (no 25 GB download) and memory-mapped like a real quantized checkpoint; then
+ * prompt processing, decode at two depths, vision encoding and time to first token, with peak RSS — next to
+ * llama.cpp's figures for the same shapes.
+ */
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadNativeAddon } from '../backend/native/addon.js';
+import { NativeBackend } from '../backend/native/native-backend.js';
+import { quantizeCheckpoint } from '../backend/native/quantize-checkpoint.js';
+import { BackendUnavailableError } from '../backend/errors.js';
+import { pixtral12bConfig, SyntheticWeights } from '../checkpoint/index.js';
+import { type Quant, QUANTIZED_FILE, QuantizedCheckpoint } from '../checkpoint/quantized.js';
+import { argmax } from '../generate/sampler.js';
+import { PixtralModel } from '../model/pixtral.js';
+import type { ImageInput } from '../model/vision-encoder.js';
+import { bundledTekkenPath } from '../tokenizer/tekken-file.js';
+import { LLAMACPP_ANCHORS } from './anchors.js';
+
+export const ALL_TESTS = [
+  'pp512',
+  'pp4096',
+  'tg32@0',
+  'tg32@4096',
+  'vision 512²',
+  'vision 1024²',
+  'ttft 1024²',
+] as const;
+export type TestName = (typeof ALL_TESTS)[number];
+
+export interface SyntheticBenchOptions {
+  readonly quant: Quant;
+  readonly layers: number;
+  readonly visionLayers: number;
+  readonly threads?: number;
+  readonly tests: readonly TestName[];
+  readonly log: (line: string) => void;
+}
+
+export interface BenchRow {
+  readonly test: string;
+  readonly value: number;
+  readonly unit: 'tok/s' | 's' | 'GB';
+  readonly detail: string;
+}
+
+/** The quantized synthetic model, written on first use and reused afterwards. */
+function syntheticModelDir(
+  options: SyntheticBenchOptions,
+  onProgress: (done: number, total: number) => void,
+) {
+  const dir = join(
+    tmpdir(),
+    `pixtral-synthetic-12b-${options.quant}-${options.layers}L-${options.visionLayers}V`,
+  );
+  if (existsSync(join(dir, QUANTIZED_FILE))) return dir;
+  const addon = loadNativeAddon()!;
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(bundledTekkenPath(), join(dir, 'tekken.json'));
+  quantizeCheckpoint(addon, {
+    source: new SyntheticWeights(pixtral12bConfig(options.layers, options.visionLayers)),
+    tokenizerFile: join(dir, 'tekken.json'),
+    image: { patchSize: 16, maxImageSize: 1024 },
+    quant: options.quant,
+    outDir: dir,
+    onProgress,
+  });
+  return dir;
+}
+
+const seconds = (from: number) => (performance.now() - from) / 1000;
+
+function randomImage(side: number): ImageInput {
+  const pixels = new Float32Array(3 * side * side);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.sin(i * 12.9898) * 1.5;
+  return { pixels, rows: side / 16, cols: side / 16 };
+}
+
+function promptIds(count: number): number[] {
+  return [1, ...Array.from({ length: count - 1 }, (_, i) => 1000 + ((i * 7919) % 120000))];
+}
+
+export async function runSyntheticBench(options: SyntheticBenchOptions): Promise<BenchRow[]> {
+  const addon = loadNativeAddon();
+  if (!addon) throw new BackendUnavailableError('the synthetic benchmark needs the native kernels');
+  if (options.threads) addon.setThreads(options.threads);
+  const { log } = options;
+  let lastShown = -1;
+  const dir = syntheticModelDir(options, (done, total) => {
+    const pct = Math.floor((100 * done) / total);
+    if (pct % 10 === 0 && pct !== lastShown)
+      log(`writing the synthetic ${options.quant} model: ${(lastShown = pct)}%`);
+  });
+  const checkpoint = QuantizedCheckpoint.open(dir, (path) => addon.mapFile(path));
+  const model = PixtralModel.fromCheckpoint(
+    checkpoint,
+    new NativeBackend(addon, { quant: options.quant }),
+    undefined,
+    8192,
+  );
+  checkpoint.close();
+  const rows: BenchRow[] = [];
+  const has = (t: TestName) => options.tests.includes(t);
+  const record = (row: BenchRow) => {
+    rows.push(row);
+    log(`${row.test}: ${row.value.toFixed(row.unit === 's' ? 2 : 3)} ${row.unit} (${row.detail})`);
+  };
+
+  const prefill = (count: number) => {
+    const cache = model.newCache(count + 33);
+    const started = performance.now();
+    const logits = model.prefill(promptIds(count), cache);
+    return { cache, logits, s: seconds(started) };
+  };
+  const decode = (cache: ReturnType<PixtralModel['newCache']>, logits: Float32Array, steps: number) => {
+    const started = performance.now();
+    for (let i = 0; i < steps; i++) logits = model.step(argmax(logits), cache);
+    return seconds(started);
+  };
+
+  if (has('pp512')) {
+    const { cache, s } = prefill(512);
+    cache.release();
+    record({ test: 'pp512', value: 512 / s, unit: 'tok/s', detail: `${s.toFixed(1)} s` });
+  }
+  if (has('tg32@0')) {
+    const { cache, logits } = prefill(1);
+    const s = decode(cache, logits, 32);
+    cache.release();
+    record({
+      test: 'tg32@0',
+      value: 32 / s,
+      unit: 'tok/s',
+      detail: `${((1000 * s) / 32).toFixed(0)} ms/token`,
+    });
+  }
+  if (has('pp4096') || has('tg32@4096')) {
+    const { cache, logits, s } = prefill(4096);
+    if (has('pp4096'))
+      record({ test: 'pp4096', value: 4096 / s, unit: 'tok/s', detail: `${s.toFixed(1)} s` });
+    if (has('tg32@4096')) {
+      const d = decode(cache, logits, 32);
+      record({
+        test: 'tg32@4096',
+        value: 32 / d,
+        unit: 'tok/s',
+        detail: `${((1000 * d) / 32).toFixed(0)} ms/token`,
+      });
+    }
+    cache.release();
+  }
+  for (const side of [512, 1024] as const) {
+    if (!has(`vision ${side}²`)) continue;
+    const started = performance.now();
+    model.imageEmbeddings([randomImage(side)]);
+    const s = seconds(started);
+    record({
+      test: `vision ${side}²`,
+      value: s,
+      unit: 's',
+      detail: `${(side / 16) ** 2} patches, encoder + adapter`,
+    });
+  }
+  if (has('ttft 1024²')) {
+    // An image of 64×64 patches (4096 [IMG] + 63 [IMG_BREAK] + [IMG_END]) and a short question, to the first token.
+    const started = performance.now();
+    const imageRows = model.imageEmbeddings([randomImage(1024)]);
+    const ids = [1, 3];
+    for (let r = 0; r < 64; r++) {
+      for (let c = 0; c < 64; c++) ids.push(10);
+      ids.push(r < 63 ? 12 : 13);
+    }
+    ids.push(...promptIds(12).slice(1), 4);
+    const cache = model.newCache(ids.length + 1);
+    argmax(model.prefill(ids, cache, imageRows));
+    cache.release();
+    const s = seconds(started);
+    record({ test: 'ttft 1024²', value: s, unit: 's', detail: `${ids.length} prompt tokens` });
+  }
+  const rss = process.resourceUsage().maxRSS / 1024 / 1024;
+  record({
+    test: 'peak RSS',
+    value: rss * 1.073741824,
+    unit: 'GB',
+    detail: 'whole process, weights memory-mapped',
+  });
+  return rows;
+}
+
+/** The results next to llama.cpp's: ratio > 1 means faster (or smaller) than llama.cpp. */
+export function formatComparison(
+  rows: readonly BenchRow[],
+  quant: Quant,
+  layers: number,
+  visionLayers: number,
+): string[] {
+  const lines = [
+    `| test | Pixtral TS (${quant}, ${layers} layers) | llama.cpp (Zen 4 anchor) | ratio |`,
+    '| --- | --- | --- | --- |',
+  ];
+  for (const row of rows) {
+    // Anchors are for the whole model: compare only runs of the same depth.
+    const full = row.test.startsWith('vision') ? visionLayers === 24 : layers === 40 && visionLayers === 24;
+    const anchor = full ? LLAMACPP_ANCHORS[row.test]?.[quant] : undefined;
+    const ours = `${row.value.toFixed(2)} ${row.unit}`;
+    if (!anchor) {
+      lines.push(`| ${row.test} | ${ours} | — | — |`);
+      continue;
+    }
+    const ratio = anchor.unit === 'tok/s' ? row.value / anchor.value : anchor.value / row.value;
+    const note = anchor.note ? ` (${anchor.note})` : '';
+    lines.push(`| ${row.test} | ${ours} | ${anchor.value} ${anchor.unit}${note} | ${ratio.toFixed(2)}× |`);
+  }
+  return lines;
+}

@@ -1,0 +1,52 @@
+/**
+ * `pixtral bench --synthetic 12b [--quant q4|q8] [--threads N] [--layers N] [--vision-layers N] [--tests LIST]`:
+ * the real 12B architecture with random weights, measured next to llama.cpp's figures.
+ */
+import {
+  ALL_TESTS,
+  formatComparison,
+  runSyntheticBench,
+  type TestName,
+} from '../../benchmark/synthetic-12b.js';
+import { parseCommandArgs } from '../args.js';
+import { UsageError } from '../errors.js';
+import type { CliIO } from '../io.js';
+import { numberOption } from '../options.js';
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseCommandArgs(
+    argv,
+    {
+      synthetic: { type: 'string' },
+      quant: { type: 'string' },
+      threads: { type: 'string' },
+      layers: { type: 'string' },
+      'vision-layers': { type: 'string' },
+      tests: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    { min: 0, max: 0, names: '' },
+  );
+  if (values.synthetic !== '12b') throw new UsageError('--synthetic 12b is the benchmark this command runs');
+  const quant = values.quant ?? 'q4';
+  if (quant !== 'q4' && quant !== 'q8') throw new UsageError('--quant must be q4 or q8');
+  const tests = values.tests
+    ? values.tests.split(',').map((t) => t.trim().replace(/\^2/g, '²'))
+    : [...ALL_TESTS];
+  for (const t of tests)
+    if (!(ALL_TESTS as readonly string[]).includes(t))
+      throw new UsageError(`unknown test "${t}" (have: ${ALL_TESTS.join(', ')})`);
+  const layers = numberOption(values.layers, 'layers', 40, 1, 40);
+  const visionLayers = numberOption(values['vision-layers'], 'vision-layers', 24, 1, 24);
+  const rows = await runSyntheticBench({
+    quant,
+    layers,
+    visionLayers,
+    ...(values.threads !== undefined && { threads: numberOption(values.threads, 'threads', 2, 1, 256) }),
+    tests: tests as TestName[],
+    log: (line) => io.err(`bench: ${line}`),
+  });
+  if (values.json) io.out(JSON.stringify(rows, null, 2));
+  else io.out(formatComparison(rows, quant, layers, visionLayers).join('\n'));
+  return 0;
+}
