@@ -93,7 +93,8 @@ Napi::Value QuantizeJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// attention(q, k, v, out, queries, keys, heads, kvHeads, headDim, scale, queryStart | -1)
+// attention(q, k, v, out, queries, keys, heads, kvHeads, headDim, scale, queryStart | -1, kvFormat, kScales, vScales)
+// k/v: Float32Array (f32), Uint16Array (f16) or Int8Array (q8, with one scale per position and kv head).
 Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int queries = info[4].As<Napi::Number>().Int32Value(), keys = info[5].As<Napi::Number>().Int32Value();
@@ -101,15 +102,27 @@ Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   int head_dim = info[8].As<Napi::Number>().Int32Value();
   float scale = info[9].As<Napi::Number>().FloatValue();
   int query_start = info[10].As<Napi::Number>().Int32Value();
+  auto format = KvFormat(info.Length() > 11 ? info[11].As<Napi::Number>().Int32Value() : 0);
   if (!Check(env, queries >= 0 && keys >= 0 && heads > 0 && kv_heads > 0 && heads % kv_heads == 0 && head_dim > 0,
              "attention: bad shape"))
     return env.Undefined();
   size_t q_len = size_t(queries) * heads * head_dim, kv_len = size_t(keys) * kv_heads * head_dim;
+  size_t value_bytes = format == KvFormat::kF32 ? 4 : format == KvFormat::kF16 ? 2 : 1;
   if (!Check(env, ByteLength(info[0]) >= q_len * 4 && ByteLength(info[3]) >= q_len * 4, "attention: q/out too short") ||
-      !Check(env, ByteLength(info[1]) >= kv_len * 4 && ByteLength(info[2]) >= kv_len * 4, "attention: k/v too short"))
+      !Check(env, ByteLength(info[1]) >= kv_len * value_bytes && ByteLength(info[2]) >= kv_len * value_bytes,
+             "attention: k/v too short"))
     return env.Undefined();
-  Attention(Data<float>(info[0]), Data<float>(info[1]), Data<float>(info[2]), Data<float>(info[3]), queries, keys,
-            heads, kv_heads, head_dim, scale, query_start);
+  KvSource k{format, Data<uint8_t>(info[1]), nullptr}, v{format, Data<uint8_t>(info[2]), nullptr};
+  if (format == KvFormat::kQ8) {
+    size_t scales = size_t(keys) * kv_heads;
+    if (!Check(env, info.Length() > 13 && ByteLength(info[12]) >= scales * 4 && ByteLength(info[13]) >= scales * 4,
+               "attention: q8 scales too short"))
+      return env.Undefined();
+    k.scales = Data<float>(info[12]);
+    v.scales = Data<float>(info[13]);
+  }
+  Attention(Data<float>(info[0]), k, v, Data<float>(info[3]), queries, keys, heads, kv_heads, head_dim, scale,
+            query_start);
   return env.Undefined();
 }
 

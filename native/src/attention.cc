@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 #include "thread_pool.h"
 #include "vector_math.h"
@@ -15,6 +16,41 @@ struct Shape {
   int queries, keys, heads, kv_heads, head_dim, query_start;
   float scale;
 };
+
+// IEEE half → float without branches (so the conversion loop vectorizes); denormals via the multiply.
+inline float HalfToFloat(uint16_t h) {
+  uint32_t magnitude = uint32_t(h & 0x7fff) << 13;
+  float f;
+  std::memcpy(&f, &magnitude, 4);
+  f *= 5.192296858534828e+33f;  // 2^112: rebias the exponent from 15 to 127
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((h & 0x7c00) == 0x7c00) bits |= 0x7f800000;  // inf / nan
+  bits |= uint32_t(h & 0x8000) << 16;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// One position's head vector as float32, whatever the cache stores.
+PIXTRAL_MULTIVERSION void LoadHead(const KvSource& src, size_t position, int kv_heads, int kvh, int d, float* out) {
+  const size_t at = (position * kv_heads + kvh) * size_t(d);
+  switch (src.format) {
+    case KvFormat::kF32:
+      std::memcpy(out, static_cast<const float*>(src.data) + at, size_t(d) * 4);
+      return;
+    case KvFormat::kF16: {
+      const uint16_t* h = static_cast<const uint16_t*>(src.data) + at;
+      for (int i = 0; i < d; i++) out[i] = HalfToFloat(h[i]);
+      return;
+    }
+    case KvFormat::kQ8: {
+      const int8_t* q = static_cast<const int8_t*>(src.data) + at;
+      const float scale = src.scales[position * kv_heads + kvh];
+      for (int i = 0; i < d; i++) out[i] = float(q[i]) * scale;
+      return;
+    }
+  }
+}
 
 // Scores of `rows` queries against a key tile stored transposed (kt[d][j]): vectorized over the keys.
 template <int D>
@@ -66,9 +102,9 @@ PIXTRAL_MULTIVERSION void TileValues(float* acc_row, float correction, const flo
 // One task: every query head that shares kv head `kvh`, for queries [t0, t1): K/V tiles are packed once and
 // used by all of them (the grouped-query saving), so decode reads the cache once per kv head.
 template <int D>
-void AttendBlock(const Shape& s, const float* q, const float* k, const float* v, float* out, int kvh, int t0,
+void AttendBlock(const Shape& s, const float* q, const KvSource& k, const KvSource& v, float* out, int kvh, int t0,
                  int t1) {
-  const int d = s.head_dim, q_stride = s.heads * d, kv_stride = s.kv_heads * d;
+  const int d = s.head_dim, q_stride = s.heads * d;
   const int group = s.heads / s.kv_heads;
   const int queries = t1 - t0, rows = group * queries;
   std::vector<const float*> q_rows(rows);
@@ -78,18 +114,17 @@ void AttendBlock(const Shape& s, const float* q, const float* k, const float* v,
       q_rows[g * queries + t] = q + size_t(t0 + t) * q_stride + size_t(kvh * group + g) * d;
       position[g * queries + t] = s.query_start < 0 ? s.keys - 1 : s.query_start + t0 + t;
     }
-  std::vector<float> kt(size_t(d) * kKeyTile), vt(size_t(kKeyTile) * d);
+  std::vector<float> kt(size_t(d) * kKeyTile), vt(size_t(kKeyTile) * d), key(d);
   std::vector<float> scores(size_t(rows) * kKeyTile), acc(size_t(rows) * d, 0.0f);
   std::vector<float> max(rows, -INFINITY), total(rows, 0.0f);
   const int visible_end = s.query_start < 0 ? s.keys : std::min(s.keys, s.query_start + t1);
   for (int j0 = 0; j0 < visible_end; j0 += kKeyTile) {
     const int count = std::min(kKeyTile, visible_end - j0);
     for (int j = 0; j < kKeyTile; j++) {
-      const float* kj = k + size_t(j0 + std::min(j, count - 1)) * kv_stride + size_t(kvh) * d;
-      for (int i = 0; i < d; i++) kt[size_t(i) * kKeyTile + j] = kj[i];
+      LoadHead(k, size_t(j0 + std::min(j, count - 1)), s.kv_heads, kvh, d, key.data());
+      for (int i = 0; i < d; i++) kt[size_t(i) * kKeyTile + j] = key[i];
     }
-    for (int j = 0; j < count; j++)
-      std::copy_n(v + size_t(j0 + j) * kv_stride + size_t(kvh) * d, d, &vt[size_t(j) * d]);
+    for (int j = 0; j < count; j++) LoadHead(v, size_t(j0 + j), s.kv_heads, kvh, d, &vt[size_t(j) * d]);
     TileScores<D>(q_rows.data(), rows, kt.data(), d, s.scale, scores.data());
     for (int r = 0; r < rows; r++) {
       const int limit = std::max(0, std::min(count, position[r] + 1 - j0));
@@ -116,8 +151,8 @@ void AttendBlock(const Shape& s, const float* q, const float* k, const float* v,
 
 }  // namespace
 
-void Attention(const float* q, const float* k, const float* v, float* out, int queries, int keys, int heads,
-               int kv_heads, int head_dim, float scale, int query_start) {
+void Attention(const float* q, KvSource k, KvSource v, float* out, int queries, int keys, int heads, int kv_heads,
+               int head_dim, float scale, int query_start) {
   Shape s{queries, keys, heads, kv_heads, head_dim, query_start, scale};
   // Enough query rows per task to amortise packing a key tile, few enough to balance the cores.
   const int group = heads / kv_heads;

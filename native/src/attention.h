@@ -3,9 +3,20 @@
 // apart), out: [T, H·D]. query_start < 0: no mask; else query t sits at position query_start + t.
 #pragma once
 
+#include <cstdint>
+
 namespace pixtral {
 
-void Attention(const float* q, const float* k, const float* v, float* out, int queries, int keys, int heads,
-               int kv_heads, int head_dim, float scale, int query_start);
+// Keys or values as the KV cache stores them: float32, f16, or int8 with one scale per (position, kv head).
+enum class KvFormat { kF32 = 0, kF16 = 1, kQ8 = 2 };
+
+struct KvSource {
+  KvFormat format;
+  const void* data;
+  const float* scales;  // q8 only
+};
+
+void Attention(const float* q, KvSource k, KvSource v, float* out, int queries, int keys, int heads, int kv_heads,
+               int head_dim, float scale, int query_start);
 
 }  // namespace pixtral

@@ -7,6 +7,7 @@
  * so a backend may keep them in bf16, repack or quantize them.
  */
 import type { DType } from '../checkpoint/index.js';
+import type { KvTensor } from './kv-format.js';
 
 export interface Tensor {
   /** Row-major shape, e.g. [tokens, width]. */
@@ -71,7 +72,7 @@ export interface Backend {
    * softmax(q·kᵀ·scale [+ causal mask])·v with grouped KV heads (query head h uses kv head floor(h·nKv/nHeads)).
    * q: [T, nHeads·headDim]; k, v: [S, nKvHeads·headDim] → [T, nHeads·headDim].
    */
-  attention(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape): Tensor;
+  attention(q: Tensor, k: KvTensor, v: KvTensor, shape: AttentionShape): Tensor;
 
   /** SiLU(gate) ⊙ up, element-wise. */
   siluMul(gate: Tensor, up: Tensor): Tensor;

@@ -1,4 +1,5 @@
 /** The --backend / --quant / --threads options shared by commands that run the model. */
+import { KV_FORMATS, type KvFormat } from '../backend/kv-format.js';
 import type { Quantization } from '../backend/native/native-weight.js';
 import { BACKEND_CHOICES, type BackendChoice, type BackendSpec, QUANTIZATIONS } from '../backend/select.js';
 import { UsageError } from './errors.js';
@@ -8,7 +9,15 @@ export const BACKEND_OPTIONS = {
   backend: { type: 'string' },
   quant: { type: 'string' },
   threads: { type: 'string' },
+  'kv-cache': { type: 'string' },
 } as const;
+
+export function kvCacheOption(value: string | undefined): KvFormat | undefined {
+  if (value === undefined) return undefined;
+  if (!KV_FORMATS.includes(value as KvFormat))
+    throw new UsageError(`--kv-cache must be ${KV_FORMATS.join(', ')}, got "${value}"`);
+  return value as KvFormat;
+}
 
 export function backendSpec(values: { backend?: string; quant?: string; threads?: string }): BackendSpec {
   const backend = (values.backend ?? 'auto') as BackendChoice;

@@ -26,13 +26,13 @@ const COMMANDS: Record<string, Command> = {
   run: {
     summary: 'answer a prompt (with images) and stream the reply',
     usage:
-      'pixtral run --model MODEL_DIR|builtin:tiny [--image PATH_OR_URL ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--json] "prompt"',
+      'pixtral run --model MODEL_DIR|builtin:tiny [--image PATH_OR_URL ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8] [--json] "prompt"',
     load: () => import('./commands/run.js'),
   },
   serve: {
     summary: 'serve the Mistral-compatible HTTP API (keys, metering, free tier)',
     usage:
-      'pixtral serve [--model MODEL_DIR|builtin:tiny | --upstream URL] [--host H] [--port P] [--db URL] [--data-dir DIR] [--no-auth] [--model-name NAME] [--context N] [--max-batch N] [--max-queue N] [--free-rpm N] [--free-tpm N] [--free-monthly-tokens N] [--price-input USD] [--price-output USD] [--allow-private-image-urls] [--replica ID] [--log-level LEVEL] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N]',
+      'pixtral serve [--model MODEL_DIR|builtin:tiny | --upstream URL] [--host H] [--port P] [--db URL] [--data-dir DIR] [--no-auth] [--model-name NAME] [--context N] [--max-batch N] [--max-queue N] [--free-rpm N] [--free-tpm N] [--free-monthly-tokens N] [--price-input USD] [--price-output USD] [--allow-private-image-urls] [--replica ID] [--log-level LEVEL] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8]',
     load: () => import('./commands/serve.js'),
   },
   keys: {

@@ -2,6 +2,7 @@
  * Messages between the server's main thread and the engine worker, and how errors cross the boundary (by
  * name, rebuilt as the same classes so the HTTP layer maps them to the same statuses).
  */
+import type { KvFormat } from '../backend/kv-format.js';
 import type { BackendSpec } from '../backend/select.js';
 import type { GenerateOptions, GenerationEvent } from '../generate/sequence.js';
 import { ContextLengthError } from '../generate/sequence.js';
@@ -18,6 +19,7 @@ export interface WorkerInit {
   readonly location: string;
   readonly backend?: BackendSpec;
   readonly maxContext?: number;
+  readonly kvCache?: KvFormat;
   readonly scheduler?: SchedulerOptions;
 }
 

@@ -2,6 +2,7 @@
  * Pixtral = vision encoder → adapter → decoder, glued the way the spec's §4 describes: every image of a request
  * is encoded in prompt order, and its adapter outputs fill the [IMG] positions of the prompt left to right.
  */
+import type { KvFormat } from '../backend/kv-format.js';
 import type { Backend, Tensor } from '../backend/types.js';
 import type { PixtralConfig } from '../checkpoint/index.js';
 import type { WeightSource } from '../checkpoint/weight-source.js';
@@ -62,9 +63,13 @@ export class PixtralModel {
     return adapt(this.backend, this.encodeImages(images), this.adapter!);
   }
 
+  /** How new KV caches store keys and values (f16/q8 trade a little precision for memory). */
+  kvFormat: KvFormat = 'f32';
+
   newCache(capacity: number): KvCache {
     const t = this.config.text;
-    return new KvCache(t.nLayers, t.nKvHeads * t.headDim, Math.min(capacity, this.config.maxContext));
+    const positions = Math.min(capacity, this.config.maxContext);
+    return new KvCache(t.nLayers, t.nKvHeads * t.headDim, positions, this.kvFormat, t.headDim);
   }
 
   /**

@@ -3,6 +3,7 @@
  * this thread only validates, tokenizes and preprocesses images — so HTTP stays responsive during long
  * forward passes, streams flow as tokens arrive, and disconnects are noticed at once.
  */
+import type { KvFormat } from '../backend/kv-format.js';
 import type { BackendSpec } from '../backend/select.js';
 import type { ImageFetcher, PreparedPrompt } from '../engine/prepare.js';
 import { PromptPreparer } from '../engine/prompt-preparer.js';
@@ -19,7 +20,12 @@ export class WorkerChatBackend implements ChatBackend {
 
   static async start(
     location: string,
-    options: { maxContext?: number; scheduler?: SchedulerOptions; backend?: BackendSpec } = {},
+    options: {
+      maxContext?: number;
+      scheduler?: SchedulerOptions;
+      backend?: BackendSpec;
+      kvCache?: KvFormat;
+    } = {},
   ): Promise<WorkerChatBackend> {
     const preparer = PromptPreparer.open(location);
     const scheduler = await WorkerScheduler.start({ location, ...options });

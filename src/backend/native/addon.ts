@@ -65,8 +65,8 @@ export interface NativeAddon {
   /** Tiled attention with an online softmax; queryStart −1 = no mask. */
   attention(
     q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
+    k: Float32Array | Uint16Array | Int8Array,
+    v: Float32Array | Uint16Array | Int8Array,
     out: Float32Array,
     queries: number,
     keys: number,
@@ -75,6 +75,9 @@ export interface NativeAddon {
     headDim: number,
     scale: number,
     queryStart: number,
+    kvFormat?: number,
+    kScales?: Float32Array,
+    vScales?: Float32Array,
   ): void;
 }
 

@@ -16,6 +16,7 @@ import {
   tensor,
   type Weight,
 } from '../types.js';
+import type { KvTensor } from '../kv-format.js';
 import type { NativeAddon } from './addon.js';
 import { NativeWeight, type Quantization } from './native-weight.js';
 
@@ -27,6 +28,7 @@ export interface NativeBackendOptions {
 }
 
 const EMBEDDINGS = 'tok_embeddings.weight';
+const EMPTY = new Float32Array(0);
 
 export class NativeBackend implements Backend {
   readonly name: string;
@@ -95,21 +97,26 @@ export class NativeBackend implements Backend {
     return out;
   }
 
-  attention(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape): Tensor {
+  attention(q: Tensor, k: KvTensor, v: KvTensor, shape: AttentionShape): Tensor {
     const queries = rowsOf(q);
     const out = tensor([queries, shape.nHeads * shape.headDim]);
+    const format = 'format' in k ? (k.format === 'f16' ? 1 : 2) : 0;
+    const scales = (t: KvTensor) => ('format' in t && t.format === 'q8' ? t.scales : EMPTY);
     this.addon.attention(
       q.data,
       k.data,
       v.data,
       out.data,
       queries,
-      rowsOf(k),
+      k.shape[0]!,
       shape.nHeads,
       shape.nKvHeads,
       shape.headDim,
       shape.scale,
       shape.queryStart ?? -1,
+      format,
+      scales(k),
+      scales(v),
     );
     return out;
   }

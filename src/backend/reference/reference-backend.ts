@@ -11,6 +11,7 @@ import {
   rowsOf,
   tensor,
 } from '../types.js';
+import { type KvTensor, kvToFloat32 } from '../kv-format.js';
 import { erf, sigmoid } from './math.js';
 import { ReferenceWeight } from './weights.js';
 
@@ -94,8 +95,11 @@ export class ReferenceBackend implements Backend {
     return out;
   }
 
-  attention(q: Tensor, k: Tensor, v: Tensor, shape: AttentionShape): Tensor {
+  attention(q: Tensor, kStored: KvTensor, vStored: KvTensor, shape: AttentionShape): Tensor {
     const { nHeads, nKvHeads, headDim, scale, queryStart } = shape;
+    // A compressed KV cache is read back to float32 first: the reference stays one plain loop.
+    const k = { shape: kStored.shape, data: kvToFloat32(kStored) };
+    const v = { shape: vStored.shape, data: kvToFloat32(vStored) };
     const queries = rowsOf(q);
     const keys = rowsOf(k);
     const qWidth = nHeads * headDim;

@@ -6,7 +6,7 @@ import { Engine } from '../../engine/engine.js';
 import { fileToDataUri } from '../../engine/fetchers.js';
 import { selectBackend } from '../../backend/select.js';
 import { parseCommandArgs } from '../args.js';
-import { BACKEND_OPTIONS, backendSpec } from '../backend-options.js';
+import { BACKEND_OPTIONS, backendSpec, kvCacheOption } from '../backend-options.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { progressBar } from '../progress.js';
@@ -50,7 +50,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const progress = progressBar('loading model', io);
   const maxContext = numberOption(values.context, 'context', 131072, 2, 131072);
   const backend = selectBackend(backendSpec(values), io.err);
-  const engine = Engine.load(values.model, { onProgress: progress.update, maxContext, backend });
+  const kvCache = kvCacheOption(values['kv-cache']);
+  const engine = Engine.load(values.model, {
+    onProgress: progress.update,
+    maxContext,
+    backend,
+    ...(kvCache && { kvCache }),
+  });
   progress.done();
 
   const prompt = await engine.prepare({ messages }, cliImageFetcher);

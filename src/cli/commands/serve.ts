@@ -6,7 +6,7 @@ import { defaultServerConfig, DEFAULT_LIMITS } from '../../server/config.js';
 import { startServer } from '../../server/serve.js';
 import { WorkerChatBackend } from '../../server/worker-chat-backend.js';
 import { parseCommandArgs } from '../args.js';
-import { BACKEND_OPTIONS, backendSpec } from '../backend-options.js';
+import { BACKEND_OPTIONS, backendSpec, kvCacheOption } from '../backend-options.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { numberOption } from '../options.js';
@@ -81,6 +81,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       maxContext,
       scheduler: config.scheduler,
       backend: backendSpec(values),
+      ...(values['kv-cache'] && { kvCache: kvCacheOption(values['kv-cache']) }),
     });
   }
   const server = await startServer({

@@ -1,0 +1,89 @@
+/**
+ * Storage formats of the KV cache: float32 (exact), f16 (half the bytes), and q8 (int8 with one float scale
+ * per position and kv head: a quarter of the bytes, so 131072 tokens of Pixtral-12B fit next to 4-bit weights).
+ * Attention reads the stored form directly; `kvToFloat32` is the plain conversion the reference backend uses.
+ */
+import type { Tensor } from './types.js';
+
+export type KvFormat = 'f32' | 'f16' | 'q8';
+
+export const KV_FORMATS: readonly KvFormat[] = ['f32', 'f16', 'q8'];
+
+/** Keys or values [positions, kvHeads·headDim] as a KV cache stores them. */
+export type KvTensor =
+  | Tensor
+  | { readonly shape: readonly number[]; readonly format: 'f16'; readonly data: Uint16Array }
+  | {
+      readonly shape: readonly number[];
+      readonly format: 'q8';
+      readonly data: Int8Array;
+      /** One scale per (position, kv head). */
+      readonly scales: Float32Array;
+      readonly headDim: number;
+    };
+
+/** Bytes one stored value takes (q8: plus its share of the per-head scale). */
+export function kvBytesPerValue(format: KvFormat, headDim: number): number {
+  return format === 'f32' ? 4 : format === 'f16' ? 2 : 1 + 4 / headDim;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** float32 → IEEE half, round to nearest even. */
+export function floatToHalf(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = ((x >>> 23) & 0xff) - 127 + 15;
+  const mant = x & 0x7fffff;
+  if (((x >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  if (exp >= 31) return sign | 0x7c00;
+  if (exp <= 0) {
+    if (exp < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = 14 - exp;
+    let half = m >>> shift;
+    const rest = m & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rest > mid || (rest === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = sign | (exp << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+  return half;
+}
+
+export function halfToFloat(h: number): number {
+  const exp = (h >> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  const sign = h & 0x8000 ? -1 : 1;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 31) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** Quantizes one head's values to int8 with a scale of max|x|/127; returns the scale. */
+export function quantizeHead(
+  src: Float32Array,
+  from: number,
+  headDim: number,
+  out: Int8Array,
+  at: number,
+): number {
+  let max = 0;
+  for (let d = 0; d < headDim; d++) max = Math.max(max, Math.abs(src[from + d]!));
+  const scale = max / 127;
+  const inv = scale > 0 ? 1 / scale : 0;
+  for (let d = 0; d < headDim; d++) out[at + d] = Math.round(src[from + d]! * inv);
+  return Math.fround(scale);
+}
+
+export function kvToFloat32(t: KvTensor): Float32Array {
+  if (!('format' in t)) return t.data;
+  const out = new Float32Array(t.data.length);
+  if (t.format === 'f16') for (let i = 0; i < out.length; i++) out[i] = halfToFloat(t.data[i]!);
+  else for (let i = 0; i < out.length; i++) out[i] = t.data[i]! * t.scales[Math.floor(i / t.headDim)]!;
+  return out;
+}

@@ -1,0 +1,103 @@
+/** KV-cache storage formats: f16 and q8 round trips, growth, and attention over each on both backends. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { kvToFloat32 } from '../src/backend/kv-format.js';
+import { loadNativeAddon } from '../src/backend/native/addon.js';
+import { NativeBackend } from '../src/backend/native/native-backend.js';
+import { ReferenceBackend } from '../src/backend/reference/reference-backend.js';
+import { tensor } from '../src/backend/types.js';
+import { Engine } from '../src/engine/engine.js';
+import type { GenerationEvent } from '../src/generate/sequence.js';
+import { SeededRandom } from '../src/generate/random.js';
+import { KvCache } from '../src/model/kv-cache.js';
+import { fixturePath, loadGoldens } from './helpers/fixtures.js';
+
+const random = new SeededRandom(77);
+const values = (n: number) => Float32Array.from({ length: n }, () => (random.next() - 0.5) * 4);
+
+function filled(format: 'f32' | 'f16' | 'q8', positions: number, kvWidth: number, headDim: number) {
+  const cache = new KvCache(2, kvWidth, 4096, format, headDim);
+  const keys: Float32Array[] = [];
+  for (let written = 0; written < positions;) {
+    const count = Math.min(97, positions - written); // odd chunks cross the growth steps
+    cache.reserve(count);
+    const k = tensor([count, kvWidth], values(count * kvWidth));
+    const v = tensor([count, kvWidth], values(count * kvWidth));
+    cache.write(0, k, v);
+    cache.write(1, v, k);
+    keys.push(k.data);
+    cache.advance(count);
+    written += count;
+  }
+  const all = new Float32Array(positions * kvWidth);
+  let at = 0;
+  for (const k of keys) {
+    all.set(k, at);
+    at += k.length;
+  }
+  return { cache, keys: all };
+}
+
+describe('KV cache formats', () => {
+  it('keeps every position across growth; f16 within half an ulp, q8 within half a step of its scale', () => {
+    for (const format of ['f32', 'f16', 'q8'] as const) {
+      const { cache, keys } = filled(format, 1000, 64, 32);
+      const view = cache.view(0, 1000);
+      const stored = kvToFloat32(view.k);
+      for (let i = 0; i < keys.length; i++) {
+        const error = Math.abs(stored[i]! - keys[i]!);
+        const bound =
+          format === 'f32'
+            ? 0
+            : format === 'f16'
+              ? Math.abs(keys[i]!) * 2 ** -11 + 2 ** -25
+              : 2 / 127 / 2 + 1e-6;
+        assert.ok(error <= bound, `${format} value ${i}: ${error}`);
+      }
+      assert.ok(cache.bytes < (format === 'f32' ? 4 : format === 'f16' ? 2 : 1.2) * 1000 * 1.6 * 64 * 2 * 2);
+      cache.release();
+      assert.equal(cache.bytes, 0);
+    }
+  });
+
+  it('attention over f16 and q8 caches equals attention over their float32 contents, on both backends', () => {
+    const addon = loadNativeAddon();
+    const backends = [new ReferenceBackend(), ...(addon ? [new NativeBackend(addon)] : [])];
+    for (const format of ['f16', 'q8'] as const) {
+      const { cache } = filled(format, 300, 4 * 32, 32);
+      const { k, v } = cache.view(0, 300);
+      const q = tensor([3, 8 * 32], values(3 * 8 * 32));
+      const shape = { nHeads: 8, nKvHeads: 4, headDim: 32, scale: 1 / Math.sqrt(32), queryStart: 297 };
+      const expected = new ReferenceBackend().attention(
+        q,
+        { shape: k.shape, data: kvToFloat32(k) },
+        { shape: v.shape, data: kvToFloat32(v) },
+        shape,
+      ).data;
+      for (const backend of backends) {
+        const out = backend.attention(q, k, v, shape).data;
+        let worst = 0;
+        for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i]! - expected[i]!));
+        assert.ok(worst < 1e-5, `${backend.name} ${format}: ${worst}`);
+      }
+    }
+  });
+
+  it('an f16 cache gives the greedy golden generation of the fixture model', async () => {
+    const goldens = loadGoldens();
+    const g = goldens.model.generate.find((x: { ids: number[] }) => !x.ids.includes(10));
+    const engine = Engine.load(fixturePath(goldens.model.consolidated), { kvCache: 'f16' });
+    const { readFileSync } = await import('node:fs');
+    const prompt = await engine.prepare(JSON.parse(readFileSync(fixturePath(g.request), 'utf8')));
+    let done: Extract<GenerationEvent, { type: 'done' }> | undefined;
+    for await (const e of engine.generate(prompt, {
+      maxTokens: g.max_new_tokens,
+      sampling: { temperature: 0, topP: 1 },
+    }))
+      if (e.type === 'done') done = e;
+    assert.deepEqual(
+      done!.tokens,
+      g.greedy.filter((id: number) => id !== 2),
+    );
+  });
+});
