@@ -63,7 +63,9 @@ describe(
           outDir: out,
         });
         checkpoint.close();
-        const loaded = QuantizedCheckpoint.open(out, (p) => addon!.mapFile(p));
+        const loaded = QuantizedCheckpoint.open(out, (p, offset, length) =>
+          addon!.mapFile(p, offset, length),
+        );
         assert.equal(loaded.isMapped, true);
         assert.equal(loaded.quantization, quant);
         loaded.close();

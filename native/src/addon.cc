@@ -177,32 +177,40 @@ Napi::Value BinaryJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// mapFile(path) → ArrayBuffer backed by a read-only shared mapping of the whole file (unmapped when the
-// buffer is collected): weights are paged in from the page cache on use and never copied.
+// mapFile(path, offset, length) → Uint8Array over a read-only shared mapping of that byte range (unmapped when
+// collected): weights are paged in from the page cache on use and never copied. One mapping per tensor keeps
+// every buffer under V8's ArrayBuffer size limit however large the file.
 Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
 #if defined(__unix__) || defined(__APPLE__)
   std::string path = info[0].As<Napi::String>();
+  double offset_arg = info[1].As<Napi::Number>().DoubleValue(), length_arg = info[2].As<Napi::Number>().DoubleValue();
+  if (!Check(env, offset_arg >= 0 && length_arg > 0 && length_arg <= double(1ull << 32) - 1, "mapFile: bad range"))
+    return env.Undefined();
   int fd = open(path.c_str(), O_RDONLY);
   if (fd < 0) {
     Napi::Error::New(env, "cannot open " + path).ThrowAsJavaScriptException();
     return env.Undefined();
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || st.st_size == 0) {
+  size_t offset = size_t(offset_arg), length = size_t(length_arg);
+  if (fstat(fd, &st) != 0 || offset + length > size_t(st.st_size)) {
     close(fd);
-    Napi::Error::New(env, "cannot map an empty or unreadable file: " + path).ThrowAsJavaScriptException();
+    Napi::Error::New(env, "mapFile: range outside " + path).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  size_t size = size_t(st.st_size);
-  void* data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  size_t page = size_t(sysconf(_SC_PAGESIZE));
+  size_t start = offset / page * page, delta = offset - start, size = delta + length;
+  void* data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, off_t(start));
   close(fd);
   if (data == MAP_FAILED) {
     Napi::Error::New(env, "mmap failed for " + path).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  return Napi::ArrayBuffer::New(
-      env, data, size, [](Napi::Env, void* p, size_t* length) { munmap(p, *length); delete length; }, new size_t(size));
+  auto* mapped_size = new size_t(size);
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, data, size, [](Napi::Env, void* p, size_t* n) { munmap(p, *n); delete n; }, mapped_size);
+  return Napi::Uint8Array::New(env, length, buffer, delta);
 #else
   Napi::Error::New(env, "memory mapping is not available on this platform").ThrowAsJavaScriptException();
   return env.Undefined();

@@ -93,7 +93,9 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
     if (pct % 10 === 0 && pct !== lastShown)
       log(`writing the synthetic ${options.quant} model: ${(lastShown = pct)}%`);
   });
-  const checkpoint = QuantizedCheckpoint.open(dir, (path) => addon.mapFile(path));
+  const checkpoint = QuantizedCheckpoint.open(dir, (path, offset, length) =>
+    addon.mapFile(path, offset, length),
+  );
   const model = PixtralModel.fromCheckpoint(
     checkpoint,
     new NativeBackend(addon, { quant: options.quant }),

@@ -51,24 +51,23 @@ export function encodeQuantizedMetadata(meta: QuantizedMetadata): Record<string,
   };
 }
 
-export class QuantizedCheckpoint implements WeightSource {
-  private mapped: ArrayBuffer | null;
+/** Maps a byte range of a file read-only into memory (the native addon's mmap). */
+export type FileMapper = (path: string, offset: number, length: number) => Uint8Array;
 
+export class QuantizedCheckpoint implements WeightSource {
   private constructor(
     readonly dir: string,
     private readonly file: SafetensorsFile,
     private readonly meta: QuantizedMetadata,
-    map?: (path: string) => ArrayBuffer,
-  ) {
-    this.mapped = map ? map(file.path) : null;
-  }
+    private readonly map: FileMapper | undefined,
+  ) {}
 
   static isQuantizedDir(dir: string): boolean {
     return existsSync(join(dir, QUANTIZED_FILE));
   }
 
   /** Opens and validates a quantized model folder; `map` (the native mmap) makes tensor reads zero-copy. */
-  static open(dir: string, map?: (path: string) => ArrayBuffer): QuantizedCheckpoint {
+  static open(dir: string, map?: FileMapper): QuantizedCheckpoint {
     const full = resolveModelDir(dir);
     const file = SafetensorsFile.open(join(full, QUANTIZED_FILE));
     try {
@@ -99,7 +98,7 @@ export class QuantizedCheckpoint implements WeightSource {
   }
 
   get isMapped(): boolean {
-    return this.mapped !== null;
+    return this.map !== undefined;
   }
 
   names(): string[] {
@@ -113,14 +112,13 @@ export class QuantizedCheckpoint implements WeightSource {
   readRaw(name: string): RawTensor {
     const info = this.file.info(name);
     const meta = this.meta.tensors[name]!;
-    const data = this.mapped ? this.file.view(name, this.mapped) : this.file.read(name);
+    const data = this.map ? this.map(this.file.path, info.offset, info.byteLength) : this.file.read(name);
     return { name, dtype: info.dtype, shape: meta.shape, data, ...(meta.quant && { quant: meta.quant }) };
   }
 
   close(): void {
+    // Mapped tensors stay valid: each mapping lives until its buffer is collected.
     this.file.close();
-    // Views handed out keep the mapping alive; it is unmapped when the last of them is collected.
-    this.mapped = null;
   }
 }
 

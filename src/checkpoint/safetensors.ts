@@ -77,14 +77,6 @@ export class SafetensorsFile {
     return out;
   }
 
-  /** One tensor's bytes as a view of the whole file mapped into memory (no copy). */
-  view(name: string, mapped: ArrayBuffer): Uint8Array {
-    const info = this.info(name);
-    if (mapped.byteLength !== this.fileSize)
-      throw new CheckpointError(this.path, 'the mapped file changed size since it was opened', name);
-    return new Uint8Array(mapped, info.offset, info.byteLength);
-  }
-
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;

@@ -58,7 +58,10 @@ export function openModelSource(location: string): ModelSource {
 /** A folder written by `pixtral quantize`: memory-mapped when the native kernels (which also run it) loaded. */
 function openQuantized(location: string): ModelSource {
   const addon = loadNativeAddon();
-  const checkpoint = QuantizedCheckpoint.open(location, addon ? (path) => addon.mapFile(path) : undefined);
+  const checkpoint = QuantizedCheckpoint.open(
+    location,
+    addon ? (path, offset, length) => addon.mapFile(path, offset, length) : undefined,
+  );
   try {
     const tokenizer = loadTokenizer(checkpoint.tokenizerFile);
     const id = checkpoint.dir.split(/[\\/]/).filter(Boolean).pop() ?? 'pixtral';

@@ -60,8 +60,8 @@ export interface NativeAddon {
   ): void;
   unary(op: 'gelu', x: Float32Array, out: Float32Array): void;
   binary(op: 'siluMul' | 'add', a: Float32Array, b: Float32Array, out: Float32Array): void;
-  /** The whole file as a read-only memory-mapped buffer (unmapped when collected). */
-  mapFile(path: string): ArrayBuffer;
+  /** A byte range of a file, memory-mapped read-only (unmapped when collected). */
+  mapFile(path: string, offset: number, length: number): Uint8Array;
   /** Tiled attention with an online softmax; queryStart −1 = no mask. */
   attention(
     q: Float32Array,
