@@ -160,10 +160,9 @@ forEachStore('server ledger', (it) => {
     assert.ok(row!.completionTokens < 2000, `${row!.completionTokens} tokens`);
   });
 
-  // Known bug in src/server/routes/chat-completions.ts: the handler starts watching for the client to go away
-  // only after tokenizing and admission, so a disconnect during those goes unnoticed — the answer is generated
-  // in full for nobody and billed as completed. Admission is held here until the client has gone.
-  it('BUG chat-completions: a client gone during admission is still generated for and billed in full', async (db) => {
+  // The handler watches for the client to go away from the first moment, so a disconnect while the prompt is
+  // prepared or admitted cancels the work: nothing is generated for nobody. Admission is held until it has gone.
+  it('a client gone during admission is not generated for, and its row is cancelled unbilled', async (db) => {
     let admitting!: () => void;
     const admitCalled = new Promise<void>((resolve) => (admitting = resolve));
     let release!: () => void;
