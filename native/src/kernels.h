@@ -19,6 +19,10 @@ struct Kernels {
                      size_t out_stride);
   void (*multi_q8)(const ActivationView* x, int tokens, const uint8_t* row, int k, float* out, size_t out_stride);
   void (*multi_q4)(const ActivationView* x, int tokens, const uint8_t* row, int k, float* out, size_t out_stride);
+  // Two adjacent weight rows (row, row + row_bytes) × up to kMaxTokens tokens: out[t·out_stride + r].
+  // Null where a level has no such micro-kernel (the driver then goes row by row).
+  void (*pair_q4)(const ActivationView* x, int tokens, const uint8_t* row, size_t row_bytes, int k, float* out,
+                  size_t out_stride);
 };
 
 // Multi-token calls made of single-token ones, for levels without a dedicated micro-kernel.

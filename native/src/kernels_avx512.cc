@@ -213,6 +213,74 @@ static void MultiQ4T(const ActivationView* x, const uint8_t* row, int k, float* 
   }
 }
 
+// Two rows × T tokens: each token's activations are loaded once for both rows, each row's nibbles once for
+// all tokens; the 8·Σx correction is taken out in int32 before the conversion.
+template <int T>
+static void PairQ4T(const ActivationView* x, const uint8_t* row0, size_t row_bytes, int k, float* out,
+                    size_t out_stride) {
+  const uint8_t* rows[2] = {row0, row0 + row_bytes};
+  const uint16_t* scales[2] = {RowScales(WeightFormat::kQ4, rows[0], k), RowScales(WeightFormat::kQ4, rows[1], k)};
+  const int blocks = k / kBlock;
+  const __m512i low_mask = _mm512_set1_epi8(0x0f);
+  const __m512i group_index = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  __m512 acc[2][T];
+  __m128 offset[2][T];
+  for (int r = 0; r < 2; r++)
+    for (int t = 0; t < T; t++) {
+      acc[r][t] = _mm512_setzero_ps();
+      offset[r][t] = _mm_setzero_ps();
+    }
+  int b = 0;
+  for (; b + kGroup <= blocks; b += kGroup) {
+    __m512i low[2], high[2];
+    __m512 ws[2];
+    __m128 ws4[2];
+    for (int r = 0; r < 2; r++) {
+      __m512i bytes = _mm512_loadu_si512(rows[r] + b * 16);
+      low[r] = _mm512_and_si512(bytes, low_mask);
+      high[r] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_mask);
+      ws4[r] = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i*)(scales[r] + b)));
+      ws[r] = _mm512_permutexvar_ps(group_index, _mm512_castps128_ps512(ws4[r]));
+    }
+    for (int t = 0; t < T; t++) {
+      const int8_t* xg = x[t].q + b * kBlock;
+      const __m512i xlo = _mm512_loadu_si512(xg), xhi = _mm512_loadu_si512(xg + 64);
+      const __m512 xs = _mm512_permutexvar_ps(group_index, _mm512_castps128_ps512(_mm_loadu_ps(x[t].scale + b)));
+      const __m128 off = _mm_loadu_ps(x[t].offset8 + b);
+      for (int r = 0; r < 2; r++) {
+        __m512i dot = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), low[r], xlo), high[r], xhi);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(dot), xs), ws[r], acc[r][t]);
+        offset[r][t] = _mm_fmadd_ps(ws4[r], off, offset[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < 2; r++)
+    for (int t = 0; t < T; t++) {
+      float sum = _mm512_reduce_add_ps(acc[r][t]) - HorizontalSum(offset[r][t]);
+      for (int c = b; c < blocks; c++) {
+        const __m128i low_mask128 = _mm_set1_epi8(0x0f);
+        __m128i bytes = _mm_loadu_si128((const __m128i*)(rows[r] + c * 16));
+        __m256i w = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), low_mask128), _mm_and_si128(bytes, low_mask128));
+        __m256i xv = _mm256_set_m128i(_mm_loadu_si128((const __m128i*)(x[t].q + SplitIndex(c, 16, blocks))),
+                                      _mm_loadu_si128((const __m128i*)(x[t].q + SplitIndex(c, 0, blocks))));
+        __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w, xv);
+        float wsc = _cvtsh_ss(scales[r][c]);
+        sum += HorizontalSum(_mm256_cvtepi32_ps(dot)) * (x[t].scale[c] * wsc) - x[t].offset8[c] * wsc;
+      }
+      out[t * out_stride + r] = sum;
+    }
+}
+
+static void PairQ4(const ActivationView* x, int tokens, const uint8_t* row, size_t row_bytes, int k, float* out,
+                   size_t out_stride) {
+  switch (tokens) {
+    case 4: return PairQ4T<4>(x, row, row_bytes, k, out, out_stride);
+    case 3: return PairQ4T<3>(x, row, row_bytes, k, out, out_stride);
+    case 2: return PairQ4T<2>(x, row, row_bytes, k, out, out_stride);
+    default: return PairQ4T<1>(x, row, row_bytes, k, out, out_stride);
+  }
+}
+
 template <void (*Kernel1)(const ActivationView*, const uint8_t*, int, float*, size_t),
           void (*Kernel2)(const ActivationView*, const uint8_t*, int, float*, size_t),
           void (*Kernel3)(const ActivationView*, const uint8_t*, int, float*, size_t),
@@ -231,7 +299,7 @@ static void DotQ4One(const ActivationView* x, const uint8_t* row, int k, float* 
 
 const Kernels kAvx512Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16,
                                 MultiQuant<DotQ8One, MultiQ8T<2>, MultiQ8T<3>, MultiQ8T<4>>,
-                                MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>};
+                                MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>, PairQ4};
 
 }  // namespace pixtral
 #endif

@@ -39,6 +39,20 @@ void ForEachOutput(int tokens, int n, Body body) {
   });
 }
 
+// As ForEachOutput, two output rows per call where the task has them.
+template <typename Body>
+void ForEachOutputPair(int tokens, int n, Body body) {
+  int tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
+  ThreadPool::Instance().Run(tasks, [&](int task) {
+    int begin = task * kRowsPerTask, end = std::min(n, begin + kRowsPerTask);
+    for (int t0 = 0; t0 < tokens; t0 += kTokenTile) {
+      int t1 = std::min(tokens, t0 + kTokenTile);
+      for (int o = begin; o < end; o += 2)
+        for (int t = t0; t < t1; t += kMaxTokens) body(t, std::min(kMaxTokens, t1 - t), o, std::min(2, end - o));
+    }
+  });
+}
+
 }  // namespace
 
 void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_t* w, int n, float* y) {
@@ -64,6 +78,15 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   for (int t = 0; t < tokens; t++)
     views[t] = {&q[size_t(t) * k], &scales[size_t(t) * blocks], q4 ? &offsets[size_t(t) * blocks] : nullptr};
   auto multi = q4 ? kernels.multi_q4 : kernels.multi_q8;
+  auto pair = q4 ? kernels.pair_q4 : nullptr;
+  if (pair && tokens > 1) {
+    // Rows two at a time (one row left over when the task has an odd count).
+    ForEachOutputPair(tokens, n, [&](int t, int count, int o, int rows) {
+      if (rows == 2) pair(&views[t], count, w + o * row_bytes, row_bytes, k, y + size_t(t) * n + o, size_t(n));
+      else multi(&views[t], count, w + o * row_bytes, k, y + size_t(t) * n + o, size_t(n));
+    });
+    return;
+  }
   ForEachOutput(tokens, n, [&](int t, int count, int o) {
     multi(&views[t], count, w + o * row_bytes, k, y + size_t(t) * n + o, size_t(n));
   });
