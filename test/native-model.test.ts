@@ -118,6 +118,24 @@ describe(
       assert.ok(q4.top1Agreement >= 0.5, `q4 top-1 ${q4.top1Agreement}`);
     });
 
+    it('without the native kernels the CLI runs on the reference backend and says so once', () => {
+      const run = pixtral(
+        ['run', '--model', modelDir, '--max-tokens', '3', '--temperature', '0', 'Hi'],
+        60_000,
+        {
+          PIXTRAL_NO_NATIVE: '1',
+        },
+      );
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.stderr.match(/native kernels unavailable/g)?.length, 1, run.stderr);
+      assert.ok(run.stdout.length > 0);
+      const insist = pixtral(['run', '--model', modelDir, '--backend', 'native', 'Hi'], 60_000, {
+        PIXTRAL_NO_NATIVE: '1',
+      });
+      assert.equal(insist.status, 1);
+      assert.match(insist.stderr, /native kernels are not available/);
+    });
+
     it('quantize rejects a bad target and a missing model with one line', () => {
       const bad = pixtral(['quantize', modelDir, '--to', 'q3', join(scratch, 'x')]);
       assert.equal(bad.status, 2);

@@ -8,11 +8,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export function pixtral(args: string[], timeoutMs = 120_000): CliResult {
+export function pixtral(args: string[], timeoutMs = 120_000, env: Record<string, string> = {}): CliResult {
   const result = spawnSync(process.execPath, [resolve('bin/pixtral.js'), ...args], {
     encoding: 'utf8',
     timeout: timeoutMs,
-    env: { ...process.env, PIXTRAL_DEBUG: '' },
+    env: { ...process.env, PIXTRAL_DEBUG: '', ...env },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
