@@ -154,9 +154,10 @@ void AttendBlock(const Shape& s, const float* q, const KvSource& k, const KvSour
 void Attention(const float* q, KvSource k, KvSource v, float* out, int queries, int keys, int heads, int kv_heads,
                int head_dim, float scale, int query_start) {
   Shape s{queries, keys, heads, kv_heads, head_dim, query_start, scale};
-  // Enough query rows per task to amortise packing a key tile, few enough to balance the cores.
+  // Enough query rows per task (~256 with all heads of the group) to amortise packing each key tile, few
+  // enough to keep both cores busy.
   const int group = heads / kv_heads;
-  const int block = std::max(1, std::min(64 / group, (queries + 1) / 2));
+  const int block = std::max(1, std::min(std::max(1, 256 / group), (queries + 1) / 2));
   const int blocks = (queries + block - 1) / block;
   auto attend = head_dim == 128 ? AttendBlock<128> : head_dim == 64 ? AttendBlock<64> : AttendBlock<0>;
   ThreadPool::Instance().Run(kv_heads * blocks, [&](int task) {

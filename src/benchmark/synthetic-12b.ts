@@ -7,6 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { KvFormat } from '../backend/kv-format.js';
 import { loadNativeAddon } from '../backend/native/addon.js';
 import { NativeBackend } from '../backend/native/native-backend.js';
 import { quantizeCheckpoint } from '../backend/native/quantize-checkpoint.js';
@@ -35,6 +36,8 @@ export interface SyntheticBenchOptions {
   readonly layers: number;
   readonly visionLayers: number;
   readonly threads?: number;
+  /** KV-cache storage; f16 as llama.cpp's default. */
+  readonly kvCache?: KvFormat;
   readonly tests: readonly TestName[];
   readonly log: (line: string) => void;
 }
@@ -103,6 +106,7 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
     8192,
   );
   checkpoint.close();
+  model.kvFormat = options.kvCache ?? 'f16';
   const rows: BenchRow[] = [];
   const has = (t: TestName) => options.tests.includes(t);
   const record = (row: BenchRow) => {

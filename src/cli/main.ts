@@ -49,7 +49,7 @@ const COMMANDS: Record<string, Command> = {
   bench: {
     summary: 'benchmark the 12B architecture (random weights) next to llama.cpp',
     usage:
-      'pixtral bench --synthetic 12b [--quant q4|q8] [--threads N] [--layers N] [--vision-layers N] [--tests pp512,pp4096,tg32@0,tg32@4096,vision 512²,vision 1024²,ttft 1024²] [--json]',
+      'pixtral bench --synthetic 12b [--quant q4|q8] [--threads N] [--layers N] [--vision-layers N] [--kv-cache f32|f16|q8] [--tests pp512,pp4096,tg32@0,tg32@4096,vision 512²,vision 1024²,ttft 1024²] [--json]',
     load: () => import('./commands/bench.js'),
   },
   quantize: {

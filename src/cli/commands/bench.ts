@@ -12,6 +12,7 @@ import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { numberOption } from '../options.js';
+import { kvCacheOption } from '../backend-options.js';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs(
@@ -23,6 +24,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       layers: { type: 'string' },
       'vision-layers': { type: 'string' },
       tests: { type: 'string' },
+      'kv-cache': { type: 'string' },
       json: { type: 'boolean' },
     },
     { min: 0, max: 0, names: '' },
@@ -44,6 +46,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     visionLayers,
     ...(values.threads !== undefined && { threads: numberOption(values.threads, 'threads', 2, 1, 256) }),
     tests: tests as TestName[],
+    ...(values['kv-cache'] && { kvCache: kvCacheOption(values['kv-cache']) }),
     log: (line) => io.err(`bench: ${line}`),
   });
   if (values.json) io.out(JSON.stringify(rows, null, 2));
