@@ -11,6 +11,7 @@ namespace pixtral {
 namespace {
 
 constexpr int kKeyTile = 64;  // keys whose scores live at once
+constexpr int kFewRows = 8;   // up to this many query rows, keys are used as rows instead of a transposed tile
 
 struct Shape {
   int queries, keys, heads, kv_heads, head_dim, query_start;
@@ -69,6 +70,19 @@ PIXTRAL_MULTIVERSION void TileScores(const float* const* q_rows, int rows, const
   }
 }
 
+// Dot products of one key with `rows` queries, written to scores[r·stride].
+template <int D>
+PIXTRAL_MULTIVERSION void RowScores(const float* const* q_rows, int rows, const float* key, int head_dim, float scale,
+                                    float* scores, int stride) {
+  const int dim = D > 0 ? D : head_dim;
+  for (int r = 0; r < rows; r++) {
+    const float* q = q_rows[r];
+    float dot = 0;
+    for (int i = 0; i < dim; i++) dot += q[i] * key[i];
+    scores[r * stride] = dot * scale;
+  }
+}
+
 PIXTRAL_MULTIVERSION
 void ExpInPlace(float* x, int count, float max, float* sum) {
   float s = 0;
@@ -120,12 +134,21 @@ void AttendBlock(const Shape& s, const float* q, const KvSource& k, const KvSour
   const int visible_end = s.query_start < 0 ? s.keys : std::min(s.keys, s.query_start + t1);
   for (int j0 = 0; j0 < visible_end; j0 += kKeyTile) {
     const int count = std::min(kKeyTile, visible_end - j0);
-    for (int j = 0; j < kKeyTile; j++) {
-      LoadHead(k, size_t(j0 + std::min(j, count - 1)), s.kv_heads, kvh, d, key.data());
-      for (int i = 0; i < d; i++) kt[size_t(i) * kKeyTile + j] = key[i];
-    }
     for (int j = 0; j < count; j++) LoadHead(v, size_t(j0 + j), s.kv_heads, kvh, d, &vt[size_t(j) * d]);
-    TileScores<D>(q_rows.data(), rows, kt.data(), d, s.scale, scores.data());
+    if (rows <= kFewRows) {
+      // Decode: a handful of query rows. Transposing the tile would cost more than it saves; take each key's
+      // dot products with every row straight from the converted key.
+      for (int j = 0; j < count; j++) {
+        LoadHead(k, size_t(j0 + j), s.kv_heads, kvh, d, key.data());
+        RowScores<D>(q_rows.data(), rows, key.data(), d, s.scale, &scores[j], kKeyTile);
+      }
+    } else {
+      for (int j = 0; j < kKeyTile; j++) {
+        LoadHead(k, size_t(j0 + std::min(j, count - 1)), s.kv_heads, kvh, d, key.data());
+        for (int i = 0; i < d; i++) kt[size_t(i) * kKeyTile + j] = key[i];
+      }
+      TileScores<D>(q_rows.data(), rows, kt.data(), d, s.scale, scores.data());
+    }
     for (int r = 0; r < rows; r++) {
       const int limit = std::max(0, std::min(count, position[r] + 1 - j0));
       if (limit == 0) continue;
