@@ -1,5 +1,8 @@
 /** `pixtral inspect MODEL_DIR`: what a model folder holds, without loading any weights. */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Checkpoint } from '../../checkpoint/index.js';
+import { QUANTIZED_FILE, QuantizedCheckpoint } from '../../checkpoint/quantized.js';
 import { parseCommandArgs } from '../args.js';
 import { formatBytes, formatCount } from '../format.js';
 import type { CliIO } from '../io.js';
@@ -10,6 +13,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     { json: { type: 'boolean' } },
     { min: 1, max: 1, names: 'MODEL_DIR' },
   );
+  if (QuantizedCheckpoint.isQuantizedDir(positionals[0]!))
+    return inspectQuantized(positionals[0]!, values.json, io);
   const checkpoint = Checkpoint.open(positionals[0]!);
   try {
     const summary = {
@@ -43,6 +48,46 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       `context    up to ${summary.config.maxContext} tokens`,
     ];
     io.out(lines.join('\n'));
+    return 0;
+  } finally {
+    checkpoint.close();
+  }
+}
+
+/** A folder written by `pixtral quantize`: its quantization, size and config. */
+function inspectQuantized(dir: string, json: boolean | undefined, io: CliIO): number {
+  const checkpoint = QuantizedCheckpoint.open(dir);
+  try {
+    const names = checkpoint.names();
+    const parameters = names.reduce(
+      (n, name) => n + checkpoint.info(name).shape.reduce((a, b) => a * b, 1),
+      0,
+    );
+    const bytes = statSync(join(checkpoint.dir, QUANTIZED_FILE)).size;
+    const summary = {
+      dir: checkpoint.dir,
+      layout: 'quantized',
+      quantization: checkpoint.quantization,
+      tokenizer_file: checkpoint.tokenizerFile,
+      parameters,
+      file_bytes: bytes,
+      tensors: names.length,
+      image: checkpoint.image,
+      config: checkpoint.config,
+    };
+    if (json) io.out(JSON.stringify(summary, null, 2));
+    else
+      io.out(
+        [
+          `model      ${summary.dir}`,
+          `layout     quantized by pixtral quantize (${summary.quantization} matmul weights, memory-mappable)`,
+          `tokenizer  ${summary.tokenizer_file}`,
+          `parameters ${formatCount(parameters)} in ${names.length} tensors`,
+          `size       ${formatBytes(bytes)}`,
+          `decoder    dim ${summary.config.text.dim}, ${summary.config.text.nLayers} layers, vocab ${summary.config.text.vocabSize}`,
+          `context    up to ${summary.config.maxContext} tokens`,
+        ].join('\n'),
+      );
     return 0;
   } finally {
     checkpoint.close();
