@@ -69,6 +69,9 @@ describe(
         assert.equal(loaded.isMapped, true);
         assert.equal(loaded.quantization, quant);
         loaded.close();
+        const inspected = JSON.parse(pixtral(['inspect', out, '--json']).stdout);
+        assert.equal(inspected.layout, 'quantized');
+        assert.equal(inspected.quantization, quant);
         const fromFile = Engine.load(out, { backend: selectBackend({ backend: 'native' }) });
         const onTheFly = Engine.load(modelDir, { backend: selectBackend({ backend: 'native', quant }) });
         for (const text of ['Hello there.', 'Describe a receipt.'])
