@@ -214,7 +214,10 @@ export function formatComparison(
   for (const row of rows) {
     // Anchors are for the whole model: compare only runs of the same depth.
     const full = row.test.startsWith('vision') ? visionLayers === 24 : layers === 40 && visionLayers === 24;
-    const anchor = full ? LLAMACPP_ANCHORS[row.test]?.[quant] : undefined;
+    // llama.cpp's RSS figure is for decoding; a run with long prompts or images also holds their activations.
+    const comparableRss =
+      row.test !== 'peak RSS' || rows.every((r) => r.test.startsWith('tg') || r.test === 'peak RSS');
+    const anchor = full && comparableRss ? LLAMACPP_ANCHORS[row.test]?.[quant] : undefined;
     const ours = `${row.value.toFixed(2)} ${row.unit}`;
     if (!anchor) {
       lines.push(`| ${row.test} | ${ours} | — | — |`);
