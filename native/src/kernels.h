@@ -23,6 +23,10 @@ struct Kernels {
   // Null where a level has no such micro-kernel (the driver then goes row by row).
   void (*pair_q4)(const ActivationView* x, int tokens, const uint8_t* row, size_t row_bytes, int k, float* out,
                   size_t out_stride);
+  // Four adjacent bf16 rows × up to kMaxTokens tokens (float activations are the bandwidth: load each once
+  // for four rows). out[t·out_stride + r]. Null where a level has none.
+  void (*quad_bf16)(const float* x, size_t x_stride, int tokens, const uint16_t* w, int k, float* out,
+                    size_t out_stride);
 };
 
 // Multi-token calls made of single-token ones, for levels without a dedicated micro-kernel.

@@ -63,7 +63,7 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
 }
 
 const Kernels kAvx2Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
-                                    MultiQuantByOne<DotQ4>, nullptr};
+                                    MultiQuantByOne<DotQ4>, nullptr, nullptr};
 
 }  // namespace pixtral
 #endif

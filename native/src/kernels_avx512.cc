@@ -281,6 +281,41 @@ static void PairQ4(const ActivationView* x, int tokens, const uint8_t* row, size
   }
 }
 
+// Four bf16 rows × T tokens: 4T accumulators; every activation vector feeds four rows.
+template <int T>
+static void QuadBf16T(const float* x, size_t x_stride, const uint16_t* w, int k, float* out, size_t out_stride) {
+  __m512 acc[4][T];
+  for (int r = 0; r < 4; r++)
+    for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= k; i += 16) {
+    __m512 wv[4];
+    for (int r = 0; r < 4; r++)
+      wv[r] = _mm512_castsi512_ps(
+          _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(w + size_t(r) * k + i))), 16));
+    for (int t = 0; t < T; t++) {
+      __m512 xv = _mm512_loadu_ps(x + t * x_stride + i);
+      for (int r = 0; r < 4; r++) acc[r][t] = _mm512_fmadd_ps(xv, wv[r], acc[r][t]);
+    }
+  }
+  for (int r = 0; r < 4; r++)
+    for (int t = 0; t < T; t++) {
+      float sum = _mm512_reduce_add_ps(acc[r][t]);
+      for (int j = i; j < k; j++) sum += x[t * x_stride + j] * Bf16ToF32(w[size_t(r) * k + j]);
+      out[t * out_stride + r] = sum;
+    }
+}
+
+static void QuadBf16(const float* x, size_t x_stride, int tokens, const uint16_t* w, int k, float* out,
+                     size_t out_stride) {
+  switch (tokens) {
+    case 4: return QuadBf16T<4>(x, x_stride, w, k, out, out_stride);
+    case 3: return QuadBf16T<3>(x, x_stride, w, k, out, out_stride);
+    case 2: return QuadBf16T<2>(x, x_stride, w, k, out, out_stride);
+    default: return QuadBf16T<1>(x, x_stride, w, k, out, out_stride);
+  }
+}
+
 template <void (*Kernel1)(const ActivationView*, const uint8_t*, int, float*, size_t),
           void (*Kernel2)(const ActivationView*, const uint8_t*, int, float*, size_t),
           void (*Kernel3)(const ActivationView*, const uint8_t*, int, float*, size_t),
@@ -299,7 +334,7 @@ static void DotQ4One(const ActivationView* x, const uint8_t* row, int k, float* 
 
 const Kernels kAvx512Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16,
                                 MultiQuant<DotQ8One, MultiQ8T<2>, MultiQ8T<3>, MultiQ8T<4>>,
-                                MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>, PairQ4};
+                                MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>, PairQ4, QuadBf16};
 
 }  // namespace pixtral
 #endif

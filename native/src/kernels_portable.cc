@@ -39,7 +39,7 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
 }
 
 const Kernels kPortableKernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
-                                    MultiQuantByOne<DotQ4>, nullptr};
+                                    MultiQuantByOne<DotQ4>, nullptr, nullptr};
 
 static float AbsMax(const float* x) {
   float m = 0;

@@ -39,16 +39,16 @@ void ForEachOutput(int tokens, int n, Body body) {
   });
 }
 
-// As ForEachOutput, two output rows per call where the task has them.
+// As ForEachOutput, `group` output rows per call where the task has them (fewer at the task's end).
 template <typename Body>
-void ForEachOutputPair(int tokens, int n, Body body) {
+void ForEachOutputRows(int tokens, int n, int group, Body body) {
   int tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
   ThreadPool::Instance().Run(tasks, [&](int task) {
     int begin = task * kRowsPerTask, end = std::min(n, begin + kRowsPerTask);
     for (int t0 = 0; t0 < tokens; t0 += kTokenTile) {
       int t1 = std::min(tokens, t0 + kTokenTile);
-      for (int o = begin; o < end; o += 2)
-        for (int t = t0; t < t1; t += kMaxTokens) body(t, std::min(kMaxTokens, t1 - t), o, std::min(2, end - o));
+      for (int o = begin; o < end; o += group)
+        for (int t = t0; t < t1; t += kMaxTokens) body(t, std::min(kMaxTokens, t1 - t), o, std::min(group, end - o));
     }
   });
 }
@@ -58,6 +58,17 @@ void ForEachOutputPair(int tokens, int n, Body body) {
 void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_t* w, int n, float* y) {
   const Kernels& kernels = KernelsFor(ActiveLevel());
   size_t row_bytes = RowBytes(format, k);
+  if (format == WeightFormat::kBf16 && kernels.quad_bf16 && tokens > 1) {
+    ForEachOutputRows(tokens, n, 4, [&](int t, int count, int o, int rows) {
+      const uint16_t* row = (const uint16_t*)(w + o * row_bytes);
+      if (rows == 4) kernels.quad_bf16(x + size_t(t) * k, size_t(k), count, row, k, y + size_t(t) * n + o, size_t(n));
+      else
+        for (int r = 0; r < rows; r++)
+          kernels.multi_bf16(x + size_t(t) * k, size_t(k), count, row + size_t(r) * k, k, y + size_t(t) * n + o + r,
+                             size_t(n));
+    });
+    return;
+  }
   if (format == WeightFormat::kBf16) {
     ForEachOutput(tokens, n, [&](int t, int count, int o) {
       kernels.multi_bf16(x + size_t(t) * k, size_t(k), count, (const uint16_t*)(w + o * row_bytes), k,
@@ -81,7 +92,7 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   auto pair = q4 ? kernels.pair_q4 : nullptr;
   if (pair && tokens > 1) {
     // Rows two at a time (one row left over when the task has an odd count).
-    ForEachOutputPair(tokens, n, [&](int t, int count, int o, int rows) {
+    ForEachOutputRows(tokens, n, 2, [&](int t, int count, int o, int rows) {
       if (rows == 2) pair(&views[t], count, w + o * row_bytes, row_bytes, k, y + size_t(t) * n + o, size_t(n));
       else multi(&views[t], count, w + o * row_bytes, k, y + size_t(t) * n + o, size_t(n));
     });
