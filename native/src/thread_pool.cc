@@ -32,23 +32,27 @@ void ThreadPool::Resize(int threads) {
   for (int i = 1; i < threads; i++) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
-void ThreadPool::Drain() {
-  const auto* task = task_.load();
-  int count = count_.load();
+void ThreadPool::Drain(const std::function<void(int)>* task, int count) {
   for (int i = next_.fetch_add(1); i < count; i = next_.fetch_add(1)) (*task)(i);
 }
 
 void ThreadPool::WorkerLoop() {
   unsigned seen = 0;
   for (;;) {
+    const std::function<void(int)>* task;
+    int count;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
       if (stopping_) return;
+      // The task and its count are taken together with the generation, under the lock: a worker that wakes
+      // late sees the run that is current, never half of the next one.
       seen = generation_;
+      task = task_.load();
+      count = count_.load();
       busy_++;
     }
-    Drain();
+    Drain(task, count);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (--busy_ == 0) finished_.notify_all();
@@ -64,14 +68,17 @@ void ThreadPool::Run(int count, const std::function<void(int)>& task) {
   }
   std::lock_guard<std::mutex> run(run_mutex_);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
+    // A worker still finishing a previous run (it woke after that run returned) must be out before the task
+    // counter is reset, or it could take an index of this run for the previous (gone) task.
+    finished_.wait(lock, [&] { return busy_ == 0; });
     task_ = &task;
     count_ = count;
     next_.store(0);
     generation_++;
   }
   wake_.notify_all();
-  Drain();
+  Drain(&task, count);
   std::unique_lock<std::mutex> lock(mutex_);
   // Workers that woke late find no tasks left; wait for those still running one.
   finished_.wait(lock, [&] { return busy_ == 0 && next_.load() >= count_.load(); });

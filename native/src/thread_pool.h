@@ -24,7 +24,7 @@ class ThreadPool {
   ThreadPool() = default;
   void Stop();
   void WorkerLoop();
-  void Drain();
+  void Drain(const std::function<void(int)>* task, int count);
 
   std::vector<std::thread> workers_;
   std::mutex run_mutex_;  // one Run at a time (several JS threads may call in)
