@@ -13,7 +13,7 @@ import {
 } from '../src/backend/native/addon.js';
 import { ReferenceBackend } from '../src/backend/reference/reference-backend.js';
 import { tensor } from '../src/backend/types.js';
-import { f32ToBf16Bits } from '../src/checkpoint/dtype.js';
+import { f16ToF32, f32ToBf16Bits } from '../src/checkpoint/dtype.js';
 import { SeededRandom } from '../src/generate/random.js';
 
 const addon = loadNativeAddon();
@@ -27,15 +27,6 @@ function randomMatrix(rows: number, cols: number, scale = 1): Float32Array {
 
 function bf16(values: Float32Array): Uint16Array {
   return Uint16Array.from(values, (v) => f32ToBf16Bits(v));
-}
-
-function halfToFloat(h: number): number {
-  const exp = (h >> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  const sign = h & 0x8000 ? -1 : 1;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 31) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
 /** Nearest, ties to even — C's lrintf in the default rounding mode. */
@@ -56,7 +47,7 @@ function dequantize(format: NativeFormat, bytes: Uint8Array, rows: number, k: nu
     const row = bytes.subarray(r * stride, (r + 1) * stride);
     const scaleAt = format === NativeFormat.Q8 ? k : k / 2;
     for (let b = 0; b < k / 32; b++) {
-      scales[r * (k / 32) + b] = halfToFloat(row[scaleAt + 2 * b]! | (row[scaleAt + 2 * b + 1]! << 8));
+      scales[r * (k / 32) + b] = f16ToF32(row[scaleAt + 2 * b]! | (row[scaleAt + 2 * b + 1]! << 8));
       for (let j = 0; j < 32; j++) {
         const at = r * k + b * 32 + j;
         if (format === NativeFormat.Q8) values[at] = (row[b * 32 + j]! << 24) >> 24;

@@ -3,6 +3,7 @@
  * per position and kv head: a quarter of the bytes, so 131072 tokens of Pixtral-12B fit next to 4-bit weights).
  * Attention reads the stored form directly; `kvToFloat32` is the plain conversion the reference backend uses.
  */
+import { f16ToF32 } from '../checkpoint/dtype.js';
 import type { Tensor } from './types.js';
 
 export type KvFormat = 'f32' | 'f16' | 'q8';
@@ -55,15 +56,6 @@ export function floatToHalf(value: number): number {
   return half;
 }
 
-export function halfToFloat(h: number): number {
-  const exp = (h >> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  const sign = h & 0x8000 ? -1 : 1;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 31) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
 /** Quantizes one head's values to int8 with a scale of max|x|/127; returns the scale. */
 export function quantizeHead(
   src: Float32Array,
@@ -83,7 +75,7 @@ export function quantizeHead(
 export function kvToFloat32(t: KvTensor): Float32Array {
   if (!('format' in t)) return t.data;
   const out = new Float32Array(t.data.length);
-  if (t.format === 'f16') for (let i = 0; i < out.length; i++) out[i] = halfToFloat(t.data[i]!);
+  if (t.format === 'f16') for (let i = 0; i < out.length; i++) out[i] = f16ToF32(t.data[i]!);
   else for (let i = 0; i < out.length; i++) out[i] = t.data[i]! * t.scales[Math.floor(i / t.headDim)]!;
   return out;
 }

@@ -28,7 +28,8 @@ export function toFloat32(bytes: Uint8Array, dtype: DType): Float32Array {
   return out;
 }
 
-function f16ToF32(h: number): number {
+/** One IEEE half (as its 16 bits) to a number. */
+export function f16ToF32(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exponent = (h >> 10) & 0x1f;
   const mantissa = h & 0x3ff;
