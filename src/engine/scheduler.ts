@@ -120,7 +120,7 @@ export class Scheduler {
   async close({ cancel = false } = {}): Promise<void> {
     this.closed = true;
     for (const job of this.waiting.splice(0)) job.channel.fail(new SchedulerClosedError());
-    if (cancel) for (const job of this.active()) this.drop(job, new SchedulerClosedError());
+    if (cancel) for (const job of this.active()) this.finish(job, new SchedulerClosedError());
     await this.idle;
   }
 
@@ -143,7 +143,7 @@ export class Scheduler {
         this.decodeStep();
       } catch (err) {
         // A failure inside the model fails the sequences it touched, never the process.
-        for (const job of this.active()) this.drop(job, err);
+        for (const job of this.active()) this.finish(job, err);
       }
       await pause();
     }
@@ -151,8 +151,8 @@ export class Scheduler {
 
   private dropCancelled(): void {
     for (const job of [...this.waiting, ...this.active()]) {
-      if (job.channel.cancelled) this.drop(job, null);
-      else if (job.signal?.aborted) this.drop(job, job.signal.reason);
+      if (job.channel.cancelled) this.finish(job, null);
+      else if (job.signal?.aborted) this.finish(job, job.signal.reason);
     }
   }
 
@@ -202,10 +202,6 @@ export class Scheduler {
     for (const event of events) job.channel.push(event);
     job.next = next;
     if (next === null) this.finish(job, null);
-  }
-
-  private drop(job: Job, error: unknown): void {
-    this.finish(job, error ?? null);
   }
 
   private finish(job: Job, error: unknown): void {
