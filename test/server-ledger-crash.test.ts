@@ -18,6 +18,7 @@ import {
   postChat,
   postChatWithAgent,
   spawnServe,
+  untilStdout,
   type FreshDb,
   type ServeProcess,
 } from './helpers/ledger.js';
@@ -69,7 +70,7 @@ forEachStore('server ledger across crashes', (it) => {
     await assertLedger(store, [killed.requestId, other.requestId]);
 
     const second = await serve(db);
-    assert.match(second.stdout(), /"recovered":1\b/);
+    assert.match(await untilStdout(second, /"recovered":1\b/), /"recovered":1\b/);
     const afterRestart = await assertLedger(store, [other.requestId]);
     const interrupted = afterRestart.find((r) => r.requestId === killed.requestId)!;
     assert.deepEqual(

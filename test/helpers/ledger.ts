@@ -293,6 +293,16 @@ export async function spawnServe(args: readonly string[], startTimeoutMs = 60_00
   return { url, child, exited, stdout: () => stdout, stderr: () => stderr };
 }
 
+/**
+ * Waits (up to `ms`) until the server's stdout matches: its log and its stderr announcement travel on separate
+ * pipes, so a log line written before the "on http://…" line may still arrive after it.
+ */
+export async function untilStdout(server: ServeProcess, pattern: RegExp, ms = 10_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  while (!pattern.test(server.stdout()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return server.stdout();
+}
+
 /** Kills a child server that is still running (test clean-up) and waits until it is gone. */
 export async function killServe(server: ServeProcess): Promise<void> {
   if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
