@@ -4,6 +4,7 @@
       "target_name": "pixtral_native",
       "sources": [
         "native/src/addon.cc",
+        "native/src/amx.cc",
         "native/src/attention.cc",
         "native/src/cpu.cc",
         "native/src/elementwise.cc",
@@ -11,6 +12,7 @@
         "native/src/kernels_avx2.cc",
         "native/src/kernels_avx512.cc",
         "native/src/matmul.cc",
+        "native/src/matmul_amx.cc",
         "native/src/thread_pool.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -12,6 +12,7 @@
 #include "attention.h"
 #include "cpu.h"
 #include "elementwise.h"
+#include "amx.h"
 #include "matmul.h"
 #include "thread_pool.h"
 
@@ -31,6 +32,8 @@ Napi::Value Features(const Napi::CallbackInfo& info) {
   out.Set("avx512bf16", f.avx512bf16);
   out.Set("best", LevelName(BestLevel()));
   out.Set("active", LevelName(ActiveLevel()));
+  out.Set("amx", AmxAvailable());
+  out.Set("amxActive", AmxActive());
   out.Set("threads", ThreadPool::Instance().threads());
   return out;
 }
@@ -41,6 +44,10 @@ Napi::Value SetLevel(const Napi::CallbackInfo& info) {
     if (name == LevelName(level)) return Napi::Boolean::New(info.Env(), SetActiveLevel(level));
   Napi::TypeError::New(info.Env(), "unknown kernel level " + name).ThrowAsJavaScriptException();
   return info.Env().Undefined();
+}
+
+Napi::Value SetAmx(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), SetAmxActive(info[0].As<Napi::Boolean>().Value()));
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -61,7 +68,7 @@ bool Check(const Napi::Env& env, bool ok, const char* message) {
   return ok;
 }
 
-// matmul(format, x: Float32Array, tokens, k, w: Uint8Array|Uint16Array, n, y: Float32Array)
+// matmul(format, x: Float32Array, tokens, k, w: Uint8Array|Uint16Array, n, y: Float32Array, bf16Activations?)
 Napi::Value MatmulJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto format = WeightFormat(info[0].As<Napi::Number>().Int32Value());
@@ -74,7 +81,8 @@ Napi::Value MatmulJs(const Napi::CallbackInfo& info) {
   if (!Check(env, ByteLength(info[1]) >= size_t(tokens) * k * 4, "matmul: x too short")) return env.Undefined();
   if (!Check(env, ByteLength(info[4]) >= size_t(n) * RowBytes(format, k), "matmul: w too short")) return env.Undefined();
   if (!Check(env, ByteLength(info[6]) >= size_t(tokens) * n * 4, "matmul: y too short")) return env.Undefined();
-  Matmul(format, Data<float>(info[1]), tokens, k, Data<uint8_t>(info[4]), n, Data<float>(info[6]));
+  const bool bf16_activations = info.Length() > 7 && info[7].ToBoolean().Value();
+  Matmul(format, Data<float>(info[1]), tokens, k, Data<uint8_t>(info[4]), n, Data<float>(info[6]), bf16_activations);
   return env.Undefined();
 }
 
@@ -226,6 +234,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attention", Napi::Function::New(env, AttentionJs));
   exports.Set("features", Napi::Function::New(env, Features));
   exports.Set("setLevel", Napi::Function::New(env, SetLevel));
+  exports.Set("setAmx", Napi::Function::New(env, SetAmx));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("matmul", Napi::Function::New(env, MatmulJs));
   exports.Set("quantize", Napi::Function::New(env, QuantizeJs));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 #include "kernels.h"
+#include "matmul_amx.h"
 #include "thread_pool.h"
 
 namespace pixtral {
@@ -55,9 +56,15 @@ void ForEachOutputRows(int tokens, int n, int group, Body body) {
 
 }  // namespace
 
-void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_t* w, int n, float* y) {
+void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_t* w, int n, float* y,
+            bool bf16_activations) {
   const Kernels& kernels = KernelsFor(ActiveLevel());
   size_t row_bytes = RowBytes(format, k);
+  const bool amx = AmxTakesMatmul(tokens, k, n);
+  if (format == WeightFormat::kBf16 && amx && bf16_activations) {
+    MatmulAmxBf16(x, tokens, k, reinterpret_cast<const uint16_t*>(w), n, y);
+    return;
+  }
   if (format == WeightFormat::kBf16 && kernels.quad_bf16 && tokens > 1) {
     ForEachOutputRows(tokens, n, 4, [&](int t, int count, int o, int rows) {
       const uint16_t* row = (const uint16_t*)(w + o * row_bytes);
@@ -79,12 +86,19 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   // Activations are quantized once per matmul, not per weight row.
   const int blocks = k / kBlock;
   const bool q4 = format == WeightFormat::kQ4;
-  std::vector<int8_t> q(size_t(tokens) * k);
-  std::vector<float> scales(size_t(tokens) * blocks), offsets(q4 ? size_t(tokens) * blocks : 0);
+  // The AMX path reads whole token steps (padding rows stay zero) and wants q4 activations in block order.
+  const size_t rows = amx ? size_t(tokens + kAmxTokenStep - 1) / kAmxTokenStep * kAmxTokenStep : size_t(tokens);
+  const bool split = q4 && !amx;
+  std::vector<int8_t> q(rows * k);
+  std::vector<float> scales(rows * blocks), offsets(split ? size_t(tokens) * blocks : 0);
   ThreadPool::Instance().Run(tokens, [&](int t) {
-    QuantizeActivations(x + size_t(t) * k, k, q4, &q[size_t(t) * k], &scales[size_t(t) * blocks],
-                        q4 ? &offsets[size_t(t) * blocks] : nullptr);
+    QuantizeActivations(x + size_t(t) * k, k, split, &q[size_t(t) * k], &scales[size_t(t) * blocks],
+                        split ? &offsets[size_t(t) * blocks] : nullptr);
   });
+  if (amx) {
+    MatmulAmxQuant(format, q.data(), scales.data(), tokens, k, w, n, y);
+    return;
+  }
   std::vector<ActivationView> views(tokens);
   for (int t = 0; t < tokens; t++)
     views[t] = {&q[size_t(t) * k], &scales[size_t(t) * blocks], q4 ? &offsets[size_t(t) * blocks] : nullptr};

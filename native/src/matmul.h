@@ -5,7 +5,10 @@
 
 namespace pixtral {
 
-void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_t* w, int n, float* y);
+// bf16_activations: bf16 weights may meet activations rounded to bf16 (the AMX path; results move at bf16
+// precision). Quantized weights always meet the same int8 activations, whichever path runs.
+void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_t* w, int n, float* y,
+            bool bf16_activations = false);
 
 // Quantizes rows of a float32 matrix [rows, k] into `out` (rows × RowBytes(format, k) bytes).
 void QuantizeMatrix(WeightFormat format, const float* src, int rows, int k, uint8_t* out);

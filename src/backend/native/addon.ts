@@ -23,6 +23,9 @@ export interface NativeFeatures {
   readonly avx512bf16: boolean;
   readonly best: KernelLevel;
   readonly active: KernelLevel;
+  /** Intel AMX tiles present and granted by the kernel; amxActive: matmuls use them now. */
+  readonly amx: boolean;
+  readonly amxActive: boolean;
   readonly threads: number;
 }
 
@@ -30,6 +33,8 @@ export interface NativeAddon {
   features(): NativeFeatures;
   /** Lowers (or restores) the instruction-set level; false when the CPU cannot run it. */
   setLevel(level: KernelLevel): boolean;
+  /** Turns the AMX matmul path on or off; false when asked to turn on where there is none. */
+  setAmx(on: boolean): boolean;
   setThreads(threads: number): number;
   matmul(
     format: NativeFormat,
@@ -39,6 +44,8 @@ export interface NativeAddon {
     w: Uint8Array | Uint16Array,
     n: number,
     y: Float32Array,
+    /** bf16 weights may meet activations rounded to bf16 (AMX): faster, results at bf16 precision. */
+    bf16Activations?: boolean,
   ): void;
   quantize(format: NativeFormat, src: Float32Array, rows: number, k: number, out: Uint8Array): void;
   rmsNorm(

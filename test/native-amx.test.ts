@@ -1,0 +1,124 @@
+/**
+ * The AMX tile path (prompt-sized matmuls on CPUs with Intel AMX) against the VNNI/FMA kernels and the float64
+ * emulation: q8/q4 give the same products from the same int8 activations; bf16 weights with bf16 activations
+ * equal the reference fed the rounded activations. Shapes cross the 32-token step, the 1024-token span, the
+ * 128-row band and widths that are not multiples of 64.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadNativeAddon, NativeFormat } from '../src/backend/native/addon.js';
+import { ReferenceBackend } from '../src/backend/reference/reference-backend.js';
+import { tensor } from '../src/backend/types.js';
+import { f32ToBf16Bits } from '../src/checkpoint/dtype.js';
+import {
+  bf16,
+  dequantize,
+  emulateQuantizedMatmul,
+  maxRelativeError,
+  randomMatrix,
+  rowBytes,
+} from './helpers/kernels.js';
+
+const addon = loadNativeAddon();
+const SHAPES = [
+  { tokens: 32, k: 32, n: 32 },
+  { tokens: 45, k: 96, n: 160 },
+  { tokens: 70, k: 1056, n: 288 },
+  { tokens: 1100, k: 64, n: 32 },
+];
+
+const skip = !addon
+  ? 'native addon unavailable'
+  : !addon.features().amx
+    ? 'this CPU has no AMX, or the kernel did not grant the tile state'
+    : false;
+
+describe('native AMX matmuls', { skip }, () => {
+  const native = addon!;
+  const matmul = (
+    format: NativeFormat,
+    x: Float32Array,
+    w: Uint8Array | Uint16Array,
+    shape: (typeof SHAPES)[0],
+    amx: boolean,
+    bf16Activations = false,
+  ) => {
+    native.setAmx(amx);
+    const y = new Float32Array(shape.tokens * shape.n);
+    native.matmul(format, x, shape.tokens, shape.k, w, shape.n, y, bf16Activations);
+    native.setAmx(true);
+    return y;
+  };
+
+  it('is on by default and can be switched off', () => {
+    assert.equal(native.features().amxActive, true);
+    assert.equal(native.setAmx(false), true);
+    assert.equal(native.features().amxActive, false);
+    assert.equal(native.setAmx(true), true);
+    assert.equal(native.features().amxActive, true);
+  });
+
+  for (const [name, format] of [
+    ['q8', NativeFormat.Q8],
+    ['q4', NativeFormat.Q4],
+  ] as const) {
+    it(`${name}: the same products as the VNNI kernels and the exact block arithmetic`, () => {
+      for (const shape of SHAPES) {
+        const { tokens, k, n } = shape;
+        const x = randomMatrix(tokens, k);
+        const w = randomMatrix(n, k, 0.05);
+        const blocks = new Uint8Array(n * rowBytes(format, k));
+        native.quantize(format, w, n, k, blocks);
+        const tiles = matmul(format, x, blocks, shape, true);
+        const vnni = matmul(format, x, blocks, shape, false);
+        const label = `${tokens}×${k}×${n}`;
+        assert.ok(maxRelativeError(tiles, vnni) < 1e-5, label);
+        const exact = emulateQuantizedMatmul(x, tokens, k, dequantize(format, blocks, n, k), n);
+        assert.ok(maxRelativeError(tiles, exact) < 1e-5, label);
+      }
+    });
+  }
+
+  it('bf16: with bf16 activations equals the reference on rounded inputs; without, stays full precision', () => {
+    const reference = new ReferenceBackend();
+    for (const shape of SHAPES) {
+      const { tokens, k, n } = shape;
+      const x = randomMatrix(tokens, k);
+      const rounded = Float32Array.from(
+        x,
+        (v) => new Float32Array(new Uint32Array([f32ToBf16Bits(v) << 16]).buffer)[0]!,
+      );
+      const wBits = bf16(randomMatrix(n, k, 0.05));
+      const weight = reference.weight({
+        name: 'w',
+        dtype: 'BF16',
+        shape: [n, k],
+        data: new Uint8Array(wBits.buffer),
+      });
+      const onRounded = reference.matmul(tensor([tokens, k], rounded), weight).data;
+      const onExact = reference.matmul(tensor([tokens, k], x), weight).data;
+      const label = `${tokens}×${k}×${n}`;
+      assert.ok(
+        maxRelativeError(matmul(NativeFormat.Bf16, x, wBits, shape, true, true), onRounded) < 1e-5,
+        label,
+      );
+      assert.ok(
+        maxRelativeError(matmul(NativeFormat.Bf16, x, wBits, shape, true, false), onExact) < 1e-5,
+        label,
+      );
+    }
+  });
+
+  it('gives the same results with one thread as with all of them', () => {
+    const shape = { tokens: 100, k: 256, n: 320 };
+    const x = randomMatrix(shape.tokens, shape.k);
+    const blocks = new Uint8Array(shape.n * rowBytes(NativeFormat.Q4, shape.k));
+    native.quantize(NativeFormat.Q4, randomMatrix(shape.n, shape.k, 0.1), shape.n, shape.k, blocks);
+    const threads = native.features().threads;
+    const all = matmul(NativeFormat.Q4, x, blocks, shape, true);
+    native.setThreads(1);
+    const one = matmul(NativeFormat.Q4, x, blocks, shape, true);
+    native.setThreads(threads);
+    assert.deepEqual(one, all);
+  });
+});
