@@ -32,25 +32,36 @@ inline float HalfToFloat(uint16_t h) {
   return f;
 }
 
-// One position's head vector as float32, whatever the cache stores.
-PIXTRAL_MULTIVERSION void LoadHead(const KvSource& src, size_t position, int kv_heads, int kvh, int d, float* out) {
-  const size_t at = (position * kv_heads + kvh) * size_t(d);
-  switch (src.format) {
-    case KvFormat::kF32:
-      std::memcpy(out, static_cast<const float*>(src.data) + at, size_t(d) * 4);
-      return;
-    case KvFormat::kF16: {
-      const uint16_t* h = static_cast<const uint16_t*>(src.data) + at;
-      for (int i = 0; i < d; i++) out[i] = HalfToFloat(h[i]);
-      return;
-    }
-    case KvFormat::kQ8: {
-      const int8_t* q = static_cast<const int8_t*>(src.data) + at;
-      const float scale = src.scales[position * kv_heads + kvh];
-      for (int i = 0; i < d; i++) out[i] = float(q[i]) * scale;
-      return;
+// Positions [first, first + count) of kv head `kvh` as float32 rows out[j][d], whatever the cache stores: one
+// call per tile, so the conversion loops vectorize and nothing is dispatched per key.
+PIXTRAL_MULTIVERSION void LoadRows(const KvSource& src, size_t first, int count, int kv_heads, int kvh, int d,
+                                   float* out) {
+  for (int j = 0; j < count; j++) {
+    const size_t position = first + j, at = (position * kv_heads + kvh) * size_t(d);
+    float* row = out + size_t(j) * d;
+    switch (src.format) {
+      case KvFormat::kF32:
+        std::memcpy(row, static_cast<const float*>(src.data) + at, size_t(d) * 4);
+        break;
+      case KvFormat::kF16: {
+        const uint16_t* h = static_cast<const uint16_t*>(src.data) + at;
+        for (int i = 0; i < d; i++) row[i] = HalfToFloat(h[i]);
+        break;
+      }
+      case KvFormat::kQ8: {
+        const int8_t* q = static_cast<const int8_t*>(src.data) + at;
+        const float scale = src.scales[position * kv_heads + kvh];
+        for (int i = 0; i < d; i++) row[i] = float(q[i]) * scale;
+        break;
+      }
     }
   }
+}
+
+// rows[j][d] → columns[d][j] for a tile of kKeyTile keys (missing keys repeat the last one).
+PIXTRAL_MULTIVERSION void Transpose(const float* rows, int count, int d, float* columns) {
+  for (int i = 0; i < d; i++)
+    for (int j = 0; j < kKeyTile; j++) columns[size_t(i) * kKeyTile + j] = rows[size_t(std::min(j, count - 1)) * d + i];
 }
 
 // Scores of `rows` queries against a key tile stored transposed (kt[d][j]): vectorized over the keys.
@@ -70,16 +81,25 @@ PIXTRAL_MULTIVERSION void TileScores(const float* const* q_rows, int rows, const
   }
 }
 
-// Dot products of one key with `rows` queries, written to scores[r·stride].
+// Scores of a few query rows against `count` keys stored as rows (decode: cheaper than transposing the tile).
+// The dot products keep 16 partial sums so they vectorize without -ffast-math.
 template <int D>
-PIXTRAL_MULTIVERSION void RowScores(const float* const* q_rows, int rows, const float* key, int head_dim, float scale,
-                                    float* scores, int stride) {
+PIXTRAL_MULTIVERSION void KeyRowScores(const float* const* q_rows, int rows, const float* keys, int count,
+                                       int head_dim, float scale, float* scores) {
   const int dim = D > 0 ? D : head_dim;
-  for (int r = 0; r < rows; r++) {
-    const float* q = q_rows[r];
-    float dot = 0;
-    for (int i = 0; i < dim; i++) dot += q[i] * key[i];
-    scores[r * stride] = dot * scale;
+  for (int j = 0; j < count; j++) {
+    const float* key = keys + size_t(j) * dim;
+    for (int r = 0; r < rows; r++) {
+      const float* q = q_rows[r];
+      float lanes[16] = {};
+      int i = 0;
+      for (; i + 16 <= dim; i += 16)
+        for (int l = 0; l < 16; l++) lanes[l] += q[i + l] * key[i + l];
+      float dot = 0;
+      for (int l = 0; l < 16; l++) dot += lanes[l];
+      for (; i < dim; i++) dot += q[i] * key[i];
+      scores[r * kKeyTile + j] = dot * scale;
+    }
   }
 }
 
@@ -150,25 +170,17 @@ void AttendBlock(const Shape& s, const float* q, const KvSource& k, const KvSour
       q_rows[g * queries + t] = q + size_t(t0 + t) * q_stride + size_t(kvh * group + g) * d;
       position[g * queries + t] = s.query_start < 0 ? s.keys - 1 : s.query_start + t0 + t;
     }
-  std::vector<float> kt(size_t(d) * kKeyTile), vt(size_t(kKeyTile) * d), key(d);
+  std::vector<float> kt(size_t(d) * kKeyTile), vt(size_t(kKeyTile) * d), keys(size_t(kKeyTile) * d);
   std::vector<float> scores(size_t(rows) * kKeyTile), acc(size_t(rows) * d, 0.0f);
   std::vector<float> max(rows, -INFINITY), total(rows, 0.0f);
   const int visible_end = s.query_start < 0 ? s.keys : std::min(s.keys, s.query_start + t1);
   for (int j0 = 0; j0 < visible_end; j0 += kKeyTile) {
     const int count = std::min(kKeyTile, visible_end - j0);
-    for (int j = 0; j < count; j++) LoadHead(v, size_t(j0 + j), s.kv_heads, kvh, d, &vt[size_t(j) * d]);
-    if (rows <= kFewRows) {
-      // Decode: a handful of query rows. Transposing the tile would cost more than it saves; take each key's
-      // dot products with every row straight from the converted key.
-      for (int j = 0; j < count; j++) {
-        LoadHead(k, size_t(j0 + j), s.kv_heads, kvh, d, key.data());
-        RowScores<D>(q_rows.data(), rows, key.data(), d, s.scale, &scores[j], kKeyTile);
-      }
-    } else {
-      for (int j = 0; j < kKeyTile; j++) {
-        LoadHead(k, size_t(j0 + std::min(j, count - 1)), s.kv_heads, kvh, d, key.data());
-        for (int i = 0; i < d; i++) kt[size_t(i) * kKeyTile + j] = key[i];
-      }
+    LoadRows(v, size_t(j0), count, s.kv_heads, kvh, d, vt.data());
+    LoadRows(k, size_t(j0), count, s.kv_heads, kvh, d, keys.data());
+    if (rows <= kFewRows) KeyRowScores<D>(q_rows.data(), rows, keys.data(), count, d, s.scale, scores.data());
+    else {
+      Transpose(keys.data(), count, d, kt.data());
       TileScores<D>(q_rows.data(), rows, kt.data(), d, s.scale, scores.data());
     }
     for (int r = 0; r < rows; r++) {
