@@ -64,21 +64,41 @@ PIXTRAL_MULTIVERSION void Transpose(const float* rows, int count, int d, float* 
     for (int j = 0; j < kKeyTile; j++) columns[size_t(i) * kKeyTile + j] = rows[size_t(std::min(j, count - 1)) * d + i];
 }
 
-// Scores of `rows` queries against a key tile stored transposed (kt[d][j]): vectorized over the keys.
-template <int D>
-PIXTRAL_MULTIVERSION void TileScores(const float* const* q_rows, int rows, const float* kt, int head_dim,
-                                     float scale, float* scores) {
-  const int dim = D > 0 ? D : head_dim;
-  for (int r = 0; r < rows; r++) {
-    float s[kKeyTile] = {};
-    const float* q = q_rows[r];
-    for (int d = 0; d < dim; d++) {
-      const float qd = q[d];
-      const float* row = kt + size_t(d) * kKeyTile;
-      for (int j = 0; j < kKeyTile; j++) s[j] += qd * row[j];
+// 16 floats as one value: GCC maps it to a zmm register (two ymm / four xmm in the older clones). Loads and
+// stores go through memcpy because the buffers are only float-aligned.
+typedef float Vec16 __attribute__((vector_size(64)));
+constexpr int kLanes = 16;
+
+__attribute__((always_inline)) inline Vec16 LoadVec(const float* p) {
+  Vec16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+__attribute__((always_inline)) inline void StoreVec(float* p, Vec16 v) { std::memcpy(p, &v, sizeof v); }
+
+// Scores of R query rows against a key tile stored transposed (kt[d][j]): R × 4 vector accumulators, so each
+// loaded key vector feeds R multiply-adds.
+template <int R>
+__attribute__((always_inline)) inline void TileScoresRows(const float* const* q_rows, const float* kt, int dim, float scale, float* scores) {
+  constexpr int kVecs = kKeyTile / kLanes;
+  Vec16 s[R][kVecs] = {};
+  for (int d = 0; d < dim; d++) {
+    Vec16 key[kVecs];
+    for (int c = 0; c < kVecs; c++) key[c] = LoadVec(kt + size_t(d) * kKeyTile + c * kLanes);
+    for (int i = 0; i < R; i++) {
+      const float qd = q_rows[i][d];
+      for (int c = 0; c < kVecs; c++) s[i][c] += qd * key[c];
     }
-    for (int j = 0; j < kKeyTile; j++) scores[r * kKeyTile + j] = s[j] * scale;
   }
+  for (int i = 0; i < R; i++)
+    for (int c = 0; c < kVecs; c++) StoreVec(scores + i * kKeyTile + c * kLanes, s[i][c] * scale);
+}
+
+PIXTRAL_MULTIVERSION void TileScores(const float* const* q_rows, int rows, const float* kt, int dim, float scale,
+                                     float* scores) {
+  int r = 0;
+  for (; r + 4 <= rows; r += 4) TileScoresRows<4>(q_rows + r, kt, dim, scale, scores + size_t(r) * kKeyTile);
+  for (; r < rows; r++) TileScoresRows<1>(q_rows + r, kt, dim, scale, scores + size_t(r) * kKeyTile);
 }
 
 // Scores of a few query rows against `count` keys stored as rows (decode: cheaper than transposing the tile).
@@ -135,24 +155,45 @@ void ExpInPlace(float* x, int count, float max, float* sum) {
   *sum = s;
 }
 
-// acc = acc·correction + Σ_j p[j]·v[j]: the accumulator row stays in registers for the known head sizes.
-template <int D>
-PIXTRAL_MULTIVERSION void TileValues(float* acc_row, float correction, const float* p, int count, const float* vt,
-                                     int head_dim) {
-  const int dim = D > 0 ? D : head_dim;
-  float acc[D > 0 ? D : 1];
-  float* a = D > 0 ? acc : acc_row;
-  if (D > 0)
-    for (int d = 0; d < dim; d++) a[d] = acc_row[d] * correction;
-  else
-    for (int d = 0; d < dim; d++) a[d] *= correction;
+// acc[r] = acc[r]·correction[r] + Σ_j p[r][j]·v[j] for R rows with a head of D floats held in registers:
+// each value vector loaded feeds R multiply-adds.
+template <int D, int R>
+__attribute__((always_inline)) inline void TileValuesRows(float* acc, const float* correction, const float* p, int count, const float* vt) {
+  constexpr int kVecs = D / kLanes;
+  Vec16 a[R][kVecs];
+  for (int i = 0; i < R; i++)
+    for (int c = 0; c < kVecs; c++) a[i][c] = LoadVec(acc + i * D + c * kLanes) * correction[i];
   for (int j = 0; j < count; j++) {
-    const float pj = p[j];
-    const float* v = vt + size_t(j) * dim;
-    for (int d = 0; d < dim; d++) a[d] += pj * v[d];
+    Vec16 v[kVecs];
+    for (int c = 0; c < kVecs; c++) v[c] = LoadVec(vt + size_t(j) * D + c * kLanes);
+    for (int i = 0; i < R; i++) {
+      const float pj = p[i * kKeyTile + j];
+      for (int c = 0; c < kVecs; c++) a[i][c] += pj * v[c];
+    }
   }
-  if (D > 0)
-    for (int d = 0; d < dim; d++) acc_row[d] = a[d];
+  for (int i = 0; i < R; i++)
+    for (int c = 0; c < kVecs; c++) StoreVec(acc + i * D + c * kLanes, a[i][c]);
+}
+
+// Every row's acc = acc·correction + p·V for one tile (p is zero past each row's visible keys). Head sizes
+// other than 64 and 128 take a plain loop.
+template <int D>
+PIXTRAL_MULTIVERSION void TileValues(float* acc, const float* correction, const float* p, int rows, int count,
+                                     const float* vt, int head_dim) {
+  if constexpr (D > 0) {
+    constexpr int kRows = D <= 64 ? 4 : 2;  // 16 accumulator registers
+    int r = 0;
+    for (; r + kRows <= rows; r += kRows)
+      TileValuesRows<D, kRows>(acc + size_t(r) * D, correction + r, p + size_t(r) * kKeyTile, count, vt);
+    for (; r < rows; r++) TileValuesRows<D, 1>(acc + size_t(r) * D, correction + r, p + size_t(r) * kKeyTile, count, vt);
+  } else {
+    for (int r = 0; r < rows; r++) {
+      float* a = acc + size_t(r) * head_dim;
+      for (int d = 0; d < head_dim; d++) a[d] *= correction[r];
+      for (int j = 0; j < count; j++)
+        for (int d = 0; d < head_dim; d++) a[d] += p[size_t(r) * kKeyTile + j] * vt[size_t(j) * head_dim + d];
+    }
+  }
 }
 
 // One task: every query head that shares kv head `kvh`, for queries [t0, t1): K/V tiles are packed once and
@@ -172,7 +213,7 @@ void AttendBlock(const Shape& s, const float* q, const KvSource& k, const KvSour
     }
   std::vector<float> kt(size_t(d) * kKeyTile), vt(size_t(kKeyTile) * d), keys(size_t(kKeyTile) * d);
   std::vector<float> scores(size_t(rows) * kKeyTile), acc(size_t(rows) * d, 0.0f);
-  std::vector<float> max(rows, -INFINITY), total(rows, 0.0f);
+  std::vector<float> max(rows, -INFINITY), total(rows, 0.0f), correction(rows);
   const int visible_end = s.query_start < 0 ? s.keys : std::min(s.keys, s.query_start + t1);
   for (int j0 = 0; j0 < visible_end; j0 += kKeyTile) {
     const int count = std::min(kKeyTile, visible_end - j0);
@@ -181,21 +222,22 @@ void AttendBlock(const Shape& s, const float* q, const KvSource& k, const KvSour
     if (rows <= kFewRows) KeyRowScores<D>(q_rows.data(), rows, keys.data(), count, d, s.scale, scores.data());
     else {
       Transpose(keys.data(), count, d, kt.data());
-      TileScores<D>(q_rows.data(), rows, kt.data(), d, s.scale, scores.data());
+      TileScores(q_rows.data(), rows, kt.data(), d, s.scale, scores.data());
     }
     for (int r = 0; r < rows; r++) {
       const int limit = std::max(0, std::min(count, position[r] + 1 - j0));
-      if (limit == 0) continue;
       float* row = &scores[size_t(r) * kKeyTile];
-      const float tile_max = RowMax(row, limit);
-      const float new_max = std::max(max[r], tile_max);
-      const float correction = std::isinf(max[r]) ? 0.0f : FastExp(max[r] - new_max);
+      std::fill(row + limit, row + count, 0.0f);  // keys this query may not see add nothing
+      correction[r] = 1.0f;
+      if (limit == 0) continue;
+      const float new_max = std::max(max[r], RowMax(row, limit));
+      correction[r] = std::isinf(max[r]) ? 0.0f : FastExp(max[r] - new_max);
       float sum;
       ExpInPlace(row, limit, new_max, &sum);
-      total[r] = total[r] * correction + sum;
+      total[r] = total[r] * correction[r] + sum;
       max[r] = new_max;
-      TileValues<D>(&acc[size_t(r) * d], correction, row, limit, vt.data(), d);
     }
+    TileValues<D>(acc.data(), correction.data(), scores.data(), rows, count, vt.data(), d);
   }
   for (int r = 0; r < rows; r++) {
     const int g = r / queries, t = r % queries;
