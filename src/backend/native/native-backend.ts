@@ -27,8 +27,8 @@ export interface NativeBackendOptions {
   readonly visionBf16?: boolean;
   /**
    * Let bf16 weights meet activations rounded to bf16 (the AMX tile path, several times faster on CPUs that
-   * have it). Off by default in full precision so results match the reference; on with quantized weights,
-   * whose error is far larger anyway.
+   * have it). By default off in full precision so results match the reference, and on once the model has
+   * quantized weights (`quant`, or a checkpoint written by `pixtral quantize`), whose error is far larger.
    */
   readonly bf16Activations?: boolean;
 }
@@ -41,7 +41,8 @@ export class NativeBackend implements Backend {
   readonly quant: Quantization;
   private readonly reference = new ReferenceBackend();
   private readonly visionBf16: boolean;
-  private readonly bf16Activations: boolean;
+  private bf16Activations: boolean;
+  private readonly bf16ActivationsChosen: boolean;
   private readonly normWeights = new WeakMap<ReferenceWeight, Float32Array>();
 
   constructor(
@@ -50,6 +51,7 @@ export class NativeBackend implements Backend {
   ) {
     this.quant = options.quant ?? 'none';
     this.visionBf16 = options.visionBf16 ?? true;
+    this.bf16ActivationsChosen = options.bf16Activations !== undefined;
     this.bf16Activations = options.bf16Activations ?? this.quant !== 'none';
     const { active, amxActive } = addon.features();
     this.name = `native (${active}${amxActive ? '+amx' : ''}, ${this.quant === 'none' ? 'bf16' : this.quant}, ${addon.features().threads} threads)`;
@@ -63,7 +65,10 @@ export class NativeBackend implements Backend {
   }
 
   weight(raw: RawWeight): Weight {
-    if (raw.quant) return NativeWeight.prequantized(raw);
+    if (raw.quant) {
+      if (!this.bf16ActivationsChosen) this.bf16Activations = true;
+      return NativeWeight.prequantized(raw);
+    }
     if (this.quantizes(raw)) return NativeWeight.quantized(raw, this.quant as 'q8' | 'q4', this.addon);
     if (raw.name !== EMBEDDINGS && raw.shape.length >= 2 && raw.dtype === 'BF16')
       return NativeWeight.bf16(raw);
