@@ -7,12 +7,20 @@
 #include "horizontal_sum.h"
 #include "kernels.h"
 
+// Decode streams every weight once; one core's hardware prefetcher alone leaves it at ~8 GB/s of the ~15 a core
+// can pull here, so the weight loops ask for the line this far ahead (measured: 2–16 KB all help; 4 KB chosen).
+constexpr int kPrefetchAhead = 4096;
+static inline void PrefetchAhead(const void* p) {
+  _mm_prefetch(static_cast<const char*>(p) + kPrefetchAhead, _MM_HINT_T0);
+}
+
 namespace pixtral {
 
 static float DotBf16(const float* x, const uint16_t* w, int k) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int i = 0;
   for (; i + 32 <= k; i += 32) {
+    PrefetchAhead(w + i);
     __m512i w0 = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(w + i))), 16);
     __m512i w1 = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(w + i + 16))), 16);
     acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_castsi512_ps(w0), acc0);
@@ -31,6 +39,7 @@ static float DotQ8(ActivationView x, const uint8_t* row, int k) {
   __m512 acc = _mm512_setzero_ps();
   int b = 0;
   for (; b + 2 <= blocks; b += 2) {
+    PrefetchAhead(row + b * kBlock);
     __m512i xv = _mm512_loadu_si512(x.q + b * kBlock);
     __m512i wv = _mm512_loadu_si512(row + b * kBlock);
     // vpdpbusd takes unsigned × signed: |x| and w with x's sign.
@@ -62,6 +71,7 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
   __m128 offset = _mm_setzero_ps();
   int b = 0;
   auto group = [&](int first, __m512& acc) {
+    PrefetchAhead(row + first * 16);
     __m512i bytes = _mm512_loadu_si512(row + first * 16);
     __m512i low = _mm512_and_si512(bytes, low_mask);
     __m512i high = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_mask);
@@ -100,6 +110,7 @@ static void MultiBf16T(const float* x, size_t x_stride, const uint16_t* w, int k
   for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
   int i = 0;
   for (; i + 16 <= k; i += 16) {
+    PrefetchAhead(w + i);
     __m512 wv = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(w + i))), 16));
     for (int t = 0; t < T; t++) acc[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + t * x_stride + i), wv, acc[t]);
   }
@@ -132,6 +143,7 @@ static void MultiQ8T(const ActivationView* x, const uint8_t* row, int k, float* 
   for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
   int b = 0;
   for (; b + 2 <= blocks; b += 2) {
+    PrefetchAhead(row + b * kBlock);
     __m512i wv = _mm512_loadu_si512(row + b * kBlock);
     // x+128 is unsigned, as vpdpbusd wants: Σ(x+128)·w − 128·Σw, with Σw shared by every token.
     __m512i w_sum128 = _mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, wv), 7);
@@ -171,6 +183,7 @@ static void MultiQ4T(const ActivationView* x, const uint8_t* row, int k, float* 
   }
   int b = 0;
   for (; b + kGroup <= blocks; b += kGroup) {
+    PrefetchAhead(row + b * 16);
     __m512i bytes = _mm512_loadu_si512(row + b * 16);
     __m512i low = _mm512_and_si512(bytes, low_mask);
     __m512i high = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_mask);
@@ -224,6 +237,7 @@ static void PairQ4T(const ActivationView* x, const uint8_t* row0, size_t row_byt
     __m512 ws[2];
     __m128 ws4[2];
     for (int r = 0; r < 2; r++) {
+      PrefetchAhead(rows[r] + b * 16);
       __m512i bytes = _mm512_loadu_si512(rows[r] + b * 16);
       low[r] = _mm512_and_si512(bytes, low_mask);
       high[r] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_mask);
@@ -278,6 +292,7 @@ static void QuadBf16T(const float* x, size_t x_stride, const uint16_t* w, int k,
   int i = 0;
   for (; i + 16 <= k; i += 16) {
     __m512 wv[4];
+    for (int r = 0; r < 4; r++) PrefetchAhead(w + size_t(r) * k + i);
     for (int r = 0; r < 4; r++)
       wv[r] = _mm512_castsi512_ps(
           _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(w + size_t(r) * k + i))), 16));
