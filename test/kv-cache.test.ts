@@ -62,25 +62,49 @@ describe('KV cache formats', () => {
 
   it('attention over f16 and q8 caches equals attention over their float32 contents, on both backends', () => {
     const addon = loadNativeAddon();
-    const backends = [new ReferenceBackend(), ...(addon ? [new NativeBackend(addon)] : [])];
-    for (const format of ['f16', 'q8'] as const) {
-      const { cache } = filled(format, 300, 4 * 32, 32);
-      const { k, v } = cache.view(0, 300);
-      const q = tensor([3, 8 * 32], values(3 * 8 * 32));
-      const shape = { nHeads: 8, nKvHeads: 4, headDim: 32, scale: 1 / Math.sqrt(32), queryStart: 297 };
-      const expected = new ReferenceBackend().attention(
-        q,
-        { shape: k.shape, data: kvToFloat32(k) },
-        { shape: v.shape, data: kvToFloat32(v) },
-        shape,
-      ).data;
-      for (const backend of backends) {
-        const out = backend.attention(q, k, v, shape).data;
-        let worst = 0;
-        for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i]! - expected[i]!));
-        assert.ok(worst < 1e-5, `${backend.name} ${format}: ${worst}`);
-      }
-    }
+    const best = addon?.features().best;
+    // Head sizes: a generic one and the two with register-held kernels; decode (1 query) and a short prefill;
+    // the native kernels at the portable level (bit-twiddled half floats) and the best one (F16C).
+    for (const headDim of [32, 128])
+      for (const queries of [1, 3])
+        for (const format of ['f16', 'q8'] as const) {
+          const { cache } = filled(format, 300, 4 * headDim, headDim);
+          const { k, v } = cache.view(0, 300);
+          const q = tensor([queries, 8 * headDim], values(queries * 8 * headDim));
+          const shape = {
+            nHeads: 8,
+            nKvHeads: 4,
+            headDim,
+            scale: 1 / Math.sqrt(headDim),
+            queryStart: 300 - queries,
+          };
+          const expected = new ReferenceBackend().attention(
+            q,
+            { shape: k.shape, data: kvToFloat32(k) },
+            { shape: v.shape, data: kvToFloat32(v) },
+            shape,
+          ).data;
+          const runs: [string, () => Float32Array][] = [
+            ['reference', () => new ReferenceBackend().attention(q, k, v, shape).data],
+          ];
+          if (addon)
+            for (const level of new Set(['portable', best!] as const))
+              runs.push([
+                `native ${level}`,
+                () => {
+                  addon.setLevel(level);
+                  const out = new NativeBackend(addon).attention(q, k, v, shape).data;
+                  addon.setLevel(best!);
+                  return out;
+                },
+              ]);
+          for (const [name, run] of runs) {
+            const out = run();
+            let worst = 0;
+            for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i]! - expected[i]!));
+            assert.ok(worst < 1e-5, `${name} ${format} head ${headDim}, ${queries} queries: ${worst}`);
+          }
+        }
   });
 
   it('an f16 cache gives the greedy golden generation of the fixture model', async () => {
