@@ -26,6 +26,7 @@ const addon = loadNativeAddon();
 const LEVELS: KernelLevel[] = ['portable', 'avx2-fma', 'avx512-vnni'];
 const SHAPES = [
   { tokens: 1, k: 32, n: 1 },
+  { tokens: 1, k: 160, n: 67 }, // decode: row pairs, and an odd row at each task's end
   { tokens: 3, k: 96, n: 37 },
   { tokens: 33, k: 160, n: 130 },
   { tokens: 5, k: 1024, n: 65 },

@@ -68,9 +68,9 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
   // After one 64-byte load, lanes 4i..4i+3 hold block i's sums.
   const __m512i group_index = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  __m128 offset = _mm_setzero_ps();
+  __m128 offset0 = _mm_setzero_ps(), offset1 = _mm_setzero_ps();  // two chains, like the accumulators
   int b = 0;
-  auto group = [&](int first, __m512& acc) {
+  auto group = [&](int first, __m512& acc, __m128& offset) {
     PrefetchAhead(row + first * 16);
     __m512i bytes = _mm512_loadu_si512(row + first * 16);
     __m512i low = _mm512_and_si512(bytes, low_mask);
@@ -85,11 +85,11 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
     offset = _mm_fmadd_ps(ws, _mm_loadu_ps(x.offset8 + first), offset);
   };
   for (; b + 2 * kGroup <= blocks; b += 2 * kGroup) {
-    group(b, acc0);
-    group(b + kGroup, acc1);
+    group(b, acc0, offset0);
+    group(b + kGroup, acc1, offset1);
   }
-  for (; b + kGroup <= blocks; b += kGroup) group(b, acc0);
-  float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - HorizontalSum(offset);
+  for (; b + kGroup <= blocks; b += kGroup) group(b, acc0, offset0);
+  float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - HorizontalSum(_mm_add_ps(offset0, offset1));
   const __m128i low_mask128 = _mm_set1_epi8(0x0f);
   for (; b < blocks; b++) {
     __m128i bytes = _mm_loadu_si128((const __m128i*)(row + b * 16));
