@@ -35,6 +35,14 @@ inline float HalfToFloat(uint16_t h) {
 }
 
 #if defined(__x86_64__)
+// Half → float, 16 values per instruction (AVX-512F has the conversion).
+__attribute__((target("avx512f"))) void HalfRowAvx512(const uint16_t* h, int d, float* out) {
+  int i = 0;
+  for (; i + 16 <= d; i += 16)
+    _mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + i))));
+  for (; i < d; i++) out[i] = HalfToFloat(h[i]);
+}
+
 // Half → float with the F16C instruction (one per 8 values instead of a dozen bit operations). Every CPU at the
 // AVX2 level has F16C.
 __attribute__((target("avx2,f16c"))) void HalfRowF16c(const uint16_t* h, int d, float* out) {
@@ -52,7 +60,7 @@ PIXTRAL_MULTIVERSION void LoadRows(const KvSource& src, size_t first, int count,
   const size_t value_bytes = src.format == KvFormat::kF32 ? 4 : src.format == KvFormat::kF16 ? 2 : 1;
   const size_t row_bytes = size_t(d) * heads * value_bytes, position_bytes = size_t(d) * kv_heads * value_bytes;
 #if defined(__x86_64__)
-  const bool f16c = ActiveLevel() >= KernelLevel::kAvx2;
+  const bool f16c = ActiveLevel() >= KernelLevel::kAvx2, avx512 = ActiveLevel() >= KernelLevel::kAvx512;
 #endif
   for (int j = 0; j < count; j++) {
     const size_t position = first + j, at = (position * kv_heads + kvh) * size_t(d);
@@ -72,6 +80,10 @@ PIXTRAL_MULTIVERSION void LoadRows(const KvSource& src, size_t first, int count,
         case KvFormat::kF16: {
           const uint16_t* half = static_cast<const uint16_t*>(src.data) + from;
 #if defined(__x86_64__)
+          if (avx512) {
+            HalfRowAvx512(half, d, row);
+            break;
+          }
           if (f16c) {
             HalfRowF16c(half, d, row);
             break;
@@ -109,6 +121,17 @@ __attribute__((always_inline)) inline Vec16 LoadVec(const float* p) {
 }
 __attribute__((always_inline)) inline void StoreVec(float* p, Vec16 v) { std::memcpy(p, &v, sizeof v); }
 
+typedef float Vec8 __attribute__((vector_size(32)));
+typedef float Vec4 __attribute__((vector_size(16)));
+
+// The sum of the 16 lanes as a tree of halves (a handful of shuffles and adds, not 15 dependent scalar adds).
+__attribute__((always_inline)) inline float SumLanes(Vec16 v) {
+  const Vec8 h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                 __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  const Vec4 q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+  return (q[0] + q[2]) + (q[1] + q[3]);
+}
+
 // Scores of R query rows against a key tile stored transposed (kt[d][j]): R × 4 vector accumulators, so each
 // loaded key vector feeds R multiply-adds.
 template <int R>
@@ -144,11 +167,7 @@ __attribute__((always_inline)) inline void KeyScoresRows(const float* const* q_r
     const Vec16 k = LoadVec(key + i);
     for (int r = 0; r < R; r++) acc[r] += LoadVec(q_rows[r] + i) * k;
   }
-  for (int r = 0; r < R; r++) {
-    float dot = 0;
-    for (int l = 0; l < kLanes; l++) dot += acc[r][l];
-    scores[r * kKeyTile] = dot * scale;
-  }
+  for (int r = 0; r < R; r++) scores[r * kKeyTile] = SumLanes(acc[r]) * scale;
 }
 
 // Scores of a few query rows against `count` keys stored as rows (decode: cheaper than transposing the tile).
@@ -204,15 +223,16 @@ void ExpInPlace(float* x, int count, float max, float* sum) {
   *sum = s;
 }
 
-// acc[r] = acc[r]·correction[r] + Σ_j p[r][j]·v[j] for R rows with a head of D floats held in registers:
-// each value vector loaded feeds R multiply-adds.
-template <int D, int R>
-__attribute__((always_inline)) inline void TileValuesRows(float* acc, const float* correction, const float* p, int count,
-                                                          const float* vt, size_t v_stride) {
-  constexpr int kVecs = D / kLanes;
+// acc[r][0..W) = acc·correction[r] + Σ_j p[r][j]·v[j][0..W) for R rows, W columns of the head held in
+// registers (rows `stride` floats apart): each value vector loaded feeds R multiply-adds.
+template <int W, int R>
+__attribute__((always_inline)) inline void TileValuesRows(float* acc, size_t stride, const float* correction,
+                                                          const float* p, int count, const float* vt,
+                                                          size_t v_stride) {
+  constexpr int kVecs = W / kLanes;
   Vec16 a[R][kVecs];
   for (int i = 0; i < R; i++)
-    for (int c = 0; c < kVecs; c++) a[i][c] = LoadVec(acc + i * D + c * kLanes) * correction[i];
+    for (int c = 0; c < kVecs; c++) a[i][c] = LoadVec(acc + i * stride + c * kLanes) * correction[i];
   for (int j = 0; j < count; j++) {
     Vec16 v[kVecs];
     for (int c = 0; c < kVecs; c++) v[c] = LoadVec(vt + j * v_stride + c * kLanes);
@@ -222,7 +242,7 @@ __attribute__((always_inline)) inline void TileValuesRows(float* acc, const floa
     }
   }
   for (int i = 0; i < R; i++)
-    for (int c = 0; c < kVecs; c++) StoreVec(acc + i * D + c * kLanes, a[i][c]);
+    for (int c = 0; c < kVecs; c++) StoreVec(acc + i * stride + c * kLanes, a[i][c]);
 }
 
 // Every row's acc = acc·correction + p·V for one tile (p is zero past each row's visible keys). Head sizes
@@ -231,12 +251,18 @@ template <int D>
 PIXTRAL_MULTIVERSION void TileValues(float* acc, const float* correction, const float* p, int rows, int count,
                                      const float* vt, size_t v_stride, int head_dim) {
   if constexpr (D > 0) {
-    constexpr int kRows = D <= 64 ? 4 : 2;  // 16 accumulator registers
+    // Four rows × 64 columns: 16 accumulator registers. Wider heads go 64 columns at a time.
+    constexpr int kWidth = 64;
+    static_assert(D % kWidth == 0, "head sizes with register kernels are multiples of 64");
     int r = 0;
-    for (; r + kRows <= rows; r += kRows)
-      TileValuesRows<D, kRows>(acc + size_t(r) * D, correction + r, p + size_t(r) * kKeyTile, count, vt, v_stride);
+    for (; r + 4 <= rows; r += 4)
+      for (int c = 0; c < D; c += kWidth)
+        TileValuesRows<kWidth, 4>(acc + size_t(r) * D + c, D, correction + r, p + size_t(r) * kKeyTile, count,
+                                  vt + c, v_stride);
     for (; r < rows; r++)
-      TileValuesRows<D, 1>(acc + size_t(r) * D, correction + r, p + size_t(r) * kKeyTile, count, vt, v_stride);
+      for (int c = 0; c < D; c += kWidth)
+        TileValuesRows<kWidth, 1>(acc + size_t(r) * D + c, D, correction + r, p + size_t(r) * kKeyTile, count,
+                                  vt + c, v_stride);
   } else {
     for (int r = 0; r < rows; r++) {
       float* a = acc + size_t(r) * head_dim;
