@@ -1,6 +1,26 @@
 #include "thread_pool.h"
 
+#include <chrono>
+
 namespace pixtral {
+
+namespace {
+
+// Spins (yielding the pipeline to the sibling hyper-thread, if any) until ready() or the budget is spent.
+template <typename Ready>
+bool SpinUntil(Ready ready) {
+  constexpr auto kBudget = std::chrono::microseconds(100);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0;; i++) {
+    if (ready()) return true;
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() - start > kBudget) return false;
+  }
+}
+
+}  // namespace
 
 ThreadPool& ThreadPool::Instance() {
   static ThreadPool* pool = [] {
@@ -41,6 +61,7 @@ void ThreadPool::WorkerLoop() {
   for (;;) {
     const std::function<void(int)>* task;
     int count;
+    SpinUntil([&] { return stopping_.load() || generation_.load() != seen; });
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
@@ -79,6 +100,7 @@ void ThreadPool::Run(int count, const std::function<void(int)>& task) {
   }
   wake_.notify_all();
   Drain(&task, count);
+  SpinUntil([&] { return busy_.load() == 0 && next_.load() >= count; });
   std::unique_lock<std::mutex> lock(mutex_);
   // Workers that woke late find no tasks left; wait for those still running one.
   finished_.wait(lock, [&] { return busy_ == 0 && next_.load() >= count_.load(); });
