@@ -109,6 +109,53 @@ describe('native AMX matmuls', { skip }, () => {
     }
   });
 
+  it('attention: bf16 tiles equal float attention on rounded inputs within bf16 weight rounding; masked stays exact', () => {
+    const toBf16 = (x: Float32Array) =>
+      Float32Array.from(x, (v) => new Float32Array(new Uint32Array([f32ToBf16Bits(v) << 16]).buffer)[0]!);
+    const none = new Float32Array(0);
+    for (const [queries, keys, heads, kvHeads, d] of [
+      [16, 64, 1, 1, 32],
+      [37, 100, 2, 1, 64],
+      [70, 97, 2, 2, 128],
+    ] as const) {
+      const q = randomMatrix(queries, heads * d);
+      const k = randomMatrix(keys, kvHeads * d);
+      const v = randomMatrix(keys, kvHeads * d);
+      const run = (qq: Float32Array, kk: Float32Array, vv: Float32Array, start: number, bf16: boolean) => {
+        const out = new Float32Array(queries * heads * d);
+        native.attention(
+          qq,
+          kk,
+          vv,
+          out,
+          queries,
+          keys,
+          heads,
+          kvHeads,
+          d,
+          1 / Math.sqrt(d),
+          start,
+          0,
+          none,
+          none,
+          bf16,
+        );
+        return out;
+      };
+      const label = `${queries}×${keys}, ${heads}/${kvHeads} heads of ${d}`;
+      const exactOnRounded = run(toBf16(q), toBf16(k), toBf16(v), -1, false);
+      // Only the softmax weights are rounded beyond the inputs: |ΔO| ≤ 2⁻⁸·Σp·|v| ≤ 2⁻⁸·max|v|.
+      let worst = 0;
+      const tiles = run(q, k, v, -1, true);
+      for (let i = 0; i < tiles.length; i++)
+        worst = Math.max(worst, Math.abs(tiles[i]! - exactOnRounded[i]!));
+      const maxV = v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      assert.ok(worst <= maxV * 2 ** -8, `${label}: ${worst}`);
+      // A causal mask (the decoder) never takes the bf16 path.
+      assert.deepEqual(run(q, k, v, keys - queries, true), run(q, k, v, keys - queries, false), label);
+    }
+  });
+
   it('gives the same results with one thread as with all of them', () => {
     const shape = { tokens: 100, k: 256, n: 320 };
     const x = randomMatrix(shape.tokens, shape.k);

@@ -101,7 +101,8 @@ Napi::Value QuantizeJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// attention(q, k, v, out, queries, keys, heads, kvHeads, headDim, scale, queryStart | -1, kvFormat, kScales, vScales)
+// attention(q, k, v, out, queries, keys, heads, kvHeads, headDim, scale, queryStart | -1, kvFormat, kScales, vScales,
+//           bf16?)
 // k/v: Float32Array (f32), Uint16Array (f16) or Int8Array (q8, with one scale per position and kv head).
 Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -129,8 +130,9 @@ Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
     k.scales = Data<float>(info[12]);
     v.scales = Data<float>(info[13]);
   }
+  const bool bf16 = info.Length() > 14 && info[14].ToBoolean().Value();
   Attention(Data<float>(info[0]), k, v, Data<float>(info[3]), queries, keys, heads, kv_heads, head_dim, scale,
-            query_start);
+            query_start, bf16);
   return env.Undefined();
 }
 

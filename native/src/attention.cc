@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <vector>
+#include "attention_amx.h"
 #include "attention_tiles.h"
 #include "thread_pool.h"
 
@@ -142,7 +143,13 @@ void AttendDecode(const Shape& s, const float* q, const KvSource& k, const KvSou
 }  // namespace
 
 void Attention(const float* q, KvSource k, KvSource v, float* out, int queries, int keys, int heads, int kv_heads,
-               int head_dim, float scale, int query_start) {
+               int head_dim, float scale, int query_start, bool bf16) {
+  if (bf16 && query_start < 0 && k.format == KvFormat::kF32 && v.format == KvFormat::kF32 &&
+      AmxTakesAttention(queries, keys, heads, kv_heads, head_dim)) {
+    AttentionAmx(q, static_cast<const float*>(k.data), static_cast<const float*>(v.data), out, queries, keys, heads,
+                 kv_heads, head_dim, scale);
+    return;
+  }
   Shape s{queries, keys, heads, kv_heads, head_dim, query_start, scale};
   const int group = heads / kv_heads;
   if (group * queries <= kFewRows) {

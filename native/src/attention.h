@@ -16,7 +16,8 @@ struct KvSource {
   const float* scales;  // q8 only
 };
 
+// bf16: unmasked attention over float32 K/V may run on AMX tiles with Q, K, V and the weights rounded to bf16.
 void Attention(const float* q, KvSource k, KvSource v, float* out, int queries, int keys, int heads, int kv_heads,
-               int head_dim, float scale, int query_start);
+               int head_dim, float scale, int query_start, bool bf16 = false);
 
 }  // namespace pixtral

@@ -85,6 +85,8 @@ export interface NativeAddon {
     kvFormat?: number,
     kScales?: Float32Array,
     vScales?: Float32Array,
+    /** Unmasked float32 attention may run on AMX tiles with bf16 Q/K/V and weights. */
+    bf16?: boolean,
   ): void;
 }
 

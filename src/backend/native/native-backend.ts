@@ -26,8 +26,8 @@ export interface NativeBackendOptions {
   /** Keep the vision encoder's weights in bf16 even when the decoder is quantized (accuracy where it pays). */
   readonly visionBf16?: boolean;
   /**
-   * Let bf16 weights meet activations rounded to bf16 (the AMX tile path, several times faster on CPUs that
-   * have it). By default off in full precision so results match the reference, and on once the model has
+   * Let bf16 weights meet activations rounded to bf16, and unmasked (vision) attention run on bf16 Q/K/V/P (the
+   * AMX tile paths, several times faster on CPUs that have them). By default off in full precision so results match the reference, and on once the model has
    * quantized weights (`quant`, or a checkpoint written by `pixtral quantize`), whose error is far larger.
    */
   readonly bf16Activations?: boolean;
@@ -131,6 +131,7 @@ export class NativeBackend implements Backend {
       format,
       scales(k),
       scales(v),
+      this.bf16Activations,
     );
     return out;
   }
