@@ -107,11 +107,13 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
   );
   checkpoint.close();
   model.kvFormat = options.kvCache ?? 'f16';
-  // Warm-up, as llama-bench does: one token through every weight, so the mapped file is in the page cache and
-  // the first test does not time disk reads.
+  // Warm-up, as llama-bench does: one token through every decoder weight, so the mapped file is in the page cache
+  // and the first test does not time disk reads…
   const warm = model.newCache(2);
   model.prefill([1], warm);
   warm.release();
+  // …and the vision encoder's weights, through a 32×32 image (4 patches).
+  if (model.vision) model.imageEmbeddings([randomImage(32)]);
   const rows: BenchRow[] = [];
   const has = (t: TestName) => options.tests.includes(t);
   const record = (row: BenchRow) => {
