@@ -14,6 +14,7 @@
 #if defined(__x86_64__)
 #pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")
 #include <immintrin.h>
+#include "amx_tiles.h"
 
 namespace pixtral {
 namespace {
@@ -21,22 +22,8 @@ namespace {
 constexpr int kQueryTile = 16;
 constexpr int kKeyStep = 64;  // keys per online-softmax step: four score tiles
 
-struct alignas(64) TileConfig {
-  uint8_t palette, start_row, reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
 const TileConfig& Config() {
-  static const TileConfig config = [] {
-    TileConfig c{};
-    c.palette = 1;
-    for (int i = 0; i < 8; i++) {
-      c.rows[i] = 16;
-      c.colsb[i] = 64;
-    }
-    return c;
-  }();
+  static const TileConfig config = MakeTileConfig(64, 16, 1);
   return config;
 }
 
@@ -216,11 +203,10 @@ void AttentionAmx(const float* q, const float* k, const float* v, float* out, in
   const int tiles = padded_queries / kQueryTile;
   pool.Run(heads * tiles, [&](int task) {
     const int h = task / tiles, t0 = (task % tiles) * kQueryTile, kvh = h / group;
-    _tile_loadconfig(&Config());
+    TileScope tiles(Config());
     AttendQueryTile(&q_bf16[(size_t(h) * padded_queries + t0) * d], &keys_packed[key_tiles * kvh],
                     &values_packed[key_tiles * kvh], keys, padded_keys, d, scale, out + size_t(t0) * q_stride + h * d,
                     q_stride, std::min(kQueryTile, queries - t0));
-    _tile_release();
   });
 }
 

@@ -12,6 +12,7 @@
 #if defined(__x86_64__)
 #pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-int8,amx-bf16")
 #include <immintrin.h>
+#include "amx_tiles.h"
 
 namespace pixtral {
 namespace {
@@ -21,29 +22,6 @@ namespace {
 constexpr int kRowsPerTask = 128;
 constexpr int kTokensPerTask = 1024;
 constexpr int kMinTokens = 32;    // below this the VNNI/FMA kernels win (packing is per call)
-
-struct alignas(64) TileConfig {
-  uint8_t palette, start_row, reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
-TileConfig MakeConfig(int a_bytes, int b_rows) {
-  TileConfig c{};
-  c.palette = 1;
-  for (int i = 0; i < 8; i++) {
-    c.rows[i] = i >= 6 ? b_rows : 16;
-    c.colsb[i] = i == 4 || i == 5 ? a_bytes : 64;
-  }
-  return c;
-}
-
-// Loads the tile shapes on this thread for the task's lifetime and releases the tile state after.
-class TileScope {
- public:
-  explicit TileScope(const TileConfig& config) { _tile_loadconfig(&config); }
-  ~TileScope() { _tile_release(); }
-};
 
 using Word = uint32_t __attribute__((may_alias));
 
@@ -218,7 +196,7 @@ void MatmulAmxBf16(const float* x, int tokens, int k, const uint16_t* w, int n, 
       _mm512_storeu_si512(dst + i, (__m512i)pair);
     }
   });
-  static const TileConfig config = MakeConfig(64, 16);
+  static const TileConfig config = MakeTileConfig(64, 16, 2);
   ForEachBand(n, tokens, [&](int n0, int rows, int t0, int count) {
     std::vector<uint32_t> packed(size_t(rows) * k / 2);
     PackBf16(w, k, n0, rows, reinterpret_cast<Word*>(packed.data()));
@@ -229,7 +207,7 @@ void MatmulAmxBf16(const float* x, int tokens, int k, const uint16_t* w, int n, 
 
 void MatmulAmxQuant(WeightFormat format, const int8_t* q, const float* scales, int tokens, int k, const uint8_t* w,
                     int n, float* y) {
-  static const TileConfig config = MakeConfig(kBlock, kBlock / 4);
+  static const TileConfig config = MakeTileConfig(kBlock, kBlock / 4, 2);
   const int blocks = k / kBlock;
   ForEachBand(n, tokens, [&](int n0, int rows, int t0, int count) {
     std::vector<uint32_t> packed(size_t(rows) * k / 4);
