@@ -232,6 +232,35 @@ function contractSuite(name: string, makeBackend: () => Promise<Backend | { skip
       assert.deepEqual(await seconds({ limit: 1 }), [3]);
     });
 
+    it('usageTotals sums the rows usage selects (same filters), billed cost included', async (h) => {
+      const [k1, k2] = [await newKey(h.store), await newKey(h.store)];
+      for (let i = 0; i < 5; i++) {
+        const id = requestId(await admit(h.store, i % 2 === 0 ? k1 : k2, 10 + i, NONE, T0 + i * SEC));
+        if (i < 4) await h.store.finish(id, outcome(10 + i, 3 * i), DEFAULT_PRICES, T0 + i * SEC);
+      }
+      for (const filter of [{}, { keyId: k1 }, { since: T0 + 2 * SEC }, { keyId: k2, since: T0 + 2 * SEC }]) {
+        const rows = await h.store.usage(filter);
+        const totals = await h.store.usageTotals(filter);
+        assert.equal(totals.requests, rows.length);
+        assert.equal(
+          totals.promptTokens,
+          rows.reduce((n, r) => n + r.promptTokens, 0),
+        );
+        assert.equal(
+          totals.completionTokens,
+          rows.reduce((n, r) => n + r.completionTokens, 0),
+        );
+        assert.ok(Math.abs(totals.costUsd - rows.reduce((n, r) => n + r.costUsd, 0)) < 1e-12);
+      }
+      assert.ok((await h.store.usageTotals({})).costUsd > 0);
+      assert.deepEqual(await h.store.usageTotals({ keyId: 'no-such-key' }), {
+        requests: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+        costUsd: 0,
+      });
+    });
+
     it('limitState reports what is left without admitting; unlimited windows are null', async (h) => {
       const key = await newKey(h.store);
       const all = { requestsPerMinute: 10, tokensPerMinute: 1000, monthlyTokens: 5000 };

@@ -18,7 +18,18 @@ import {
   type UsageCounts,
 } from './limits.js';
 import { SCHEMA_MIGRATIONS_DDL, pendingMigrations } from './migrations.js';
-import { KEY_COLUMNS, REQUEST_COLUMNS, toKeyRecord, toLedgerRow, toNumber, type KeyRow } from './rows.js';
+import {
+  KEY_COLUMNS,
+  REQUEST_COLUMNS,
+  toKeyRecord,
+  toLedgerRow,
+  toNumber,
+  toUsageTotals,
+  USAGE_TOTALS_COLUMNS,
+  usageWhere,
+  type KeyRow,
+  type TotalsRow,
+} from './rows.js';
 import type {
   Admission,
   ApiKeyRecord,
@@ -32,6 +43,7 @@ import type {
   Tier,
   TierLimits,
   UsageFilter,
+  UsageTotals,
 } from './types.js';
 
 /** Session-level advisory lock (single 64-bit key space) held while migrating: "pixtral" in ASCII. */
@@ -197,25 +209,23 @@ export class PostgresStore implements Store {
   }
 
   async usage(filter: UsageFilter = {}): Promise<LedgerRow[]> {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.keyId !== undefined) {
-      params.push(filter.keyId);
-      where.push(`key_id = $${params.length}`);
-    }
-    if (filter.since !== undefined) {
-      params.push(filter.since);
-      where.push(`started_at >= $${params.length}`);
-    }
-    let sql = `SELECT ${REQUEST_COLUMNS} FROM requests`;
-    if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
-    sql += ' ORDER BY started_at DESC, id DESC';
+    const { clause, params } = usageWhere(filter, (n) => `$${n}`);
+    let sql = `SELECT ${REQUEST_COLUMNS} FROM requests${clause} ORDER BY started_at DESC, id DESC`;
     if (filter.limit !== undefined) {
       params.push(filter.limit);
       sql += ` LIMIT $${params.length}`;
     }
     const result = await this.pool.query(sql, params);
     return result.rows.map(toLedgerRow);
+  }
+
+  async usageTotals(filter: Omit<UsageFilter, 'limit'> = {}): Promise<UsageTotals> {
+    const { clause, params } = usageWhere(filter, (n) => `$${n}`);
+    const result = await this.pool.query<TotalsRow>(
+      `SELECT ${USAGE_TOTALS_COLUMNS} FROM requests${clause}`,
+      params,
+    );
+    return toUsageTotals(result.rows[0]!);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
  * they are converted to numbers here, once.
  */
 import { nanoToUsd } from './cost.js';
-import type { ApiKeyRecord, LedgerRow, RequestStatus, Tier } from './types.js';
+import type { ApiKeyRecord, LedgerRow, RequestStatus, Tier, UsageFilter, UsageTotals } from './types.js';
 
 type Num = number | string | bigint;
 
@@ -69,5 +69,46 @@ export function toLedgerRow(row: RequestRow): LedgerRow {
     replica: row.replica,
     startedAt: toNumber(row.started_at),
     finishedAt: toNullableNumber(row.finished_at),
+  };
+}
+
+/**
+ * The WHERE clause (empty when unfiltered) and parameters of a usage query, shared by both dialects:
+ * `placeholder(n)` writes the n-th (1-based) parameter as the dialect wants it.
+ */
+export function usageWhere(
+  filter: Omit<UsageFilter, 'limit'>,
+  placeholder: (n: number) => string,
+): { clause: string; params: (string | number)[] } {
+  const conditions: string[] = [];
+  const params: (string | number)[] = [];
+  if (filter.keyId !== undefined) {
+    params.push(filter.keyId);
+    conditions.push(`key_id = ${placeholder(params.length)}`);
+  }
+  if (filter.since !== undefined) {
+    params.push(filter.since);
+    conditions.push(`started_at >= ${placeholder(params.length)}`);
+  }
+  return { clause: conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '', params };
+}
+
+export const USAGE_TOTALS_COLUMNS =
+  'COUNT(*) AS requests, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens, ' +
+  'COALESCE(SUM(completion_tokens), 0) AS completion_tokens, COALESCE(SUM(cost_nanousd), 0) AS cost_nanousd';
+
+export interface TotalsRow {
+  requests: Num;
+  prompt_tokens: Num;
+  completion_tokens: Num;
+  cost_nanousd: Num;
+}
+
+export function toUsageTotals(row: TotalsRow): UsageTotals {
+  return {
+    requests: toNumber(row.requests),
+    promptTokens: toNumber(row.prompt_tokens),
+    completionTokens: toNumber(row.completion_tokens),
+    costUsd: nanoToUsd(toNumber(row.cost_nanousd)),
   };
 }

@@ -25,8 +25,12 @@ import {
   REQUEST_COLUMNS,
   toKeyRecord,
   toLedgerRow,
+  toUsageTotals,
+  USAGE_TOTALS_COLUMNS,
+  usageWhere,
   type KeyRow,
   type RequestRow,
+  type TotalsRow,
 } from './rows.js';
 import type {
   Admission,
@@ -41,6 +45,7 @@ import type {
   Tier,
   TierLimits,
   UsageFilter,
+  UsageTotals,
 } from './types.js';
 
 interface MinuteRow {
@@ -167,24 +172,20 @@ export class SqliteStore implements Store {
   }
 
   async usage(filter: UsageFilter = {}): Promise<LedgerRow[]> {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.keyId !== undefined) {
-      where.push('key_id = ?');
-      params.push(filter.keyId);
-    }
-    if (filter.since !== undefined) {
-      where.push('started_at >= ?');
-      params.push(filter.since);
-    }
-    let sql = `SELECT ${REQUEST_COLUMNS} FROM requests`;
-    if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
-    sql += ' ORDER BY started_at DESC, id DESC';
+    const { clause, params } = usageWhere(filter, () => '?');
+    let sql = `SELECT ${REQUEST_COLUMNS} FROM requests${clause} ORDER BY started_at DESC, id DESC`;
     if (filter.limit !== undefined) {
       sql += ' LIMIT ?';
       params.push(filter.limit);
     }
     return (this.stmt(sql).all(...params) as RequestRow[]).map(toLedgerRow);
+  }
+
+  async usageTotals(filter: Omit<UsageFilter, 'limit'> = {}): Promise<UsageTotals> {
+    const { clause, params } = usageWhere(filter, () => '?');
+    return toUsageTotals(
+      this.stmt(`SELECT ${USAGE_TOTALS_COLUMNS} FROM requests${clause}`).get(...params) as TotalsRow,
+    );
   }
 
   async close(): Promise<void> {

@@ -106,6 +106,14 @@ export interface UsageFilter {
   readonly limit?: number;
 }
 
+/** Sums over the ledger rows a filter selects (every status; unbilled rows add their tokens, not cost). */
+export interface UsageTotals {
+  readonly requests: number;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly costUsd: number;
+}
+
 export interface Store {
   /** Creates or upgrades the schema (idempotent; safe when several replicas start at once). */
   migrate(): Promise<void>;
@@ -130,5 +138,7 @@ export interface Store {
   /** Marks this replica's leftover in_progress rows (from a crash) as interrupted, unbilled; returns how many. */
   recoverInterrupted(replica: string, now?: number): Promise<number>;
   usage(filter?: UsageFilter): Promise<LedgerRow[]>;
+  /** Totals over the rows usage(filter) would return without its limit, computed in the database. */
+  usageTotals(filter?: Omit<UsageFilter, 'limit'>): Promise<UsageTotals>;
   close(): Promise<void>;
 }

@@ -37,23 +37,21 @@ export function registerUsage(app: FastifyInstance, store: Store, metering: Mete
         );
       const key = request.apiKey;
       const filter = { ...(key && { keyId: key.id }), ...(since !== undefined && { since }) };
-      const all = await store.usage(filter);
-      const rows = all.slice(0, request.query.limit ?? 100);
-      const totals = all.reduce(
-        (t, r) => ({
-          requests: t.requests + 1,
-          prompt_tokens: t.prompt_tokens + r.promptTokens,
-          completion_tokens: t.completion_tokens + r.completionTokens,
-          cost_usd: t.cost_usd + r.costUsd,
-        }),
-        { requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 },
-      );
+      const [rows, totals] = await Promise.all([
+        store.usage({ ...filter, limit: request.query.limit ?? 100 }),
+        store.usageTotals(filter),
+      ]);
       const limits = await metering.limitState(key);
       if (limits) reply.header('cache-control', 'no-store');
       return {
         object: 'usage',
         key: key ? { id: key.id, name: key.name, tier: key.tier } : null,
-        totals: { ...totals, cost_usd: Number(totals.cost_usd.toFixed(9)) },
+        totals: {
+          requests: totals.requests,
+          prompt_tokens: totals.promptTokens,
+          completion_tokens: totals.completionTokens,
+          cost_usd: Number(totals.costUsd.toFixed(9)),
+        },
         limits,
         data: rows.map((r) => ({
           id: r.requestId,
