@@ -5,8 +5,9 @@
  */
 import type { Engine } from '../engine/engine.js';
 import type { ImageFetcher, PreparedPrompt } from '../engine/prepare.js';
-import type { Scheduler, SchedulerOptions, SchedulerStats } from '../engine/scheduler.js';
+import type { SchedulerOptions, SchedulerStats } from '../engine/scheduler.js';
 import type { GenerateOptions, GenerationEvent } from '../generate/sequence.js';
+import type { ImageInput } from '../model/vision-encoder.js';
 
 export interface ChatBackend {
   /** Where generation runs, for /health and logs ("reference", "native", "upstream http://…"). */
@@ -21,14 +22,47 @@ export interface ChatBackend {
   close(options?: { cancel?: boolean }): Promise<void>;
 }
 
-export class LocalChatBackend implements ChatBackend {
-  private readonly scheduler: Scheduler;
+/** Where the local backends send prompts: the in-process Scheduler, or the engine worker's proxy of it. */
+export interface GenerationQueue {
+  submit(
+    ids: readonly number[],
+    images: readonly ImageInput[],
+    options: GenerateOptions,
+  ): AsyncIterable<GenerationEvent>;
+  readonly stats: SchedulerStats;
+  close(options?: { cancel?: boolean }): Promise<void>;
+}
 
+/** A backend that prepares prompts its own way and queues them for generation. */
+export abstract class QueuedChatBackend implements ChatBackend {
+  abstract readonly description: string;
+  abstract readonly maxContext: number;
+  abstract readonly vision: boolean;
+
+  constructor(private readonly queue: GenerationQueue) {}
+
+  abstract prepare(body: unknown, fetchImage: ImageFetcher): Promise<PreparedPrompt>;
+
+  generate(prompt: PreparedPrompt, options: GenerateOptions): AsyncIterable<GenerationEvent> {
+    return this.queue.submit(prompt.ids, prompt.images, options);
+  }
+
+  stats(): SchedulerStats {
+    return this.queue.stats;
+  }
+
+  close(options?: { cancel?: boolean }): Promise<void> {
+    return this.queue.close(options);
+  }
+}
+
+/** The engine in this thread (tests, embedding): prompts are prepared by the engine itself. */
+export class LocalChatBackend extends QueuedChatBackend {
   constructor(
     private readonly engine: Engine,
     options?: SchedulerOptions,
   ) {
-    this.scheduler = engine.scheduler(options);
+    super(engine.scheduler(options));
   }
 
   get description(): string {
@@ -45,17 +79,5 @@ export class LocalChatBackend implements ChatBackend {
 
   prepare(body: unknown, fetchImage: ImageFetcher): Promise<PreparedPrompt> {
     return this.engine.prepare(body, fetchImage);
-  }
-
-  generate(prompt: PreparedPrompt, options: GenerateOptions): AsyncIterable<GenerationEvent> {
-    return this.scheduler.submit(prompt.ids, prompt.images, options);
-  }
-
-  stats(): SchedulerStats {
-    return this.scheduler.stats;
-  }
-
-  close(options?: { cancel?: boolean }): Promise<void> {
-    return this.scheduler.close(options);
   }
 }

@@ -7,16 +7,17 @@ import type { KvFormat } from '../backend/kv-format.js';
 import type { BackendSpec } from '../backend/select.js';
 import type { ImageFetcher, PreparedPrompt } from '../engine/prepare.js';
 import { PromptPreparer } from '../engine/prompt-preparer.js';
-import type { SchedulerOptions, SchedulerStats } from '../engine/scheduler.js';
+import type { SchedulerOptions } from '../engine/scheduler.js';
 import { WorkerScheduler } from '../engine/worker-scheduler.js';
-import type { GenerateOptions, GenerationEvent } from '../generate/sequence.js';
-import type { ChatBackend } from './chat-backend.js';
+import { QueuedChatBackend } from './chat-backend.js';
 
-export class WorkerChatBackend implements ChatBackend {
+export class WorkerChatBackend extends QueuedChatBackend {
   private constructor(
     private readonly preparer: PromptPreparer,
     private readonly scheduler: WorkerScheduler,
-  ) {}
+  ) {
+    super(scheduler);
+  }
 
   static async start(
     location: string,
@@ -46,17 +47,5 @@ export class WorkerChatBackend implements ChatBackend {
 
   prepare(body: unknown, fetchImage: ImageFetcher): Promise<PreparedPrompt> {
     return this.preparer.prepare(body, fetchImage);
-  }
-
-  generate(prompt: PreparedPrompt, options: GenerateOptions): AsyncIterable<GenerationEvent> {
-    return this.scheduler.submit(prompt.ids, prompt.images, options);
-  }
-
-  stats(): SchedulerStats {
-    return this.scheduler.stats;
-  }
-
-  close(options?: { cancel?: boolean }): Promise<void> {
-    return this.scheduler.close(options);
   }
 }
