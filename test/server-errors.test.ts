@@ -224,6 +224,11 @@ describe('429: rate limits of the free tier', () => {
       assert.equal(header('remaining-requests'), '0');
       assert.match(header('reset-requests') ?? '', /^\d+s$/);
       assert.equal((await server.store.usage()).length, 2, 'the refused request is not in the ledger');
+      // Other authenticated routes carry the same headers (/v1/usage sets them from the state it reads).
+      const report = await fetch(`${server.url}/v1/usage`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(report.status, 200);
+      assert.equal(report.headers.get('x-ratelimit-limit-requests'), '2');
+      assert.equal(report.headers.get('x-ratelimit-remaining-requests'), '0');
       const paid = await postChat(server, await server.key('paid'), body);
       assert.equal(paid.status, 200, 'the paid tier is not limited');
     } finally {

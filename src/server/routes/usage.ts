@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/types.js';
 import { invalidField } from '../errors.js';
 import type { Metering } from '../metering.js';
+import { rateLimitHeaders } from '../rate-limit-headers.js';
 
 interface UsageQuery {
   since?: string;
@@ -42,7 +43,8 @@ export function registerUsage(app: FastifyInstance, store: Store, metering: Mete
         store.usageTotals(filter),
       ]);
       const limits = await metering.limitState(key);
-      if (limits) reply.header('cache-control', 'no-store');
+      // The headers from the state just read, so the app's onSend hook need not query it again.
+      if (limits) reply.header('cache-control', 'no-store').headers(rateLimitHeaders(limits));
       return {
         object: 'usage',
         key: key ? { id: key.id, name: key.name, tier: key.tier } : null,
