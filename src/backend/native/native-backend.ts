@@ -27,8 +27,9 @@ export interface NativeBackendOptions {
   readonly visionBf16?: boolean;
   /**
    * Let bf16 weights meet activations rounded to bf16, and unmasked (vision) attention run on bf16 Q/K/V/P (the
-   * AMX tile paths, several times faster on CPUs that have them). By default off in full precision so results match the reference, and on once the model has
-   * quantized weights (`quant`, or a checkpoint written by `pixtral quantize`), whose error is far larger.
+   * AMX tile paths, several times faster on CPUs that have them). By default off in full precision so results
+   * match the reference, and on once the model has quantized weights (`quant`, or a checkpoint written by
+   * `pixtral quantize`), whose error is far larger.
    */
   readonly bf16Activations?: boolean;
 }
@@ -41,8 +42,8 @@ export class NativeBackend implements Backend {
   readonly quant: Quantization;
   private readonly reference = new ReferenceBackend();
   private readonly visionBf16: boolean;
-  private bf16Activations: boolean;
-  private readonly bf16ActivationsChosen: boolean;
+  private readonly bf16ActivationsOption: boolean | undefined;
+  private loadedPrequantized = false;
   private readonly normWeights = new WeakMap<ReferenceWeight, Float32Array>();
 
   constructor(
@@ -51,10 +52,13 @@ export class NativeBackend implements Backend {
   ) {
     this.quant = options.quant ?? 'none';
     this.visionBf16 = options.visionBf16 ?? true;
-    this.bf16ActivationsChosen = options.bf16Activations !== undefined;
-    this.bf16Activations = options.bf16Activations ?? this.quant !== 'none';
-    const { active, amxActive } = addon.features();
-    this.name = `native (${active}${amxActive ? '+amx' : ''}, ${this.quant === 'none' ? 'bf16' : this.quant}, ${addon.features().threads} threads)`;
+    this.bf16ActivationsOption = options.bf16Activations;
+    const { active, amxActive, threads } = addon.features();
+    this.name = `native (${active}${amxActive ? '+amx' : ''}, ${this.quant === 'none' ? 'bf16' : this.quant}, ${threads} threads)`;
+  }
+
+  private get bf16Activations(): boolean {
+    return this.bf16ActivationsOption ?? (this.quant !== 'none' || this.loadedPrequantized);
   }
 
   /** Whether this backend stores a tensor as q8/q4 blocks (decided from its name and shape alone). */
@@ -66,7 +70,7 @@ export class NativeBackend implements Backend {
 
   weight(raw: RawWeight): Weight {
     if (raw.quant) {
-      if (!this.bf16ActivationsChosen) this.bf16Activations = true;
+      this.loadedPrequantized = true;
       return NativeWeight.prequantized(raw);
     }
     if (this.quantizes(raw)) return NativeWeight.quantized(raw, this.quant as 'q8' | 'q4', this.addon);
