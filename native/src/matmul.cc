@@ -104,8 +104,8 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
     views[t] = {&q[size_t(t) * k], &scales[size_t(t) * blocks], q4 ? &offsets[size_t(t) * blocks] : nullptr};
   auto multi = q4 ? kernels.multi_q4 : kernels.multi_q8;
   auto pair = q4 ? kernels.pair_q4 : nullptr;
-  if (pair && tokens >= 1) {
-    // Rows two at a time (one row left over when the task has an odd count).
+  if (pair) {
+    // Rows two at a time, decode included (one row left over when the task has an odd count).
     ForEachOutputRows(tokens, n, 2, [&](int t, int count, int o, int rows) {
       if (rows == 2) pair(&views[t], count, w + o * row_bytes, row_bytes, k, y + size_t(t) * n + o, size_t(n));
       else multi(&views[t], count, w + o * row_bytes, k, y + size_t(t) * n + o, size_t(n));
