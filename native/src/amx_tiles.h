@@ -26,6 +26,14 @@ inline TileConfig MakeTileConfig(int a_bytes, int b_rows, int b_tiles) {
   return c;
 }
 
+// Clears the four output tiles (0–3) before a run of products is accumulated into them.
+inline void ZeroOutputTiles() {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+}
+
 // Loads the tile shapes on this thread for a task's lifetime and releases the tile state after.
 class TileScope {
  public:

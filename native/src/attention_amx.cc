@@ -105,10 +105,7 @@ void AttendQueryTile(const uint16_t* q_tile, const uint16_t* keys_packed, const 
   std::fill(total, total + kQueryTile, 0.0f);
   for (int j0 = 0; j0 < padded_keys; j0 += kKeyStep) {
     const int blocks = std::min(4, (padded_keys - j0) / 16);  // padded_keys is a multiple of 32
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
+    ZeroOutputTiles();
     for (int c = 0; c < chunks; c++) {
       _tile_loadd(4, q_tile + c * 32, d * 2);
       const uint16_t* k0 = keys_packed + (size_t(j0 / 16) * chunks + c) * 512;

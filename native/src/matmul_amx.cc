@@ -94,12 +94,9 @@ void Bf16Band(const uint16_t* xb, int tokens, int k, const uint32_t* packed, int
   for (int t0 = 0; t0 < tokens; t0 += kAmxTokenStep)
     for (int nt = 0; nt < rows / 16; nt += 2) {
       const uint32_t* b0 = packed + size_t(nt) * chunks * 256;
-      const Word* b1 = b0 + size_t(chunks) * 256;
+      const uint32_t* b1 = b0 + size_t(chunks) * 256;
       const uint16_t* a = xb + size_t(t0) * k;
-      _tile_zero(0);
-      _tile_zero(1);
-      _tile_zero(2);
-      _tile_zero(3);
+      ZeroOutputTiles();
       for (int c = 0; c < chunks; c++) {
         _tile_loadd(4, a + c * 32, k * 2);
         _tile_loadd(5, a + size_t(16) * k + c * 32, k * 2);
@@ -146,10 +143,7 @@ void QuantBand(const int8_t* q, const float* x_scales, int tokens, int k, const 
         const size_t tile0 = size_t(nt) * blocks + b, tile1 = tile0 + blocks;
         _tile_loadd(6, packed + tile0 * 128, 64);
         _tile_loadd(7, packed + tile1 * 128, 64);
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_zero(2);
-        _tile_zero(3);
+        ZeroOutputTiles();
         _tile_dpbssd(0, 4, 6);
         _tile_dpbssd(1, 4, 7);
         _tile_dpbssd(2, 5, 6);
