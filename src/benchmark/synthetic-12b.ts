@@ -107,6 +107,7 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
   );
   checkpoint.close();
   model.kvFormat = options.kvCache ?? 'f16';
+  const has = (t: TestName) => options.tests.includes(t);
   // Warm-up, as llama-bench does: one token through every decoder weight, so the mapped file is in the page cache
   // and the first test does not time disk reads…
   const warm = model.newCache(2);
@@ -115,10 +116,8 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
   // …and, when a vision test follows, the vision encoder's, through a 32×32 image (4 patches). Text-only runs
   // leave it untouched so their peak RSS compares with llama.cpp's text-only model.
   const visionTests: TestName[] = ['vision 512²', 'vision 1024²', 'ttft 1024²'];
-  if (model.vision && visionTests.some((t) => options.tests.includes(t)))
-    model.imageEmbeddings([randomImage(32)]);
+  if (model.vision && visionTests.some(has)) model.imageEmbeddings([randomImage(32)]);
   const rows: BenchRow[] = [];
-  const has = (t: TestName) => options.tests.includes(t);
   const record = (row: BenchRow) => {
     rows.push(row);
     log(`${row.test}: ${row.value.toFixed(row.unit === 's' ? 2 : 3)} ${row.unit} (${row.detail})`);
