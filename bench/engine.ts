@@ -18,6 +18,8 @@ import {
   SyntheticWeights,
   type WeightSource,
 } from '../src/checkpoint/index.js';
+import { prefillPrompt, stepToken } from '../src/engine/probes.js';
+import { argmax } from '../src/generate/sampler.js';
 import { PixtralModel } from '../src/model/pixtral.js';
 import { mulberry32 } from './corpus.js';
 
@@ -51,17 +53,14 @@ function measure(
 
   const random = mulberry32(5);
   const ids = [1, 3, ...Array.from({ length: prompt - 2 }, () => 1000 + Math.floor(random() * 120000))];
-  const cache = model.newCache(prompt + decode);
   started = performance.now();
-  let logits = model.prefill(ids, cache);
+  const prefilled = prefillPrompt(model, ids, [], decode);
+  const { cache } = prefilled;
+  let logits = prefilled.logits;
   const prefillS = (performance.now() - started) / 1000;
 
   started = performance.now();
-  for (let i = 0; i < decode; i++) {
-    let best = 0;
-    for (let k = 1; k < logits.length; k++) if (logits[k]! > logits[best]!) best = k;
-    logits = model.step(best, cache);
-  }
+  for (let i = 0; i < decode; i++) logits = stepToken(model, argmax(logits), cache);
   const decodeS = (performance.now() - started) / 1000;
   cache.release();
 

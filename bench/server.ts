@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { defaultServerConfig } from '../src/server/config.js';
 import { startServer } from '../src/server/serve.js';
 import { readSse } from '../src/server/sse-reader.js';
-import { WorkerChatBackend } from '../src/server/worker-chat-backend.js';
+import { Engine } from '../src/engine/engine.js';
 
 function option(args: string[], name: string, fallback: string): string {
   return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -65,17 +65,16 @@ export async function run(args: string[]): Promise<void> {
   const perClient = Number(option(args, 'requests', '2'));
   const levels = option(args, 'levels', '1,8,32').split(',').map(Number);
   const dataDir = mkdtempSync(join(tmpdir(), 'pixtral-bench-'));
-  const config = defaultServerConfig({
-    modelName: 'bench',
+  const config = defaultServerConfig({ modelName: 'bench' });
+  // As `pixtral serve` runs it: the model in the engine worker thread.
+  const engine = await Engine.inWorker(modelDir, {
     scheduler: { maxBatch: Math.max(...levels), maxQueue: 1024 },
   });
-  // As `pixtral serve` runs it: the model in the engine worker thread.
-  const backend = await WorkerChatBackend.start(modelDir, { scheduler: config.scheduler });
   const server = await startServer({
     config,
     host: '127.0.0.1',
     port: 0,
-    backend,
+    engine,
     dataDir,
     logger: false,
   });
@@ -84,7 +83,7 @@ export async function run(args: string[]): Promise<void> {
     await streamOnce(server.url, key, 'warm up', 4);
     const rows = [];
     for (const clients of levels) {
-      const stepsBefore = server.backend.stats().decodeSteps;
+      const stepsBefore = server.engine.stats().decodeSteps;
       const started = performance.now();
       const timings = (
         await Promise.all(
@@ -128,12 +127,12 @@ export async function run(args: string[]): Promise<void> {
           ),
         ),
         'tokens/decode step': Number(
-          (generated / Math.max(1, server.backend.stats().decodeSteps - stepsBefore)).toFixed(2),
+          (generated / Math.max(1, server.engine.stats().decodeSteps - stepsBefore)).toFixed(2),
         ),
       });
     }
     console.log(
-      `server benchmark — fixture model, ${backend.description}, ${tokens} tokens per request, ${perClient} requests per stream, node ${process.version}`,
+      `server benchmark — fixture model, ${engine.description}, ${tokens} tokens per request, ${perClient} requests per stream, node ${process.version}`,
     );
     console.table(rows);
     const one = rows.find((r) => r.streams === 1);

@@ -2,91 +2,105 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { ContextLengthError, type GenerationEvent } from '../src/generate/sequence.js';
-import { compileSchema } from '../src/generate/grammar/schema.js';
+import { loadNativeAddon } from '../src/backend/native/addon.js';
+import { Engine, type EngineOptions } from '../src/engine/engine.js';
 import { remoteImageFetcher } from '../src/server/remote-images.js';
-import { WorkerChatBackend } from '../src/server/worker-chat-backend.js';
+import { ask, collect, prepare } from './helpers/engine.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
 import { fixtureEngine } from './helpers/server.js';
 
 const goldens = loadGoldens();
-const greedy = { temperature: 0, topP: 1 };
+const location = fixturePath(goldens.model.consolidated);
 const fetchImage = remoteImageFetcher();
 
-async function done(events: AsyncIterable<GenerationEvent>) {
-  let text = '';
-  for await (const e of events) {
-    if (e.type === 'text') text += e.text;
-    else return { ...e, streamed: text };
-  }
-  throw new Error('no done event');
-}
-
 describe('engine worker thread', () => {
-  let backend: WorkerChatBackend;
+  let worker: Engine;
   before(async () => {
-    backend = await WorkerChatBackend.start(fixturePath(goldens.model.consolidated), {
-      scheduler: { maxBatch: 4, maxQueue: 8 },
-    });
+    worker = await Engine.inWorker(location, { scheduler: { maxBatch: 4, maxQueue: 8 } });
   });
-  after(() => backend.close());
+  after(() => worker.close());
 
   it('answers the image golden exactly like the in-process engine', async () => {
     const g = goldens.model.generate.find((x: { ids: number[] }) => x.ids.includes(10));
     const body = JSON.parse(readFileSync(fixturePath(g.request), 'utf8'));
-    const prompt = await backend.prepare(body, fetchImage);
+    const prompt = await prepare(
+      worker,
+      { ...body, max_tokens: g.max_new_tokens, temperature: 0 },
+      fetchImage,
+    );
     assert.deepEqual(prompt.ids, g.ids);
-    const result = await done(backend.generate(prompt, { maxTokens: g.max_new_tokens, sampling: greedy }));
+    const { deltas, done } = await collect(worker.generate(prompt));
     assert.deepEqual(
-      result.tokens,
+      done.tokens,
       g.greedy.filter((id: number) => id !== 2),
     );
-    assert.equal(result.streamed, result.text);
+    assert.equal(deltas.join(''), done.text);
   });
 
   it('runs concurrent requests (with a JSON schema crossing the boundary) like the engine does alone', async () => {
     const engine = fixtureEngine();
-    const schema = compileSchema({
-      type: 'object',
-      properties: { ok: { type: 'boolean' } },
-      required: ['ok'],
-    });
-    const asks = ['One.', 'Two?', 'Three!'];
+    const jsonSchema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
+    const format = { type: 'json_schema', json_schema: { name: 'ok', schema: jsonSchema } };
     const results = await Promise.all(
-      asks.map(async (q, i) => {
-        const prompt = await backend.prepare({ messages: [{ role: 'user', content: q }] }, fetchImage);
-        const options = { maxTokens: 12, sampling: greedy, ...(i === 0 && { responseSchema: schema }) };
-        const alone = await done(
-          engine.generate(await engine.prepare({ messages: [{ role: 'user', content: q }] }), options),
-        );
-        return { worker: await done(backend.generate(prompt, options)), alone };
+      ['One.', 'Two?', 'Three!'].map(async (q, i) => {
+        const body = ask(q, 12, i === 0 ? { response_format: format } : {});
+        const alone = await collect(engine.generate(await prepare(engine, body)));
+        return { worker: await collect(worker.generate(await prepare(worker, body))), alone };
       }),
     );
-    for (const { worker, alone } of results) assert.deepEqual(worker.tokens, alone.tokens);
-    assert.equal(typeof JSON.parse(results[0]!.worker.text).ok, 'boolean');
-  });
-
-  it('refuses an over-long prompt at once with ContextLengthError', async () => {
-    const ids = new Array(backend.maxContext + 5).fill(1000);
-    assert.throws(
-      () => backend.generate({ ids, images: [], request: { messages: [] } }, { sampling: greedy }),
-      ContextLengthError,
-    );
+    for (const { worker: w, alone } of results) assert.deepEqual(w.done.tokens, alone.done.tokens);
+    assert.equal(typeof JSON.parse(results[0]!.worker.done.text).ok, 'boolean');
   });
 
   it('stops a cancelled generation and keeps serving', async () => {
-    const prompt = await backend.prepare({ messages: [{ role: 'user', content: 'Go on.' }] }, fetchImage);
+    const prompt = await prepare(worker, ask('Go on.', 500));
     const controller = new AbortController();
     let texts = 0;
     await assert.rejects(async () => {
-      for await (const e of backend.generate(prompt, {
-        maxTokens: 500,
-        sampling: greedy,
-        signal: controller.signal,
-      }))
+      for await (const e of worker.generate(prompt, 0, controller.signal))
         if (e.type === 'text' && ++texts === 3) controller.abort();
     }, /abort/i);
-    const next = await done(backend.generate(prompt, { maxTokens: 4, sampling: greedy }));
-    assert.equal(next.usage.completionTokens, 4);
+    const next = await collect(worker.generate(await prepare(worker, ask('Go on.', 4))));
+    assert.equal(next.done.usage.completionTokens, 4);
   });
+});
+
+describe('engine options reach the engine (in this thread and in the worker)', () => {
+  // Every field of EngineOptions, each set away from its default, so a dropped option shows.
+  const native = loadNativeAddon() !== null;
+  const options: EngineOptions = {
+    backend: native ? { backend: 'native', quant: 'q8', threads: 1 } : { backend: 'reference' },
+    maxContext: 96,
+    kvCache: 'q8',
+    scheduler: { maxBatch: 3, maxQueue: 5, kvBudgetTokens: 500 },
+  };
+  const expected = {
+    kvCache: 'q8',
+    maxContext: 96,
+    maxBatch: 3,
+    maxQueue: 5,
+    kvBudgetTokens: 500,
+  };
+  const checkBackend = (backend: string) => {
+    if (native) assert.match(backend, /^native \(.*, q8, 1 threads\)$/);
+    else assert.equal(backend, 'reference');
+  };
+
+  for (const where of ['this thread', 'worker'] as const) {
+    it(`${where}: every option is in force`, async () => {
+      const engine =
+        where === 'worker' ? await Engine.inWorker(location, options) : Engine.load(location, options);
+      try {
+        const { backend, ...rest } = engine.settings;
+        checkBackend(backend);
+        assert.deepEqual(rest, expected);
+        assert.equal(engine.maxContext, 96);
+        // And the engine really runs with them: an answer comes back.
+        const { done } = await collect(engine.generate(await prepare(engine, ask('Hello', 3))));
+        assert.equal(done.usage.completionTokens, 3);
+      } finally {
+        await engine.close();
+      }
+    });
+  }
 });

@@ -7,10 +7,10 @@ import { NativeBackend } from '../src/backend/native/native-backend.js';
 import { ReferenceBackend } from '../src/backend/reference/reference-backend.js';
 import { tensor } from '../src/backend/types.js';
 import { Engine } from '../src/engine/engine.js';
-import type { GenerationEvent } from '../src/generate/sequence.js';
 import { SeededRandom } from '../src/generate/random.js';
 import { KvCache } from '../src/model/kv-cache.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
+import { collect, prepare } from './helpers/engine.js';
 
 const random = new SeededRandom(77);
 const values = (n: number) => Float32Array.from({ length: n }, () => (random.next() - 0.5) * 4);
@@ -112,15 +112,11 @@ describe('KV cache formats', () => {
     const g = goldens.model.generate.find((x: { ids: number[] }) => !x.ids.includes(10));
     const engine = Engine.load(fixturePath(goldens.model.consolidated), { kvCache: 'f16' });
     const { readFileSync } = await import('node:fs');
-    const prompt = await engine.prepare(JSON.parse(readFileSync(fixturePath(g.request), 'utf8')));
-    let done: Extract<GenerationEvent, { type: 'done' }> | undefined;
-    for await (const e of engine.generate(prompt, {
-      maxTokens: g.max_new_tokens,
-      sampling: { temperature: 0, topP: 1 },
-    }))
-      if (e.type === 'done') done = e;
+    const body = JSON.parse(readFileSync(fixturePath(g.request), 'utf8'));
+    const prompt = await prepare(engine, { ...body, max_tokens: g.max_new_tokens, temperature: 0 });
+    const { done } = await collect(engine.generate(prompt));
     assert.deepEqual(
-      done!.tokens,
+      done.tokens,
       g.greedy.filter((id: number) => id !== 2),
     );
   });

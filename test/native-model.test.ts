@@ -14,11 +14,11 @@ import { selectBackend } from '../src/backend/select.js';
 import { Checkpoint } from '../src/checkpoint/index.js';
 import { QUANTIZED_FILE, QuantizedCheckpoint } from '../src/checkpoint/quantized.js';
 import { Engine } from '../src/engine/engine.js';
-import type { GenerationEvent } from '../src/generate/sequence.js';
 import { runParity } from '../src/parity/run-parity.js';
 import { measureQuality } from '../src/quality/quality.js';
 import { FIXTURE_DIR, fixturePath, loadGoldens } from './helpers/fixtures.js';
 import { pixtral } from './helpers/cli.js';
+import { ask, collect, prepare } from './helpers/engine.js';
 
 const addon = loadNativeAddon();
 const goldens = loadGoldens();
@@ -26,11 +26,8 @@ const modelDir = fixturePath(goldens.model.consolidated);
 const scratch = mkdtempSync(join(tmpdir(), 'pixtral-native-'));
 
 async function greedyTokens(engine: Engine, text: string): Promise<number[]> {
-  const prompt = await engine.prepare({ messages: [{ role: 'user', content: text }] });
-  let done: Extract<GenerationEvent, { type: 'done' }> | undefined;
-  for await (const e of engine.generate(prompt, { maxTokens: 12, sampling: { temperature: 0, topP: 1 } }))
-    if (e.type === 'done') done = e;
-  return done!.tokens;
+  const { done } = await collect(engine.generate(await prepare(engine, ask(text, 12))));
+  return done.tokens;
 }
 
 describe(
@@ -72,8 +69,8 @@ describe(
         const inspected = JSON.parse(pixtral(['inspect', out, '--json']).stdout);
         assert.equal(inspected.layout, 'quantized');
         assert.equal(inspected.quantization, quant);
-        const fromFile = Engine.load(out, { backend: selectBackend({ backend: 'native' }) });
-        const onTheFly = Engine.load(modelDir, { backend: selectBackend({ backend: 'native', quant }) });
+        const fromFile = Engine.load(out, { backend: { backend: 'native' } });
+        const onTheFly = Engine.load(modelDir, { backend: { backend: 'native', quant } });
         for (const text of ['Hello there.', 'Describe a receipt.'])
           assert.deepEqual(await greedyTokens(fromFile, text), await greedyTokens(onTheFly, text));
       });
@@ -106,13 +103,13 @@ describe(
       // figure; top-1 agreement is reported with a loose floor. Real checkpoints are checked with `pixtral quality`.
       const q8 = await measureQuality(
         'builtin:tiny',
-        () => selectBackend({ backend: 'native' }),
-        () => selectBackend({ backend: 'native', quant: 'q8' }),
+        { backend: 'native' },
+        { backend: 'native', quant: 'q8' },
       );
       const q4 = await measureQuality(
         'builtin:tiny',
-        () => selectBackend({ backend: 'native' }),
-        () => selectBackend({ backend: 'native', quant: 'q4' }),
+        { backend: 'native' },
+        { backend: 'native', quant: 'q4' },
       );
       assert.ok(q8.meanKl < 1e-4, `q8 mean KL ${q8.meanKl}`);
       assert.ok(q8.top1Agreement >= 0.9, `q8 top-1 ${q8.top1Agreement}`);

@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Engine } from '../src/engine/engine.js';
-import { QueueFullError } from '../src/engine/scheduler.js';
-import type { GenerationEvent } from '../src/generate/generate.js';
+import { loadModel } from '../src/engine/load-model.js';
+import { QueueFullError, Scheduler, type SchedulerOptions } from '../src/engine/scheduler.js';
+import type { GenerationEvent } from '../src/generate/sequence.js';
+import { decodeOptions, prepare } from './helpers/engine.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
 
 const goldens = loadGoldens();
-const engine = Engine.load(fixturePath(goldens.model.consolidated));
-const greedy = { temperature: 0, topP: 1 };
+const location = fixturePath(goldens.model.consolidated);
+const engine = Engine.load(location);
+const { model, tokenizer } = loadModel(location);
+const newScheduler = (options?: SchedulerOptions) => new Scheduler(model, tokenizer, options);
 const questions = ['Hello there.', 'What is 2+2?', 'Name three colours.', 'Write a haiku about rain.'];
 
 async function finalEvent(events: AsyncIterable<GenerationEvent>) {
@@ -22,16 +26,15 @@ async function finalEvent(events: AsyncIterable<GenerationEvent>) {
 describe('scheduler (continuous batching)', () => {
   it('gives every concurrent request exactly its single-request output while batching decode steps', async () => {
     const prompts = await Promise.all(
-      questions.map((q) => engine.prepare({ messages: [{ role: 'user', content: q }] })),
+      questions.map((q) => prepare(engine, { messages: [{ role: 'user', content: q }] })),
     );
-    const alone = await Promise.all(
-      prompts.map((p, i) => finalEvent(engine.generate(p, { maxTokens: 6 + i * 3, sampling: greedy }))),
-    );
-    const scheduler = engine.scheduler({ maxBatch: 4 });
+    // One at a time (each alone in its batch), then all four together.
+    const alone = [];
+    for (const [i, p] of prompts.entries())
+      alone.push(await finalEvent(newScheduler().submit(p.ids, p.images, decodeOptions(6 + i * 3))));
+    const scheduler = newScheduler({ maxBatch: 4 });
     const batched = await Promise.all(
-      prompts.map((p, i) =>
-        finalEvent(scheduler.submit(p.ids, p.images, { maxTokens: 6 + i * 3, sampling: greedy })),
-      ),
+      prompts.map((p, i) => finalEvent(scheduler.submit(p.ids, p.images, decodeOptions(6 + i * 3)))),
     );
     for (let i = 0; i < prompts.length; i++) {
       assert.deepEqual(batched[i]!.tokens, alone[i]!.tokens, `request ${i}`);
@@ -46,14 +49,12 @@ describe('scheduler (continuous batching)', () => {
   it('batches an image request with text requests and matches the greedy golden', async () => {
     const g = goldens.model.generate.find((x: { ids: number[] }) => x.ids.includes(10));
     const { readFileSync } = await import('node:fs');
-    const image = await engine.prepare(JSON.parse(readFileSync(fixturePath(g.request), 'utf8')));
-    const text = await engine.prepare({ messages: [{ role: 'user', content: 'Count to ten.' }] });
-    const scheduler = engine.scheduler();
+    const image = await prepare(engine, JSON.parse(readFileSync(fixturePath(g.request), 'utf8')));
+    const text = await prepare(engine, { messages: [{ role: 'user', content: 'Count to ten.' }] });
+    const scheduler = newScheduler();
     const [withImage] = await Promise.all([
-      finalEvent(
-        scheduler.submit(image.ids, image.images, { maxTokens: g.max_new_tokens, sampling: greedy }),
-      ),
-      finalEvent(scheduler.submit(text.ids, [], { maxTokens: 20, sampling: greedy })),
+      finalEvent(scheduler.submit(image.ids, image.images, decodeOptions(g.max_new_tokens))),
+      finalEvent(scheduler.submit(text.ids, [], decodeOptions(20))),
     ]);
     assert.deepEqual(
       withImage.tokens,
@@ -62,48 +63,42 @@ describe('scheduler (continuous batching)', () => {
   });
 
   it('drops a cancelled request between steps and keeps serving the others', async () => {
-    const prompt = await engine.prepare({ messages: [{ role: 'user', content: 'Go on.' }] });
-    const scheduler = engine.scheduler();
+    const prompt = await prepare(engine, { messages: [{ role: 'user', content: 'Go on.' }] });
+    const scheduler = newScheduler();
     const controller = new AbortController();
     const cancelled = (async () => {
       let texts = 0;
-      for await (const e of scheduler.submit(prompt.ids, [], {
-        maxTokens: 200,
-        sampling: greedy,
-        signal: controller.signal,
-      })) {
+      for await (const e of scheduler.submit(
+        prompt.ids,
+        [],
+        decodeOptions(200, { signal: controller.signal }),
+      )) {
         if (e.type === 'text' && ++texts === 2) controller.abort();
       }
     })();
-    const other = finalEvent(scheduler.submit(prompt.ids, [], { maxTokens: 10, sampling: greedy }));
+    const other = finalEvent(scheduler.submit(prompt.ids, [], decodeOptions(10)));
     await assert.rejects(cancelled, /abort/i);
     assert.equal((await other).tokens.length > 0, true);
   });
 
   it('a consumer that stops reading frees its slot', async () => {
-    const prompt = await engine.prepare({ messages: [{ role: 'user', content: 'Go on.' }] });
-    const scheduler = engine.scheduler({ maxBatch: 1 });
-    for await (const e of scheduler.submit(prompt.ids, [], { maxTokens: 500, sampling: greedy })) {
+    const prompt = await prepare(engine, { messages: [{ role: 'user', content: 'Go on.' }] });
+    const scheduler = newScheduler({ maxBatch: 1 });
+    for await (const e of scheduler.submit(prompt.ids, [], decodeOptions(500))) {
       if (e.type === 'text') break;
     }
-    const next = await finalEvent(scheduler.submit(prompt.ids, [], { maxTokens: 3, sampling: greedy }));
+    const next = await finalEvent(scheduler.submit(prompt.ids, [], decodeOptions(3)));
     assert.equal(next.usage.completionTokens, 3);
   });
 
   it('refuses work beyond the queue bound with QueueFullError', async () => {
-    const prompt = await engine.prepare({ messages: [{ role: 'user', content: 'Hi' }] });
-    const scheduler = engine.scheduler({ maxBatch: 1, maxQueue: 2 });
+    const prompt = await prepare(engine, { messages: [{ role: 'user', content: 'Hi' }] });
+    const scheduler = newScheduler({ maxBatch: 1, maxQueue: 2 });
     const streams: AsyncIterable<GenerationEvent>[] = [];
-    const submit = () => scheduler.submit(prompt.ids, [], { maxTokens: 2, sampling: greedy });
+    const submit = () => scheduler.submit(prompt.ids, [], decodeOptions(2));
     // One request is taken in at once (prefill), two may wait: the fourth is refused.
     for (let i = 0; i < 3; i++) streams.push(submit());
     assert.throws(submit, QueueFullError);
     await Promise.all(streams.map(finalEvent));
-  });
-
-  it('refuses a prompt longer than the context before queueing it', async () => {
-    const scheduler = engine.scheduler();
-    const ids = new Array(engine.maxContext + 1).fill(1000);
-    assert.throws(() => scheduler.submit(ids, [], { sampling: greedy }), /context/);
   });
 });

@@ -6,17 +6,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { Engine } from '../src/engine/engine.js';
+import { prepare } from './helpers/engine.js';
 import { DEFAULT_LIMITS } from '../src/server/config.js';
 import type { TierLimits } from '../src/store/types.js';
-import { fixturePath, loadGoldens } from './helpers/fixtures.js';
 import { ask, assertApiError, assertInvalidField, OpenStream, postChat, sseFrames } from './helpers/http.js';
 import { fixtureEngine, startTestServer, type TestServer } from './helpers/server.js';
 
 const IMAGE_URI = `data:image/png;base64,${readFileSync('examples/shapes.png').toString('base64')}`;
 const withImage = (url: string) => ask([{ type: 'image_url', image_url: url }]);
-const promptTokens = async (body: object, engine = fixtureEngine()) =>
-  (await engine.prepare(body)).ids.length;
+const promptTokens = async (body: object) => (await prepare(fixtureEngine(), body)).ids.length;
 const LONG = ask('tell me a long story ', { max_tokens: 300, stream: true });
 const assertNothingRecorded = async (server: TestServer) =>
   assert.deepEqual(await server.store.usage(), [], 'nothing recorded in the ledger');
@@ -123,17 +121,15 @@ describe('422 / 400: invalid requests are refused before anything is billed', ()
 describe('400: a prompt longer than the context', () => {
   let server: TestServer;
   let key: string;
-  let small: Engine;
   const body = ask('word '.repeat(100));
   before(async () => {
-    small = Engine.load(fixturePath(loadGoldens().model.consolidated), { maxContext: 64 });
-    server = await startTestServer({}, { engine: small });
+    server = await startTestServer({}, { engine: { maxContext: 64 } });
     key = await server.key('paid');
   });
   after(() => server.stop());
 
   it('answers 400 context_length_exceeded naming both sizes, also for a stream', async () => {
-    const tokens = await promptTokens(body, small);
+    const tokens = await promptTokens(body);
     assert.ok(tokens > 64);
     for (const stream of [false, true]) {
       const res = await postChat(server, key, { ...body, stream });
@@ -281,7 +277,7 @@ describe('503: overloaded', () => {
   let server: TestServer;
   let key: string;
   before(async () => {
-    server = await startTestServer({ scheduler: { maxBatch: 1, maxQueue: 1 } });
+    server = await startTestServer({}, { engine: { scheduler: { maxBatch: 1, maxQueue: 1 } } });
     key = await server.key('paid');
   });
   after(() => server.stop());
@@ -294,12 +290,12 @@ describe('503: overloaded', () => {
       await running.untilContent();
       const queued = await postChat(server, key, LONG, abort.signal); // SSE headers come at once
       assert.equal(queued.status, 200);
-      assert.deepEqual([server.backend.stats().running, server.backend.stats().waiting], [1, 1]);
+      assert.deepEqual([server.engine.stats().running, server.engine.stats().waiting], [1, 1]);
       return await postChat(server, key, ask('hi'));
     } finally {
       abort.abort();
       await running.cancel();
-      while (server.backend.stats().running + server.backend.stats().waiting > 0)
+      while (server.engine.stats().running + server.engine.stats().waiting > 0)
         await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
@@ -317,7 +313,7 @@ describe('503: overloaded', () => {
   });
 
   it('scheduler maxQueue 0 still serves a request when a batch slot is free', async () => {
-    const strict = await startTestServer({ scheduler: { maxBatch: 1, maxQueue: 0 } });
+    const strict = await startTestServer({}, { engine: { scheduler: { maxBatch: 1, maxQueue: 0 } } });
     try {
       const res = await postChat(strict, await strict.key('paid'), ask('hi'));
       assert.equal(res.status, 200, await res.text());
@@ -333,7 +329,7 @@ describe('a stream that fails part-way', () => {
     try {
       const stream = new OpenStream(await postChat(server, await server.key('paid'), LONG));
       await stream.untilContent();
-      await server.backend.close({ cancel: true }); // fails the running sequence (SchedulerClosedError)
+      await server.engine.close({ cancel: true }); // fails the running sequence (SchedulerClosedError)
       const frames = sseFrames(await stream.rest());
       assert.deepEqual(frames.at(-1), { event: 'message', data: '[DONE]' });
       const error = frames.at(-2)!;

@@ -28,7 +28,18 @@ const UNLIMITED: TierLimits = { requestsPerMinute: null, tokensPerMinute: null, 
 
 async function serve(db: FreshDb, ...extra: string[]): Promise<ServeProcess> {
   const modelDir = fixturePath(loadGoldens().model.consolidated);
-  const args = ['--model', modelDir, '--replica', REPLICA, '--log-level', 'warn', ...db.cliArgs, ...extra];
+  const args = [
+    '--model',
+    modelDir,
+    '--model-name',
+    'pixtral',
+    '--replica',
+    REPLICA,
+    '--log-level',
+    'warn',
+    ...db.cliArgs,
+    ...extra,
+  ];
   const server = await spawnServe(args);
   db.defer(() => killServe(server));
   return server;

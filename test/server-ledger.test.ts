@@ -31,7 +31,7 @@ const pairs = (usages: readonly Usage[]) => usages.map((u) => `${u.prompt}+${u.c
 /** Waits until the scheduler has decoded `tokens` more tokens than `from` (generation is under way). */
 async function decoded(server: TestServer, from: number, tokens: number): Promise<void> {
   const deadline = Date.now() + 30_000;
-  while (server.backend.stats().decodedTokens < from + tokens) {
+  while (server.engine.stats().decodedTokens < from + tokens) {
     assert.ok(Date.now() < deadline, 'generation never started');
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -68,7 +68,7 @@ forEachStore('server ledger', (it) => {
       assert.ok(usage.completion > 0 && usage.completion <= n * (body.max_tokens as number), `request ${i}`);
     }
 
-    const { decodeSteps, decodedTokens } = server.backend.stats();
+    const { decodeSteps, decodedTokens } = server.engine.stats();
     assert.ok(decodedTokens > decodeSteps, 'the requests never decoded in one batch: not concurrent');
 
     const rows = await assertLedger(server.store);
@@ -111,14 +111,14 @@ forEachStore('server ledger', (it) => {
     assert.equal(rows.length, 2);
     const completed = rows.find((r) => r.status === 'completed')!;
     assert.deepEqual([completed.promptTokens, completed.completionTokens], [usage.prompt, usage.completion]);
-    assert.equal(server.backend.stats().running, 0);
+    assert.equal(server.engine.stats().running, 0);
   });
 
   it('a client that disconnects from a non-streaming request: its row is closed, not left open', async (db) => {
     const server = await serverOn(db);
     const key = await server.key('paid');
     const abort = new AbortController();
-    const before = server.backend.stats().decodedTokens;
+    const before = server.engine.stats().decodedTokens;
     const request = postChat(server.url, chatBody('Tell me a long story.', { max_tokens: 400 }), {
       signal: abort.signal,
       key,

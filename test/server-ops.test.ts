@@ -56,8 +56,16 @@ describe('GET /health and GET /metrics', () => {
     assert.equal(res.status, 200);
     const body = await json<Record<string, unknown>>(res);
     assert.deepEqual(
-      { ...body, backend: typeof body.backend, replica: typeof body.replica },
-      { status: 'ok', model: MODEL, backend: 'string', replica: 'string', queue_depth: 0, running: 0 },
+      { ...body, backend: typeof body.backend, replica: typeof body.replica, engine: typeof body.engine },
+      {
+        status: 'ok',
+        model: MODEL,
+        backend: 'string',
+        engine: 'object',
+        replica: 'string',
+        queue_depth: 0,
+        running: 0,
+      },
     );
   });
 
@@ -190,7 +198,7 @@ describe('graceful shutdown', () => {
       socket.write(`POST /v1/chat/completions HTTP/1.1\r\n${head}Content-Type: application/json\r\n`);
       socket.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       while (!/"content":"[^"]/.test(raw)) await new Promise((resolve) => setTimeout(resolve, 5));
-      assert.equal(server.backend.stats().running, 1, 'the stream is still generating');
+      assert.equal(server.engine.stats().running, 1, 'the stream is still generating');
 
       const closing = server.close();
       socket.write(`GET /v1/models HTTP/1.1\r\n${head}\r\n`);

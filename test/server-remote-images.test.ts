@@ -11,6 +11,7 @@ import { isPublicAddress } from '../src/server/remote-images.js';
 import { fakeNetwork } from './helpers/fake-network.js';
 import { ask, assertApiError, postChat } from './helpers/http.js';
 import { fixtureEngine, startTestServer, type TestServer } from './helpers/server.js';
+import { prepare } from './helpers/engine.js';
 
 const PNG = readFileSync('examples/shapes.png');
 const DATA_URI = `data:image/png;base64,${PNG.toString('base64')}`;
@@ -56,7 +57,7 @@ async function viaDataUri(server: TestServer, key: string) {
     usage: { prompt_tokens: number };
     choices: { message: { content: string } }[];
   };
-  const engineTokens = (await fixtureEngine().prepare(withImage(DATA_URI))).ids.length;
+  const engineTokens = (await prepare(fixtureEngine(), withImage(DATA_URI))).ids.length;
   assert.equal(body.usage.prompt_tokens, engineTokens);
   return { promptTokens: engineTokens, text: body.choices[0]!.message.content };
 }

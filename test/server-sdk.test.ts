@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Mistral } from '@mistralai/mistralai';
 import OpenAI from 'openai';
-import type { GenerationEvent } from '../src/generate/sequence.js';
 import { fixtureEngine, MODEL, startTestServer, type TestServer } from './helpers/server.js';
+import { collect, prepare } from './helpers/engine.js';
 
 const IMAGE_URI = `data:image/png;base64,${readFileSync('examples/shapes.png').toString('base64')}`;
 const QUESTION = 'What is in this picture?';
@@ -13,14 +13,12 @@ const QUESTION = 'What is in this picture?';
 /** What the engine alone answers greedily: the server must return exactly this. */
 async function engineAnswer(body: object, maxTokens: number) {
   const engine = fixtureEngine();
-  const prompt = await engine.prepare(body);
-  let done: Extract<GenerationEvent, { type: 'done' }> | undefined;
-  for await (const e of engine.generate(prompt, { maxTokens, sampling: { temperature: 0, topP: 1 } }))
-    if (e.type === 'done') done = e;
+  const prompt = await prepare(engine, { ...body, max_tokens: maxTokens, temperature: 0 });
+  const { done } = await collect(engine.generate(prompt));
   return {
-    text: done!.text,
+    text: done.text,
     promptTokens: prompt.ids.length,
-    completionTokens: done!.usage.completionTokens,
+    completionTokens: done.usage.completionTokens,
   };
 }
 

@@ -14,6 +14,7 @@ import { quantizeCheckpoint } from '../backend/native/quantize-checkpoint.js';
 import { BackendUnavailableError } from '../backend/errors.js';
 import { pixtral12bConfig, SyntheticWeights } from '../checkpoint/index.js';
 import { type Quant, QUANTIZED_FILE, QuantizedCheckpoint } from '../checkpoint/quantized.js';
+import { prefillPrompt, promptLogits, stepToken } from '../engine/probes.js';
 import { argmax } from '../generate/sampler.js';
 import { PixtralModel } from '../model/pixtral.js';
 import type { ImageInput } from '../model/vision-encoder.js';
@@ -99,20 +100,15 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
   const checkpoint = QuantizedCheckpoint.open(dir, (path, offset, length) =>
     addon.mapFile(path, offset, length),
   );
-  const model = PixtralModel.fromCheckpoint(
-    checkpoint,
-    new NativeBackend(addon, { quant: options.quant }),
-    undefined,
-    8192,
-  );
+  const model = PixtralModel.fromCheckpoint(checkpoint, new NativeBackend(addon, { quant: options.quant }), {
+    maxContext: 8192,
+    kvFormat: options.kvCache ?? 'f16',
+  });
   checkpoint.close();
-  model.kvFormat = options.kvCache ?? 'f16';
   const has = (t: TestName) => options.tests.includes(t);
   // Warm-up, as llama-bench does: one token through every decoder weight, so the mapped file is in the page cache
   // and the first test does not time disk reads…
-  const warm = model.newCache(2);
-  model.prefill([1], warm);
-  warm.release();
+  promptLogits(model, [1]);
   // …and, when a vision test follows, the vision encoder's, through a 32×32 image (4 patches). Text-only runs
   // leave it untouched so their peak RSS compares with llama.cpp's text-only model.
   const visionTests: TestName[] = ['vision 512²', 'vision 1024²', 'ttft 1024²'];
@@ -124,14 +120,13 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
   };
 
   const prefill = (count: number) => {
-    const cache = model.newCache(count + 33);
     const started = performance.now();
-    const logits = model.prefill(promptIds(count), cache);
+    const { cache, logits } = prefillPrompt(model, promptIds(count), [], 33);
     return { cache, logits, s: seconds(started) };
   };
   const decode = (cache: ReturnType<PixtralModel['newCache']>, logits: Float32Array, steps: number) => {
     const started = performance.now();
-    for (let i = 0; i < steps; i++) logits = model.step(argmax(logits), cache);
+    for (let i = 0; i < steps; i++) logits = stepToken(model, argmax(logits), cache);
     return seconds(started);
   };
 
@@ -181,16 +176,14 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
   if (has('ttft 1024²')) {
     // An image of 64×64 patches (4096 [IMG] + 63 [IMG_BREAK] + [IMG_END]) and a short question, to the first token.
     const started = performance.now();
-    const imageRows = model.imageEmbeddings([randomImage(1024)]);
+    const image = randomImage(1024);
     const ids = [1, 3];
     for (let r = 0; r < 64; r++) {
       for (let c = 0; c < 64; c++) ids.push(10);
       ids.push(r < 63 ? 12 : 13);
     }
     ids.push(...promptIds(12).slice(1), 4);
-    const cache = model.newCache(ids.length + 1);
-    argmax(model.prefill(ids, cache, imageRows));
-    cache.release();
+    argmax(promptLogits(model, ids, [image]));
     const s = seconds(started);
     record({ test: 'ttft 1024²', value: s, unit: 's', detail: `${ids.length} prompt tokens` });
   }

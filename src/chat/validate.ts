@@ -122,7 +122,18 @@ function validateStop(v: unknown, issues: Issues): string | string[] | null | un
 /** Validates a chat-completion request body. Throws {@link ChatValidationError} listing every issue. */
 export function validateChatRequest(body: unknown): ChatRequest {
   const issues = new Issues();
-  if (!expectObj(body, ['body'], issues)) throw new ChatValidationError(issues.list);
+  const request = readChatRequest(body, issues);
+  if (!request || issues.count > 0) throw new ChatValidationError(issues.list);
+  return request;
+}
+
+/**
+ * Reads the chat part of a body, recording every problem in `issues` (so a caller validating more fields
+ * reports them all in one 422); the result is only meaningful when no issue was recorded.
+ */
+export function readChatRequest(body: unknown, issues: Issues): ChatRequest | undefined {
+  if (!expectObj(body, ['body'], issues)) return undefined;
+  const before = issues.count;
 
   const req: ChatRequest = { messages: [] };
   const model = field(body, 'model');
@@ -173,7 +184,6 @@ export function validateChatRequest(body: unknown): ChatRequest {
   }
 
   // Conversation rules only make sense once every message is well-formed.
-  if (issues.count === 0) validateStructure(req.messages, req.continue_final_message === true, issues);
-  if (issues.count > 0) throw new ChatValidationError(issues.list);
+  if (issues.count === before) validateStructure(req.messages, req.continue_final_message === true, issues);
   return req;
 }

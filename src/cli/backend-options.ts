@@ -1,5 +1,6 @@
-/** The --backend / --quant / --threads options shared by commands that run the model. */
+/** The --backend / --quant / --threads / --kv-cache / --context options shared by commands that run the model. */
 import { KV_FORMATS, type KvFormat } from '../backend/kv-format.js';
+import type { EngineOptions } from '../engine/engine.js';
 import type { Quantization } from '../backend/native/native-weight.js';
 import { BACKEND_CHOICES, type BackendChoice, type BackendSpec, QUANTIZATIONS } from '../backend/select.js';
 import { UsageError } from './errors.js';
@@ -10,7 +11,30 @@ export const BACKEND_OPTIONS = {
   quant: { type: 'string' },
   threads: { type: 'string' },
   'kv-cache': { type: 'string' },
+  context: { type: 'string' },
 } as const;
+
+type EngineOptionValues = {
+  backend?: string;
+  quant?: string;
+  threads?: string;
+  'kv-cache'?: string;
+  context?: string;
+};
+
+/** The engine options of a command line: one object, handed unchanged to wherever the model runs. */
+export function engineOptions(
+  values: EngineOptionValues,
+  scheduler?: EngineOptions['scheduler'],
+): EngineOptions {
+  const kvCache = kvCacheOption(values['kv-cache']);
+  return {
+    backend: backendSpec(values),
+    maxContext: numberOption(values.context, 'context', 131072, 2, 131072),
+    ...(kvCache && { kvCache }),
+    ...(scheduler && { scheduler }),
+  };
+}
 
 export function kvCacheOption(value: string | undefined): KvFormat | undefined {
   if (value === undefined) return undefined;

@@ -4,9 +4,8 @@
  * and streams each request's events back; cancel and close messages arrive between steps.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { selectBackend } from '../backend/select.js';
-import { Engine } from './engine.js';
-import type { Scheduler } from './scheduler.js';
+import { loadModel } from './load-model.js';
+import { Scheduler } from './scheduler.js';
 import { type FromWorker, serializeError, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -15,13 +14,11 @@ const post = (message: FromWorker) => port.postMessage(message);
 
 let scheduler: Scheduler;
 try {
-  const backend = selectBackend(init.backend ?? {}, (line) => console.warn(line));
-  const engine = Engine.load(init.location, {
-    backend,
-    ...(init.maxContext && { maxContext: init.maxContext }),
+  const { model, tokenizer } = loadModel(init.location, init.options, {
+    onWarning: (line) => console.warn(line),
   });
-  scheduler = engine.scheduler(init.scheduler);
-  post({ type: 'ready', backend: engine.backendName, maxContext: engine.maxContext });
+  scheduler = new Scheduler(model, tokenizer, init.options.scheduler);
+  post({ type: 'ready', settings: scheduler.settings });
 } catch (err) {
   post({ type: 'load-failed', error: serializeError(err) });
   process.exit(1);

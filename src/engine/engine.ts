@@ -1,73 +1,118 @@
 /**
- * The engine API the CLI and the server share: a loaded model with its tokenizer and image settings, turning
- * chat-completion requests into prompts and prompts into streamed generations. Neither face knows tensor shapes.
+ * The engine client: what the CLI and the HTTP layer talk to. It prepares a validated request into a prompt
+ * (tokenizer, images, the context budget) and streams generations from wherever the model runs — the
+ * batching scheduler in this thread, the same scheduler in an engine worker thread, or (upstream.ts) another
+ * server. Neither face knows tensor shapes, and none of them re-reads the request.
  */
-import { ReferenceBackend } from '../backend/reference/reference-backend.js';
-import type { KvFormat } from '../backend/kv-format.js';
-import type { Backend } from '../backend/types.js';
+import type { CompletionRequest } from '../chat/completion-request.js';
 import type { ImageSettings } from '../checkpoint/index.js';
-import { generate, type GenerateOptions, type GenerationEvent } from '../generate/generate.js';
-import { PixtralModel } from '../model/pixtral.js';
+import type { GenerateOptions, GenerationEvent } from '../generate/sequence.js';
+import type { ImageInput } from '../model/vision-encoder.js';
 import type { Tokenizer } from '../tokenizer/index.js';
-import { openModelSource } from './model-source.js';
-import { type ImageFetcher, preparePrompt, type PreparedPrompt } from './prepare.js';
 import { dataUriFetcher } from './fetchers.js';
-import { Scheduler, type SchedulerOptions } from './scheduler.js';
+import { type EngineOptions, type LoadHooks, loadModel, loadPromptSide } from './load-model.js';
+import { choiceOptions, type ImageFetcher, preparePrompt, type Prompt } from './prepare.js';
+import { Scheduler, type SchedulerStats } from './scheduler.js';
+import { WorkerScheduler } from './worker-scheduler.js';
 
-export interface EngineOptions {
-  readonly backend?: Backend;
-  /** Longest sequence (prompt + answer) to allow, at most the model's own context (131072 for Pixtral). */
-  readonly maxContext?: number;
-  /** Called as tensors load: (done, total). */
-  readonly onProgress?: (done: number, total: number) => void;
-  /** KV-cache storage: f32 (default), f16 or q8 (a quarter of the memory; 131072 tokens fit beside q4 weights). */
-  readonly kvCache?: KvFormat;
+export type { EngineOptions } from './load-model.js';
+
+export interface EngineClient {
+  /** The model's own id (folder name, or the builtin's name). */
+  readonly id: string;
+  /** Where generation runs, for /health and logs ("local native (…) backend", "upstream http://…"). */
+  readonly description: string;
+  readonly maxContext: number;
+  readonly vision: boolean;
+  /** What a local model runs with (null in front of an upstream, whose settings are its own). */
+  readonly settings: EngineSettings | null;
+  /** Renders a validated request to prompt ids with its images; throws ContextLengthError when it cannot fit. */
+  prepare(request: CompletionRequest, fetchImage?: ImageFetcher): Promise<Prompt>;
+  /** Starts choice `choice` of a prompt; throws at once when it cannot be queued (overload, shutdown). */
+  generate(prompt: Prompt, choice?: number, signal?: AbortSignal): AsyncIterable<GenerationEvent>;
+  stats(): SchedulerStats;
+  /** Stops taking work; with cancel, fails what is in flight instead of finishing it. */
+  close(options?: { cancel?: boolean }): Promise<void>;
 }
 
-export class Engine {
+/** The settings a model actually runs with, as the thread that runs it reports them. */
+export interface EngineSettings {
+  readonly backend: string;
+  readonly kvCache: string;
+  readonly maxContext: number;
+  readonly maxBatch: number;
+  readonly maxQueue: number;
+  readonly kvBudgetTokens: number;
+}
+
+/** The scheduler in this thread, or its proxy in the engine worker: both queue prompts for generation. */
+interface ModelRunner {
+  submit(
+    ids: readonly number[],
+    images: readonly ImageInput[],
+    options: GenerateOptions,
+  ): AsyncIterable<GenerationEvent>;
+  readonly stats: SchedulerStats;
+  readonly settings: EngineSettings;
+  close(options?: { cancel?: boolean }): Promise<void>;
+}
+
+export class Engine implements EngineClient {
   private constructor(
     readonly id: string,
-    readonly model: PixtralModel,
-    readonly tokenizer: Tokenizer,
-    readonly image: ImageSettings | null,
+    private readonly tokenizer: Tokenizer,
+    private readonly image: ImageSettings | null,
+    private readonly runner: ModelRunner,
+    private readonly where: string,
   ) {}
 
-  /** Loads a model folder (either layout) or `builtin:tiny`. */
-  static load(location: string, options: EngineOptions = {}): Engine {
-    const source = openModelSource(location);
-    try {
-      const model = PixtralModel.fromCheckpoint(
-        source.weights,
-        options.backend ?? new ReferenceBackend(),
-        options.onProgress,
-        options.maxContext,
-      );
-      if (options.kvCache) model.kvFormat = options.kvCache;
-      return new Engine(source.id, model, source.tokenizer, source.image);
-    } finally {
-      source.close(); // weights now live in the backend
-    }
+  /** Loads the model in this thread (the CLI, tests, embedding). */
+  static load(location: string, options: EngineOptions = {}, hooks: LoadHooks = {}): Engine {
+    const loaded = loadModel(location, options, hooks);
+    const scheduler = new Scheduler(loaded.model, loaded.tokenizer, options.scheduler);
+    return new Engine(loaded.id, loaded.tokenizer, loaded.image, scheduler, 'this thread');
+  }
+
+  /**
+   * Loads the model in an engine worker thread (the server): forward passes never block this thread's event
+   * loop, while prompts are still prepared here. `options` crosses to the worker as it is.
+   */
+  static async inWorker(location: string, options: EngineOptions = {}): Promise<Engine> {
+    const side = loadPromptSide(location);
+    const worker = await WorkerScheduler.start(location, options);
+    return new Engine(side.id, side.tokenizer, side.image, worker, 'engine worker thread');
+  }
+
+  get settings(): EngineSettings {
+    return this.runner.settings;
+  }
+
+  get description(): string {
+    return `local ${this.settings.backend} backend (${this.where})`;
   }
 
   get maxContext(): number {
-    return this.model.config.maxContext;
+    return this.settings.maxContext;
   }
 
-  get backendName(): string {
-    return this.model.backend.name;
+  get vision(): boolean {
+    return this.image !== null;
   }
 
-  /** Validates a chat-completion body and renders it to prompt ids with its images preprocessed. */
-  prepare(body: unknown, fetchImage: ImageFetcher = dataUriFetcher()): Promise<PreparedPrompt> {
-    return preparePrompt(body, this.tokenizer, this.model.config.vision ? this.image : null, fetchImage);
+  prepare(request: CompletionRequest, fetchImage: ImageFetcher = dataUriFetcher()): Promise<Prompt> {
+    const rules = { tokenizer: this.tokenizer, image: this.image, maxContext: this.maxContext };
+    return preparePrompt(request, rules, fetchImage);
   }
 
-  generate(prompt: PreparedPrompt, options: GenerateOptions): AsyncGenerator<GenerationEvent> {
-    return generate(this.model, this.tokenizer, prompt.ids, prompt.images, options);
+  generate(prompt: Prompt, choice = 0, signal?: AbortSignal): AsyncIterable<GenerationEvent> {
+    return this.runner.submit(prompt.ids, prompt.images, choiceOptions(prompt, choice, signal));
   }
 
-  /** A scheduler that batches the decode steps of concurrent requests on this engine's model. */
-  scheduler(options?: SchedulerOptions): Scheduler {
-    return new Scheduler(this.model, this.tokenizer, options);
+  stats(): SchedulerStats {
+    return this.runner.stats;
+  }
+
+  close(options?: { cancel?: boolean }): Promise<void> {
+    return this.runner.close(options);
   }
 }

@@ -15,8 +15,19 @@ import { loadNativeAddon } from '../backend/native/addon.js';
 import { bundledTokenizer, loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 
 export const BUILTIN_TINY = 'builtin:tiny';
+/** The official name of Pixtral 12B, and the short names clients use for it. */
+export const PIXTRAL_12B_NAME = 'pixtral-12b-2409';
+export const PIXTRAL_12B_ALIASES: readonly string[] = ['pixtral-12b', 'pixtral-12b-latest', 'pixtral'];
+
+/** The name a model is served under: the 12B's official name only for a checkpoint of the 12B's shape. */
+function servedName(folder: string, config: WeightSource['config']): string {
+  const { nLayers, dim } = config.text;
+  if (nLayers === 40 && dim === 5120 && config.vision) return PIXTRAL_12B_NAME;
+  return folder.split(/[\\/]/).filter(Boolean).pop() ?? 'pixtral';
+}
 
 export interface ModelSource {
+  /** The name the model answers to (see servedName). */
   readonly id: string;
   readonly weights: WeightSource;
   readonly tokenizer: Tokenizer;
@@ -47,7 +58,7 @@ export function openModelSource(location: string): ModelSource {
     const image = tokenizer.image
       ? { patchSize: tokenizer.image.patchSize, maxImageSize: tokenizer.image.maxImageSize }
       : checkpoint.image;
-    const id = checkpoint.dir.split(/[\\/]/).filter(Boolean).pop() ?? 'pixtral';
+    const id = servedName(checkpoint.dir, checkpoint.config);
     return { id, weights: checkpoint, tokenizer, image, close: () => checkpoint.close() };
   } catch (err) {
     checkpoint.close();
@@ -64,7 +75,7 @@ function openQuantized(location: string): ModelSource {
   );
   try {
     const tokenizer = loadTokenizer(checkpoint.tokenizerFile);
-    const id = checkpoint.dir.split(/[\\/]/).filter(Boolean).pop() ?? 'pixtral';
+    const id = servedName(checkpoint.dir, checkpoint.config);
     return { id, weights: checkpoint, tokenizer, image: checkpoint.image, close: () => checkpoint.close() };
   } catch (err) {
     checkpoint.close();

@@ -6,13 +6,17 @@
  * an AbortSignal or a consumer that stops reading — drops a sequence between steps and frees its cache.
  */
 import type { Tensor } from '../backend/types.js';
-import { pause } from '../generate/generate.js';
 import { type GenerateOptions, type GenerationEvent, Sequence } from '../generate/sequence.js';
 import type { KvCache } from '../model/kv-cache.js';
 import type { PixtralModel } from '../model/pixtral.js';
 import type { ImageInput } from '../model/vision-encoder.js';
 import type { Tokenizer } from '../tokenizer/index.js';
+import type { EngineSettings } from './engine.js';
 import { EventChannel } from './event-channel.js';
+
+/** Defaults of the scheduler, in one place. */
+export const DEFAULT_MAX_BATCH = 8;
+export const DEFAULT_MAX_QUEUE = 64;
 
 export interface SchedulerOptions {
   /** Sequences decoding together in one batch. */
@@ -74,9 +78,21 @@ export class Scheduler {
     private readonly tokenizer: Tokenizer,
     options: SchedulerOptions = {},
   ) {
-    this.maxBatch = options.maxBatch ?? 8;
-    this.maxQueue = options.maxQueue ?? 64;
+    this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    this.maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.kvBudgetTokens = options.kvBudgetTokens ?? 4 * model.config.maxContext;
+  }
+
+  get settings(): EngineSettings {
+    const { model } = this;
+    return {
+      backend: model.backend.name,
+      kvCache: model.kvFormat,
+      maxContext: model.config.maxContext,
+      maxBatch: this.maxBatch,
+      maxQueue: this.maxQueue,
+      kvBudgetTokens: this.kvBudgetTokens,
+    };
   }
 
   get stats(): SchedulerStats {
@@ -89,8 +105,9 @@ export class Scheduler {
   }
 
   /**
-   * Queues a generation and returns its event stream. Throws at once (ContextLengthError, QueueFullError,
-   * SchedulerClosedError) when it cannot be queued, so the caller can answer with the right status.
+   * Queues a generation and returns its event stream. Throws at once (QueueFullError, SchedulerClosedError)
+   * when it cannot be queued, so the caller can answer with the right status. `options.maxTokens` was
+   * already fitted to the context when the prompt was prepared.
    */
   submit(
     ids: readonly number[],
@@ -98,7 +115,7 @@ export class Scheduler {
     options: GenerateOptions,
   ): AsyncIterable<GenerationEvent> {
     if (this.closed) throw new SchedulerClosedError();
-    const sequence = new Sequence(this.tokenizer, ids.length, this.model.config.maxContext, options);
+    const sequence = new Sequence(this.tokenizer, ids.length, options);
     const startsNow = this.waiting.length === 0 && !this.prefilling && this.running.length < this.maxBatch;
     if (!startsNow && this.waiting.length >= this.maxQueue) throw new QueueFullError(this.waiting.length);
     const job: Job = {
@@ -218,4 +235,9 @@ export class Scheduler {
     if (error) job.channel.fail(error);
     else job.channel.end();
   }
+}
+
+/** Lets other work run (and a cancellation arrive) between heavy steps. */
+function pause(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }

@@ -2,25 +2,18 @@
  * Messages between the server's main thread and the engine worker, and how errors cross the boundary (by
  * name, rebuilt as the same classes so the HTTP layer maps them to the same statuses).
  */
-import type { KvFormat } from '../backend/kv-format.js';
-import type { BackendSpec } from '../backend/select.js';
 import type { GenerateOptions, GenerationEvent } from '../generate/sequence.js';
 import { ContextLengthError } from '../generate/sequence.js';
 import { KvCacheFullError } from '../model/kv-cache.js';
 import type { ImageInput } from '../model/vision-encoder.js';
-import {
-  QueueFullError,
-  SchedulerClosedError,
-  type SchedulerOptions,
-  type SchedulerStats,
-} from './scheduler.js';
+import type { EngineSettings } from './engine.js';
+import type { EngineOptions } from './load-model.js';
+import { QueueFullError, SchedulerClosedError, type SchedulerStats } from './scheduler.js';
 
+/** The worker's workerData: the model location and the engine options exactly as the caller gave them. */
 export interface WorkerInit {
   readonly location: string;
-  readonly backend?: BackendSpec;
-  readonly maxContext?: number;
-  readonly kvCache?: KvFormat;
-  readonly scheduler?: SchedulerOptions;
+  readonly options: EngineOptions;
 }
 
 export type WorkerOptions = Omit<GenerateOptions, 'signal'>;
@@ -31,7 +24,7 @@ export type ToWorker =
   | { type: 'close'; cancel: boolean };
 
 export type FromWorker =
-  | { type: 'ready'; backend: string; maxContext: number }
+  | { type: 'ready'; settings: EngineSettings }
   | { type: 'load-failed'; error: SerializedError }
   | { type: 'event'; id: number; event: GenerationEvent; stats: SchedulerStats }
   | { type: 'end'; id: number; stats: SchedulerStats }

@@ -1,13 +1,15 @@
 /**
  * The main-thread face of the engine worker: the same submit/stats/close contract as the in-process Scheduler,
- * with the checks that must answer at once (context length, queue bound, shutdown) made here, and each
- * request's events arriving as messages. Prompts are prepared on this side (tokenizer and images), weights
- * live only in the worker.
+ * with the checks that must answer at once (queue bound, shutdown) made here, and each request's events
+ * arriving as messages. Prompts are prepared on this side (tokenizer and images), weights live only in the
+ * worker.
  */
 import { Worker } from 'node:worker_threads';
-import { answerBudget, type GenerateOptions, type GenerationEvent } from '../generate/sequence.js';
+import type { GenerateOptions, GenerationEvent } from '../generate/sequence.js';
 import type { ImageInput } from '../model/vision-encoder.js';
+import type { EngineSettings } from './engine.js';
 import { EventChannel } from './event-channel.js';
+import type { EngineOptions } from './load-model.js';
 import { QueueFullError, SchedulerClosedError, type SchedulerStats } from './scheduler.js';
 import { deserializeError, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
@@ -21,24 +23,24 @@ export class WorkerScheduler {
 
   private constructor(
     private readonly worker: Worker,
-    readonly backendName: string,
-    readonly maxContext: number,
-    init: WorkerInit,
+    /** What the worker runs with, as it reported once loaded. */
+    readonly settings: EngineSettings,
   ) {
-    this.maxInFlight = (init.scheduler?.maxBatch ?? 8) + (init.scheduler?.maxQueue ?? 64) + 1;
+    this.maxInFlight = settings.maxBatch + settings.maxQueue + 1;
     worker.on('message', (message: FromWorker) => this.receive(message));
     worker.on('error', (err) => this.failAll(err));
     worker.on('exit', () => this.failAll(new Error('the engine worker stopped')));
   }
 
   /** Starts the worker and waits until the model is loaded (or its loading failed). */
-  static start(init: WorkerInit): Promise<WorkerScheduler> {
+  static start(location: string, options: EngineOptions): Promise<WorkerScheduler> {
+    const init: WorkerInit = { location, options };
     const worker = new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: init });
     return new Promise((resolve, reject) => {
       const onMessage = (message: FromWorker) => {
         if (message.type === 'ready') {
           worker.off('message', onMessage);
-          resolve(new WorkerScheduler(worker, message.backend, message.maxContext, init));
+          resolve(new WorkerScheduler(worker, message.settings));
         } else if (message.type === 'load-failed') reject(deserializeError(message.error));
       };
       worker.on('message', onMessage);
@@ -56,7 +58,6 @@ export class WorkerScheduler {
     options: GenerateOptions,
   ): AsyncIterable<GenerationEvent> {
     if (this.closed) throw new SchedulerClosedError();
-    answerBudget(ids.length, this.maxContext, options.maxTokens);
     if (this.channels.size >= this.maxInFlight) throw new QueueFullError(this.lastStats.waiting);
     const id = this.nextId++;
     const { signal, ...rest } = options;

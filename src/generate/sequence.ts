@@ -2,7 +2,7 @@
  * One sequence's decoding state (spec §9), independent of who runs the model: given the logits after its
  * latest token it samples the next one, streams text with correct UTF-8 boundaries, watches stop strings,
  * EOS, max_tokens and the context limit, and collects tool calls (a first token of [TOOL_CALLS]) instead of
- * streaming them. The single-request loop (generate.ts) and the batching scheduler both drive it.
+ * streaming them. The scheduler (src/engine/scheduler.ts) drives it; it never touches the model.
  */
 import { SpecialId, StreamDecoder, type Tokenizer } from '../tokenizer/index.js';
 import { JsonConstraint, type TokenConstraint } from './grammar/token-constraint.js';
@@ -14,7 +14,10 @@ import { parseToolCalls, type ToolCall } from './tool-calls.js';
 export type FinishReason = 'stop' | 'length' | 'model_length' | 'tool_calls';
 
 export interface GenerateOptions {
-  readonly maxTokens?: number;
+  /** Tokens to generate at most, already fitted to the context by {@link answerBudget} (the one check). */
+  readonly maxTokens: number;
+  /** Context left after the prompt: a sequence that stops there ends with 'model_length', not 'length'. */
+  readonly room: number;
   readonly sampling: SamplingOptions;
   readonly stop?: readonly string[];
   /** Whether [TOOL_CALLS] may be generated; 'required' forces it as the first token. */
@@ -53,8 +56,15 @@ export class ContextLengthError extends Error {
   }
 }
 
-/** The answer budget of a prompt: throws when the prompt leaves no room in the context. */
-export function answerBudget(promptTokens: number, maxContext: number, maxTokens?: number) {
+/**
+ * The answer budget of a prompt: the context left after it, and the tokens to generate at most (what was
+ * asked, or all of that room). Throws when the prompt leaves no room in the context.
+ */
+export function answerBudget(
+  promptTokens: number,
+  maxContext: number,
+  maxTokens?: number | null,
+): { room: number; maxTokens: number } {
   if (promptTokens >= maxContext) throw new ContextLengthError(promptTokens, maxContext);
   const room = maxContext - promptTokens;
   return { room, maxTokens: Math.min(maxTokens ?? room, room) };
@@ -70,8 +80,6 @@ export class Sequence {
   private readonly sampler: Sampler;
   private readonly decoder: StreamDecoder;
   private readonly stops: StopStringMatcher;
-  private readonly maxTokens: number;
-  private readonly room: number;
   readonly tokens: number[] = [];
   private text = '';
   private toolMode = false;
@@ -82,14 +90,8 @@ export class Sequence {
   constructor(
     private readonly tokenizer: Tokenizer,
     readonly promptTokens: number,
-    maxContext: number,
     private readonly options: GenerateOptions,
   ) {
-    ({ room: this.room, maxTokens: this.maxTokens } = answerBudget(
-      promptTokens,
-      maxContext,
-      options.maxTokens,
-    ));
     this.sampler = new Sampler(options.sampling, blockedIds(tokenizer, options.tools ?? 'none'));
     this.decoder = new StreamDecoder(tokenizer);
     this.stops = new StopStringMatcher(options.stop ?? []);
@@ -114,7 +116,7 @@ export class Sequence {
 
   /** KV slots the whole sequence may need: prompt plus the largest answer. */
   get capacity(): number {
-    return this.promptTokens + this.maxTokens;
+    return this.promptTokens + this.options.maxTokens;
   }
 
   get done(): boolean {
@@ -139,8 +141,8 @@ export class Sequence {
       if (emit) events.push(this.emitText(emit));
       if (stopped) return { events: [...events, ...this.finish('stop', true)], next: null };
     }
-    if (tokens.length >= this.maxTokens) {
-      const reason = this.maxTokens < this.room ? 'length' : 'model_length';
+    if (tokens.length >= options.maxTokens) {
+      const reason = options.maxTokens < options.room ? 'length' : 'model_length';
       return { events: [...events, ...this.finish(reason)], next: null };
     }
     return { events, next: id };

@@ -15,6 +15,14 @@ import { type ImageInput, loadVisionWeights, VisionEncoder } from './vision-enco
 /** Prompt positions processed per forward pass: bounds the attention scratch of long (image) prompts. */
 export const DEFAULT_PREFILL_CHUNK = 512;
 
+export interface ModelOptions {
+  /** Longest sequence to allow, at most the checkpoint's own context. */
+  readonly maxContext?: number;
+  readonly kvFormat?: KvFormat;
+  /** Called as tensors load: (done, total). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
 export class PixtralModel {
   readonly decoder: Decoder;
   readonly vision: VisionEncoder | null;
@@ -24,6 +32,8 @@ export class PixtralModel {
     readonly backend: Backend,
     readonly config: PixtralConfig,
     load: (name: string) => ReturnType<Backend['weight']>,
+    /** How KV caches store keys and values (f16/q8 trade a little precision for memory); fixed for the model. */
+    readonly kvFormat: KvFormat = 'f32',
   ) {
     this.decoder = new Decoder(backend, config.text, loadDecoderWeights(load, config.text));
     const vision = config.vision;
@@ -35,17 +45,18 @@ export class PixtralModel {
   static fromCheckpoint(
     checkpoint: WeightSource,
     backend: Backend,
-    onProgress?: (done: number, total: number) => void,
-    maxContext = checkpoint.config.maxContext,
+    options: ModelOptions = {},
   ): PixtralModel {
     const total = checkpoint.names().length;
     let done = 0;
-    const config = { ...checkpoint.config, maxContext: Math.min(maxContext, checkpoint.config.maxContext) };
-    return new PixtralModel(backend, config, (name) => {
+    const maxContext = Math.min(options.maxContext ?? Infinity, checkpoint.config.maxContext);
+    const config = { ...checkpoint.config, maxContext };
+    const load = (name: string) => {
       const weight = backend.weight(checkpoint.readRaw(name));
-      onProgress?.(++done, total);
+      options.onProgress?.(++done, total);
       return weight;
-    });
+    };
+    return new PixtralModel(backend, config, load, options.kvFormat);
   }
 
   get imageTokenId(): number {
@@ -62,9 +73,6 @@ export class PixtralModel {
   imageEmbeddings(images: readonly ImageInput[]): Tensor {
     return adapt(this.backend, this.encodeImages(images), this.adapter!);
   }
-
-  /** How new KV caches store keys and values (f16/q8 trade a little precision for memory). */
-  kvFormat: KvFormat = 'f32';
 
   newCache(capacity: number): KvCache {
     const t = this.config.text;

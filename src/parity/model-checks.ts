@@ -7,8 +7,9 @@ import type { Backend } from '../backend/types.js';
 import { Checkpoint } from '../checkpoint/index.js';
 import { dataUriFetcher } from '../engine/fetchers.js';
 import { preparePrompt } from '../engine/prepare.js';
+import { greedyTokens, promptLogits } from '../engine/probes.js';
+import { validateCompletionRequest } from '../chat/completion-request.js';
 import { preprocessImage } from '../image/index.js';
-import { argmax } from '../generate/sampler.js';
 import { PixtralModel } from '../model/pixtral.js';
 import type { ImageInput } from '../model/vision-encoder.js';
 import { loadTokenizer } from '../tokenizer/index.js';
@@ -63,14 +64,15 @@ export async function checkModel(
     });
   }
 
-  const imagesOf = async (request: string) =>
-    (await preparePrompt(set.json(request), tokenizer, image, dataUriFetcher())).images;
+  const imagesOf = async (request: string) => {
+    const rules = { tokenizer, image, maxContext: model.config.maxContext };
+    return (await preparePrompt(validateCompletionRequest(set.json(request)), rules, dataUriFetcher()))
+      .images;
+  };
 
   for (const l of set.goldens.model.logits ?? []) {
     await report.checkAsync(`${prefix}/logits/${l.name}`, async () => {
-      const images = await imagesOf(l.request);
-      const rows = images.length ? model.imageEmbeddings(images) : undefined;
-      const logits = model.prefill(l.ids, model.newCache(l.ids.length), rows);
+      const logits = promptLogits(model, l.ids, await imagesOf(l.request));
       const golden = set.f32(l.last_logits.file);
       const result = compareFloats(logits, golden, relativeTolerance(golden));
       const top5 = [...logits.keys()].sort((a, b) => logits[b]! - logits[a]! || a - b).slice(0, 5);
@@ -86,17 +88,7 @@ export async function checkModel(
   for (const g of set.goldens.model.generate ?? []) {
     await report.checkAsync(`${prefix}/generate/${g.name}`, async () => {
       const images = await imagesOf(g.request);
-      const rows = images.length ? model.imageEmbeddings(images) : undefined;
-      const cache = model.newCache(g.ids.length + g.max_new_tokens);
-      let logits = model.prefill(g.ids, cache, rows);
-      const out: number[] = [];
-      for (;;) {
-        const id = argmax(logits);
-        out.push(id);
-        if (id === tokenizer.eosId || out.length >= g.max_new_tokens) break;
-        logits = model.step(id, cache);
-      }
-      cache.release();
+      const out = greedyTokens(model, g.ids, images, g.max_new_tokens, tokenizer.eosId);
       const result = compareIds(out, g.greedy);
       return { ...result, detail: `greedy ${result.detail}` };
     });

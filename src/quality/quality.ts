@@ -3,10 +3,13 @@
  * teacher-forced through a full-precision model and a quantized one, and every position's next-token
  * distribution is compared — top-1 agreement and mean KL(full ‖ quantized).
  */
-import type { Backend } from '../backend/types.js';
-import { Engine } from '../engine/engine.js';
+import type { BackendSpec } from '../backend/select.js';
+import { validateCompletionRequest } from '../chat/completion-request.js';
 import { dataUriFetcher } from '../engine/fetchers.js';
-import type { PreparedPrompt } from '../engine/prepare.js';
+import { type LoadedModel, loadModel } from '../engine/load-model.js';
+import { preparePrompt, type Prompt } from '../engine/prepare.js';
+import { positionLogits } from '../engine/probes.js';
+import { argmax } from '../generate/sampler.js';
 
 export interface QualityReport {
   readonly positions: number;
@@ -31,17 +34,9 @@ export interface QualityOptions {
 }
 
 /** Log-softmax of every position's logits for the prompts, as one array per prompt. */
-async function logProbs(engine: Engine, prompts: PreparedPrompt[]): Promise<Float32Array[]> {
+function logProbs({ model }: LoadedModel, prompts: Prompt[]): Float32Array[] {
   return prompts.map((prompt) => {
-    const model = engine.model;
-    const cache = model.newCache(prompt.ids.length);
-    const imageRows = prompt.images.length > 0 ? model.imageEmbeddings(prompt.images) : undefined;
-    const hidden = model.decoder.forward(
-      model.decoder.embed(prompt.ids, model.imageTokenId, imageRows),
-      cache,
-    );
-    cache.release();
-    const logits = model.decoder.logitsAll(hidden);
+    const logits = positionLogits(model, prompt.ids, prompt.images);
     const vocab = logits.shape[1]!;
     for (let t = 0; t < prompt.ids.length; t++)
       logSoftmaxInPlace(logits.data.subarray(t * vocab, (t + 1) * vocab));
@@ -58,15 +53,9 @@ function logSoftmaxInPlace(row: Float32Array): void {
   for (let i = 0; i < row.length; i++) row[i] = row[i]! - lse;
 }
 
-function argmax(row: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
-  return best;
-}
-
-async function preparedPrompts(engine: Engine, options: QualityOptions): Promise<PreparedPrompt[]> {
+async function preparedPrompts(loaded: LoadedModel, options: QualityOptions): Promise<Prompt[]> {
   const bodies: unknown[] = QUALITY_PROMPTS.map((text) => ({ messages: [{ role: 'user', content: text }] }));
-  if (options.imageDataUri && engine.model.vision)
+  if (options.imageDataUri && loaded.image)
     for (const question of ['Describe this image.', 'What colours do you see, and where?'])
       bodies.push({
         messages: [
@@ -79,7 +68,10 @@ async function preparedPrompts(engine: Engine, options: QualityOptions): Promise
           },
         ],
       });
-  return Promise.all(bodies.map((body) => engine.prepare(body, dataUriFetcher())));
+  const rules = { ...loaded, maxContext: loaded.model.config.maxContext };
+  return Promise.all(
+    bodies.map((body) => preparePrompt(validateCompletionRequest(body), rules, dataUriFetcher())),
+  );
 }
 
 /**
@@ -88,15 +80,15 @@ async function preparedPrompts(engine: Engine, options: QualityOptions): Promise
  */
 export async function measureQuality(
   location: string,
-  baseline: () => Backend,
-  quantized: () => Backend,
-  options: QualityOptions = {},
+  baseline: BackendSpec,
+  quantized: BackendSpec,
+  options: QualityOptions & { onWarning?: (line: string) => void } = {},
 ): Promise<QualityReport> {
-  let engine = Engine.load(location, { backend: baseline() });
-  const prompts = await preparedPrompts(engine, options);
-  const reference = await logProbs(engine, prompts);
-  engine = Engine.load(location, { backend: quantized() });
-  const candidate = await logProbs(engine, prompts);
+  const hooks = options.onWarning ? { onWarning: options.onWarning } : {};
+  const full = loadModel(location, { backend: baseline }, hooks);
+  const prompts = await preparedPrompts(full, options);
+  const reference = logProbs(full, prompts);
+  const candidate = logProbs(loadModel(location, { backend: quantized }, hooks), prompts);
   const vocab = reference[0]!.length / prompts[0]!.ids.length;
   let positions = 0;
   let agree = 0;

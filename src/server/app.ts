@@ -5,9 +5,9 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { parsePyJson } from '../chat/pyjson.js';
+import type { EngineClient } from '../engine/engine.js';
 import type { Store } from '../store/types.js';
 import { registerAuth } from './auth.js';
-import type { ChatBackend } from './chat-backend.js';
 import type { ServerConfig } from './config.js';
 import { ApiError, notFound, toApiError } from './errors.js';
 import { Metering } from './metering.js';
@@ -24,7 +24,7 @@ export type LoggerOption = boolean | { level: string; stream?: { write(line: str
 
 export interface AppDeps {
   readonly config: ServerConfig;
-  readonly backend: ChatBackend;
+  readonly engine: EngineClient;
   readonly store: Store;
   readonly logger?: LoggerOption;
   readonly isShuttingDown?: () => boolean;
@@ -36,7 +36,7 @@ export interface PixtralApp {
 }
 
 export function buildApp(deps: AppDeps): PixtralApp {
-  const { config, backend, store } = deps;
+  const { config, engine, store } = deps;
   const isShuttingDown = deps.isShuttingDown ?? (() => false);
   const logger =
     deps.logger === undefined || deps.logger === false
@@ -47,10 +47,12 @@ export function buildApp(deps: AppDeps): PixtralApp {
         };
   // return503OnClosing is ours (below), so that the refusal is Mistral-shaped too.
   const app = Fastify({ logger, bodyLimit: config.bodyLimitBytes, return503OnClosing: false });
-  const metrics = new ServerMetrics(() => backend.stats());
+  const metrics = new ServerMetrics(() => engine.stats());
   const metering = new Metering(store, config);
 
-  app.removeContentTypeParser('application/json');
+  // Only JSON bodies are accepted: any other content type (text/plain, forms) is a 415, never a body dropped
+  // on the floor and reported as missing fields.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
     try {
       done(null, parsePyJson(text as string));
@@ -92,24 +94,21 @@ export function buildApp(deps: AppDeps): PixtralApp {
     }
   });
   app.addHook('onResponse', async (request, reply) => {
-    // Streams are hijacked and counted by their route when they end (200 or stream_error); Fastify still runs
-    // this hook for them, so skip them here or they count twice.
-    if (String(reply.raw.getHeader('content-type') ?? '').startsWith('text/event-stream')) return;
+    // Routes that answer outside Fastify's reply (streams, clients that left) have counted themselves.
     const route = request.routeOptions.url ?? 'unknown';
-    metrics.requests.inc({ route, status: String(reply.statusCode) });
-    metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+    metrics.countResponse(request, route, reply.statusCode, reply.elapsedTime / 1000);
   });
 
   registerAuth(app, store, config.auth);
   registerChatCompletions(app, {
-    backend,
+    engine,
     metering,
     config,
     metrics,
     fetchImage: remoteImageFetcher(config.images),
   });
-  registerModels(app, config, backend);
+  registerModels(app, config, engine);
   registerUsage(app, store, metering);
-  registerOps(app, config, backend, metrics, isShuttingDown);
+  registerOps(app, config, engine, metrics, isShuttingDown);
   return { app, metrics };
 }

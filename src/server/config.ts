@@ -1,6 +1,6 @@
 /** Everything an operator can set for `pixtral serve`, with the defaults of a safe public deployment. */
 import { hostname } from 'node:os';
-import type { SchedulerOptions } from '../engine/scheduler.js';
+import { DEFAULT_MAX_CHOICES } from '../chat/completion-request.js';
 import { DEFAULT_PRICES, type Prices, type Tier, type TierLimits } from '../store/types.js';
 import type { RemoteImageOptions } from './remote-images.js';
 
@@ -14,7 +14,6 @@ export interface ServerConfig {
   readonly prices: Prices;
   readonly bodyLimitBytes: number;
   readonly images: RemoteImageOptions;
-  readonly scheduler: SchedulerOptions;
   /** Identifies this process's in-flight ledger rows, so a restart can close what a crash left open. */
   readonly replica: string;
   /** Largest `n` (choices per request) accepted. */
@@ -37,9 +36,8 @@ export function defaultServerConfig(overrides: Partial<ServerConfig> = {}): Serv
     prices: DEFAULT_PRICES,
     bodyLimitBytes: 32 * 1024 * 1024,
     images: { maxBytes: 10 * 1024 * 1024, timeoutMs: 10_000, allowPrivate: false },
-    scheduler: { maxBatch: 8, maxQueue: 64 },
     replica: `${hostname()}:${process.pid}`,
-    maxChoices: 8,
+    maxChoices: DEFAULT_MAX_CHOICES,
     shutdownGraceMs: 30_000,
     ...overrides,
   };

@@ -91,6 +91,13 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof SchedulerClosedError)
     return new ApiError(503, err.message, 'service_unavailable', 'shutting_down');
   const fastify = err as { statusCode?: number; code?: string; message?: string };
+  if (fastify?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return new ApiError(
+      415,
+      'Unsupported content type: send the request body as JSON with content-type: application/json',
+      'invalid_request_error',
+      'unsupported_media_type',
+    );
   if (fastify?.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
     return new ApiError(413, 'Request body is too large', 'invalid_request_error', 'request_too_large');
   if (typeof fastify?.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500)

@@ -9,6 +9,8 @@ export class ServerMetrics {
   readonly latency: Histogram<'route'>;
   readonly timeToFirstToken: Histogram;
   readonly decodeRate: Histogram;
+  /** Requests a route counted itself (streams, clients that left), so the generic hook skips them. */
+  private readonly counted = new WeakSet<object>();
 
   constructor(stats: () => SchedulerStats) {
     const registers = [this.registry];
@@ -60,5 +62,20 @@ export class ServerMetrics {
         this.set(stats().running);
       },
     });
+  }
+
+  /** Counts a request once, by the route that knows how it ended. */
+  countRequest(request: object, route: string, status: string, seconds: number): void {
+    this.counted.add(request);
+    this.requests.inc({ route, status });
+    this.latency.observe({ route }, seconds);
+  }
+
+  /** The generic count for every other response. */
+  countResponse(request: object, route: string, status: number, seconds: number): void {
+    if (this.counted.has(request)) return;
+    this.counted.add(request);
+    this.requests.inc({ route, status: String(status) });
+    this.latency.observe({ route }, seconds);
   }
 }

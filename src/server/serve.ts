@@ -4,22 +4,18 @@
  * requests, let in-flight ones finish within the grace period, cancel the rest, then close the store.
  */
 import type { ServerResponse } from 'node:http';
-import type { Engine } from '../engine/engine.js';
+import type { EngineClient } from '../engine/engine.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/types.js';
 import { buildApp, type LoggerOption, type PixtralApp } from './app.js';
-import { type ChatBackend, LocalChatBackend } from './chat-backend.js';
 import type { ServerConfig } from './config.js';
-import { UpstreamChatBackend, type UpstreamOptions } from './upstream.js';
 
 export interface ServeOptions {
   readonly config: ServerConfig;
   readonly host: string;
   readonly port: number;
-  /** What generates (exactly one): a ready backend, a loaded engine (run in-process), or an upstream. */
-  readonly backend?: ChatBackend;
-  readonly engine?: Engine;
-  readonly upstream?: UpstreamOptions;
+  /** What generates: a local engine (this thread or its worker) or an upstream; the server closes it. */
+  readonly engine: EngineClient;
   /** Database URL (sqlite path / postgres://…) and the data dir for the default SQLite file. */
   readonly db?: string;
   readonly dataDir: string;
@@ -30,7 +26,7 @@ export interface ServeOptions {
 export interface RunningServer extends PixtralApp {
   readonly url: string;
   readonly store: Store;
-  readonly backend: ChatBackend;
+  readonly engine: EngineClient;
   /** How many in-flight ledger rows from an earlier crash of this replica were closed at start. */
   readonly recovered: number;
   close(): Promise<void>;
@@ -40,15 +36,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { config } = options;
   const store = options.store ?? (await openStore(options.db, options.dataDir));
   const recovered = await store.recoverInterrupted(config.replica);
-  const backend: ChatBackend =
-    options.backend ??
-    (options.upstream
-      ? new UpstreamChatBackend(options.upstream)
-      : new LocalChatBackend(requireEngine(options.engine), config.scheduler));
+  const { engine } = options;
   let shuttingDown = false;
   const built = buildApp({
     config,
-    backend,
+    engine,
     store,
     ...(options.logger !== undefined && { logger: options.logger }),
     isShuttingDown: () => shuttingDown,
@@ -68,18 +60,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const close = () =>
     (closing ??= (async () => {
       shuttingDown = true;
-      const cancelLater = setTimeout(() => void backend.close({ cancel: true }), config.shutdownGraceMs);
+      const cancelLater = setTimeout(() => void engine.close({ cancel: true }), config.shutdownGraceMs);
       try {
-        await Promise.all([built.app.close(), backend.close()]);
+        await Promise.all([built.app.close(), engine.close()]);
       } finally {
         clearTimeout(cancelLater);
         await store.close();
       }
     })());
-  return { ...built, url: address.replace('[::1]', 'localhost'), store, backend, recovered, close };
-}
-
-function requireEngine(engine: Engine | undefined): Engine {
-  if (!engine) throw new Error('startServer needs a backend, an engine or an upstream');
-  return engine;
+  return { ...built, url: address.replace('[::1]', 'localhost'), store, engine, recovered, close };
 }

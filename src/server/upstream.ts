@@ -4,14 +4,15 @@
  * tokenized here (with the bundled Tekken tokenizer) so errors, limits and prompt-token counts are ours;
  * the upstream's own usage figures are billed when it reports them.
  */
+import type { CompletionRequest } from '../chat/completion-request.js';
 import { pyJsonDumps } from '../chat/pyjson.js';
-import { ContextLengthError } from '../generate/sequence.js';
-import { preparePrompt, type ImageFetcher, type PreparedPrompt } from '../engine/prepare.js';
+import type { EngineClient } from '../engine/engine.js';
+import { dataUriFetcher } from '../engine/fetchers.js';
+import { choiceOptions, type ImageFetcher, preparePrompt, type Prompt } from '../engine/prepare.js';
 import { QueueFullError, SchedulerClosedError, type SchedulerStats } from '../engine/scheduler.js';
 import type { GenerateOptions, GenerationEvent } from '../generate/sequence.js';
 import { parseToolCalls } from '../generate/tool-calls.js';
 import { bundledTokenizer, type Tokenizer } from '../tokenizer/index.js';
-import type { ChatBackend } from './chat-backend.js';
 import { ApiError } from './errors.js';
 import { readSse } from './sse-reader.js';
 
@@ -30,23 +31,31 @@ interface StreamedToolCall {
   function: { name: string; arguments: string };
 }
 
-export class UpstreamChatBackend implements ChatBackend {
+export class UpstreamEngine implements EngineClient {
   private readonly tokenizer: Tokenizer = bundledTokenizer();
   private inFlight = 0;
   private closed = false;
   readonly maxContext: number;
   readonly vision = true;
+  readonly settings = null;
+  readonly id: string;
 
   constructor(private readonly options: UpstreamOptions) {
     this.maxContext = options.maxContext ?? 131072;
+    this.id = options.model;
   }
 
   get description(): string {
     return `upstream ${new URL(this.options.url).origin}`;
   }
 
-  prepare(body: unknown, fetchImage: ImageFetcher): Promise<PreparedPrompt> {
-    return preparePrompt(body, this.tokenizer, { patchSize: 16, maxImageSize: 1024 }, fetchImage);
+  prepare(request: CompletionRequest, fetchImage: ImageFetcher = dataUriFetcher()): Promise<Prompt> {
+    const rules = {
+      tokenizer: this.tokenizer,
+      image: { patchSize: 16, maxImageSize: 1024 },
+      maxContext: this.maxContext,
+    };
+    return preparePrompt(request, rules, fetchImage);
   }
 
   stats(): SchedulerStats {
@@ -57,32 +66,29 @@ export class UpstreamChatBackend implements ChatBackend {
     this.closed = true;
   }
 
-  generate(prompt: PreparedPrompt, options: GenerateOptions): AsyncIterable<GenerationEvent> {
+  generate(prompt: Prompt, choice = 0, signal?: AbortSignal): AsyncIterable<GenerationEvent> {
     if (this.closed) throw new SchedulerClosedError();
-    if (prompt.ids.length >= this.maxContext)
-      throw new ContextLengthError(prompt.ids.length, this.maxContext);
     if (this.inFlight >= (this.options.maxInFlight ?? 64)) throw new QueueFullError(this.inFlight);
-    return this.stream(prompt, options);
+    return this.stream(prompt, choiceOptions(prompt, choice, signal));
   }
 
-  private requestBody(prompt: PreparedPrompt, options: GenerateOptions): string {
+  private requestBody(prompt: Prompt, options: GenerateOptions): string {
     const { sampling } = options;
     return pyJsonDumps({
-      ...prompt.request,
+      ...prompt.request.chat,
       model: this.options.model,
       n: 1,
       stream: true,
       stream_options: { include_usage: true },
       temperature: sampling.temperature,
       top_p: sampling.topP,
-      ...(options.maxTokens !== undefined && { max_tokens: options.maxTokens }),
       ...(sampling.seed !== undefined && { seed: sampling.seed, random_seed: sampling.seed }),
       stop: options.stop ?? [],
       safe_prompt: undefined, // already applied to the messages
     });
   }
 
-  private async *stream(prompt: PreparedPrompt, options: GenerateOptions): AsyncGenerator<GenerationEvent> {
+  private async *stream(prompt: Prompt, options: GenerateOptions): AsyncGenerator<GenerationEvent> {
     this.inFlight++;
     try {
       const response = await fetch(new URL('/v1/chat/completions', this.options.url), {

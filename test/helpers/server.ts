@@ -2,20 +2,23 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { defaultServerConfig, type ServerConfig } from '../../src/server/config.js';
 import type { LoggerOption } from '../../src/server/app.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
+import { UpstreamEngine } from '../../src/server/upstream.js';
 import type { Store } from '../../src/store/types.js';
 import { fixturePath, loadGoldens } from './fixtures.js';
 
 let engine: Engine | undefined;
 
-/** The fixture model (consolidated layout), loaded once per test process. */
+/** The fixture model (consolidated layout) in this thread, loaded once per test process (never closed). */
 export function fixtureEngine(): Engine {
-  engine ??= Engine.load(fixturePath(loadGoldens().model.consolidated));
+  engine ??= Engine.load(fixtureLocation());
   return engine;
 }
+
+export const fixtureLocation = () => fixturePath(loadGoldens().model.consolidated);
 
 export const MODEL = 'pixtral-fixture';
 
@@ -32,8 +35,8 @@ export async function startTestServer(
     store?: Store;
     db?: string;
     upstream?: { url: string; model: string };
-    /** Another engine than the shared fixture engine (e.g. one loaded with a small maxContext). */
-    engine?: Engine;
+    /** Options of the fixture engine this server loads (each server has its own and closes it). */
+    engine?: EngineOptions;
     logger?: LoggerOption;
   } = {},
 ): Promise<TestServer> {
@@ -43,7 +46,9 @@ export async function startTestServer(
     config,
     host: '127.0.0.1',
     port: 0,
-    ...(options.upstream ? { upstream: options.upstream } : { engine: options.engine ?? fixtureEngine() }),
+    engine: options.upstream
+      ? new UpstreamEngine(options.upstream)
+      : Engine.load(fixtureLocation(), options.engine ?? {}),
     dataDir,
     ...(options.db && { db: options.db }),
     ...(options.store && { store: options.store }),

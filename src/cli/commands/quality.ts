@@ -3,7 +3,6 @@
  * divergence of the quantized model against full precision over a fixed text + image prompt set.
  */
 import { readFile } from 'node:fs/promises';
-import { selectBackend } from '../../backend/select.js';
 import { measureQuality } from '../../quality/quality.js';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../errors.js';
@@ -29,9 +28,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     : undefined;
   const report = await measureQuality(
     positionals[0]!,
-    () => selectBackend({ backend: 'auto', quant: baseline }, io.err),
-    () => selectBackend({ backend: 'native', quant }, io.err),
-    image ? { imageDataUri: image } : {},
+    { backend: 'auto', quant: baseline },
+    { backend: 'native', quant },
+    { onWarning: io.err, ...(image && { imageDataUri: image }) },
   );
   if (values.json) io.out(JSON.stringify({ quant, baseline, ...report }));
   else

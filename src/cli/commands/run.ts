@@ -2,11 +2,11 @@
  * `pixtral run --model DIR [--image PATH_OR_URL ...] [--system STR] [--json] "prompt"`: one chat turn,
  * streamed to stdout as it is generated (or printed whole with usage under --json).
  */
+import { DEFAULT_TEMPERATURE, validateCompletionRequest } from '../../chat/completion-request.js';
 import { Engine } from '../../engine/engine.js';
 import { fileToDataUri } from '../../engine/fetchers.js';
-import { selectBackend } from '../../backend/select.js';
 import { parseCommandArgs } from '../args.js';
-import { BACKEND_OPTIONS, backendSpec, kvCacheOption } from '../backend-options.js';
+import { BACKEND_OPTIONS, engineOptions } from '../backend-options.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { progressBar } from '../progress.js';
@@ -25,20 +25,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       'top-p': { type: 'string' },
       seed: { type: 'string' },
       stop: { type: 'string', multiple: true },
-      context: { type: 'string' },
       ...BACKEND_OPTIONS,
     },
     { min: 1, max: 1, names: 'the prompt' },
   );
   if (!values.model)
     throw new UsageError('--model is required (a model folder, or builtin:tiny for the demo model)');
-  const sampling = {
-    temperature: numberOption(values.temperature, 'temperature', 0.7, 0, 2),
-    topP: numberOption(values['top-p'], 'top-p', 1, 0, 1),
-    ...(values.seed !== undefined ? { seed: numberOption(values.seed, 'seed', 0, 0, 2 ** 53) } : {}),
-  };
-  const maxTokens = numberOption(values['max-tokens'], 'max-tokens', 512, 1, 1 << 20);
-
   const content: unknown[] = [];
   for (const image of values.image ?? [])
     content.push({ type: 'image_url', image_url: await imageUrl(image) });
@@ -46,25 +38,33 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const messages: unknown[] = [];
   if (values.system) messages.push({ role: 'system', content: values.system });
   messages.push({ role: 'user', content });
+  // The command line becomes an ordinary chat-completion request, validated like any other.
+  const request = validateCompletionRequest({
+    messages,
+    temperature: numberOption(values.temperature, 'temperature', DEFAULT_TEMPERATURE, 0, 2),
+    top_p: numberOption(values['top-p'], 'top-p', 1, 0, 1),
+    max_tokens: numberOption(values['max-tokens'], 'max-tokens', 512, 1, 1 << 20),
+    ...(values.seed !== undefined && { random_seed: numberOption(values.seed, 'seed', 0, 0, 2 ** 53) }),
+    ...(values.stop && { stop: values.stop }),
+  });
 
   const progress = progressBar('loading model', io);
-  const maxContext = numberOption(values.context, 'context', 131072, 2, 131072);
-  const backend = selectBackend(backendSpec(values), io.err);
-  const kvCache = kvCacheOption(values['kv-cache']);
-  const engine = Engine.load(values.model, {
+  const engine = Engine.load(values.model, engineOptions(values), {
     onProgress: progress.update,
-    maxContext,
-    backend,
-    ...(kvCache && { kvCache }),
+    onWarning: io.err,
   });
   progress.done();
 
-  const prompt = await engine.prepare({ messages }, cliImageFetcher);
+  const prompt = await engine.prepare(request, cliImageFetcher);
   const started = Date.now();
   let done;
-  for await (const event of engine.generate(prompt, { maxTokens, sampling, stop: values.stop ?? [] })) {
-    if (event.type === 'text' && !values.json) process.stdout.write(event.text);
-    if (event.type === 'done') done = event;
+  try {
+    for await (const event of engine.generate(prompt)) {
+      if (event.type === 'text' && !values.json) process.stdout.write(event.text);
+      if (event.type === 'done') done = event;
+    }
+  } finally {
+    await engine.close();
   }
   if (!done) return 1;
   if (values.json) {
@@ -72,7 +72,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       JSON.stringify(
         {
           model: engine.id,
-          backend: engine.backendName,
+          backend: engine.settings.backend,
           content: done.text,
           tool_calls: done.toolCalls,
           finish_reason: done.finishReason,

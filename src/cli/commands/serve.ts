@@ -2,11 +2,14 @@
  * `pixtral serve`: the Mistral-compatible HTTP API on a local model (or in front of an upstream engine), with
  * API keys, metering and free-tier limits stored in SQLite (default) or PostgreSQL (--db postgres://…).
  */
+import { Engine, type EngineClient } from '../../engine/engine.js';
+import { PIXTRAL_12B_ALIASES, PIXTRAL_12B_NAME } from '../../engine/model-source.js';
+import { DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE } from '../../engine/scheduler.js';
 import { defaultServerConfig, DEFAULT_LIMITS } from '../../server/config.js';
 import { startServer } from '../../server/serve.js';
-import { WorkerChatBackend } from '../../server/worker-chat-backend.js';
+import { UpstreamEngine } from '../../server/upstream.js';
 import { parseCommandArgs } from '../args.js';
-import { BACKEND_OPTIONS, backendSpec, kvCacheOption } from '../backend-options.js';
+import { BACKEND_OPTIONS, engineOptions } from '../backend-options.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { numberOption } from '../options.js';
@@ -21,7 +24,6 @@ const OPTIONS = {
   'no-auth': { type: 'boolean' },
   upstream: { type: 'string' },
   'upstream-model': { type: 'string' },
-  context: { type: 'string' },
   'max-batch': { type: 'string' },
   'max-queue': { type: 'string' },
   'free-rpm': { type: 'string' },
@@ -39,15 +41,33 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs(argv, OPTIONS, { min: 0, max: 0, names: '' });
   if (values.model && values.upstream) throw new UsageError('use either --model or --upstream, not both');
   const location = values.model ?? 'builtin:tiny';
-  const maxContext = numberOption(values.context, 'context', 131072, 2, 131072);
+  const options = engineOptions(values, {
+    maxBatch: numberOption(values['max-batch'], 'max-batch', DEFAULT_MAX_BATCH, 1, 256),
+    maxQueue: numberOption(values['max-queue'], 'max-queue', DEFAULT_MAX_QUEUE, 0, 100_000),
+  });
+  // The model runs in an engine worker thread so HTTP stays responsive during forward passes.
+  let engine: EngineClient;
+  if (values.upstream) {
+    engine = new UpstreamEngine({
+      url: values.upstream,
+      model: values['upstream-model'] ?? values['model-name'] ?? PIXTRAL_12B_NAME,
+      ...(process.env.PIXTRAL_UPSTREAM_KEY && { apiKey: process.env.PIXTRAL_UPSTREAM_KEY }),
+      ...(options.maxContext !== undefined && { maxContext: options.maxContext }),
+    });
+  } else {
+    io.err(`pixtral serve: loading ${location} in the engine worker…`);
+    engine = await Engine.inWorker(location, options);
+  }
   const count = (name: keyof typeof values, fallback: number | null) =>
     values[name] === undefined
       ? fallback
       : numberOption(values[name] as string, name, 0, 0, Number.MAX_SAFE_INTEGER);
   const free = DEFAULT_LIMITS.free;
+  const modelName = values['model-name'] ?? engine.id;
   const config = defaultServerConfig({
-    modelName: values['model-name'] ?? (values.upstream ? 'pixtral-12b-2409' : modelNameOf(location)),
-    modelAliases: ['pixtral-12b', 'pixtral-12b-latest', 'pixtral'],
+    modelName,
+    // The 12B's short names only for the 12B itself: a demo or test model never answers to them.
+    modelAliases: modelName === PIXTRAL_12B_NAME ? PIXTRAL_12B_ALIASES : [],
     auth: !values['no-auth'],
     limits: {
       ...DEFAULT_LIMITS,
@@ -66,43 +86,20 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       timeoutMs: 10_000,
       allowPrivate: values['allow-private-image-urls'] ?? false,
     },
-    scheduler: {
-      maxBatch: numberOption(values['max-batch'], 'max-batch', 8, 1, 256),
-      maxQueue: numberOption(values['max-queue'], 'max-queue', 64, 0, 100_000),
-    },
     ...(values.replica && { replica: values.replica }),
   });
 
-  // The model runs in an engine worker thread so HTTP stays responsive during forward passes.
-  let backend: WorkerChatBackend | undefined;
-  if (!values.upstream) {
-    io.err(`pixtral serve: loading ${location} in the engine worker…`);
-    backend = await WorkerChatBackend.start(location, {
-      maxContext,
-      scheduler: config.scheduler,
-      backend: backendSpec(values),
-      ...(values['kv-cache'] && { kvCache: kvCacheOption(values['kv-cache']) }),
-    });
-  }
   const server = await startServer({
     config,
     host: values.host ?? '127.0.0.1',
     port: numberOption(values.port, 'port', 8000, 0, 65535),
-    ...(backend && { backend }),
-    ...(values.upstream && {
-      upstream: {
-        url: values.upstream,
-        model: values['upstream-model'] ?? config.modelName,
-        ...(process.env.PIXTRAL_UPSTREAM_KEY && { apiKey: process.env.PIXTRAL_UPSTREAM_KEY }),
-        maxContext,
-      },
-    }),
+    engine,
     ...storeLocation(values),
     logger: { level: values['log-level'] ?? 'info' },
   });
   if (!config.auth)
     io.err('pixtral serve: --no-auth: every request is served without an API key (local use only)');
-  io.err(`pixtral serve: ${config.modelName} on ${server.url} (${server.backend.description}); Ctrl-C stops`);
+  io.err(`pixtral serve: ${config.modelName} on ${server.url} (${server.engine.description}); Ctrl-C stops`);
 
   await new Promise<void>((resolve) => {
     const stop = () => {
@@ -115,8 +112,4 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     process.on('SIGTERM', stop);
   });
   return 0;
-}
-
-function modelNameOf(location: string): string {
-  return location === 'builtin:tiny' ? 'pixtral-tiny-random' : 'pixtral-12b-2409';
 }

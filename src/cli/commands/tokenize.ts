@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Checkpoint } from '../../checkpoint/index.js';
+import { validateCompletionRequest } from '../../chat/completion-request.js';
 import { dataUriFetcher } from '../../engine/fetchers.js';
 import { preparePrompt } from '../../engine/prepare.js';
 import { parsePyJson } from '../../chat/index.js';
@@ -38,11 +39,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
   } else tokenizer = bundledTokenizer();
 
-  let ids: number[];
+  let ids: readonly number[];
   if (values.text !== undefined) ids = tokenizer.encode(values.text);
   else {
     const body = await readRequest(values.request!);
-    ids = (await preparePrompt(body, tokenizer, image, dataUriFetcher())).ids;
+    const rules = { tokenizer, image, maxContext: Infinity };
+    ids = (await preparePrompt(validateCompletionRequest(body), rules, dataUriFetcher())).ids;
   }
   if (values.pieces) {
     const pieces = ids.map((id) =>

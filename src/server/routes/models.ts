@@ -1,11 +1,11 @@
 /** GET /v1/models and /v1/models/{id}: the served model as a Mistral `BaseModelCard`. */
 import type { FastifyInstance } from 'fastify';
-import type { ChatBackend } from '../chat-backend.js';
+import type { EngineClient } from '../../engine/engine.js';
 import type { ServerConfig } from '../config.js';
 import { notFound } from '../errors.js';
-import { DEFAULT_TEMPERATURE } from '../generation-options.js';
+import { DEFAULT_TEMPERATURE } from '../../chat/completion-request.js';
 
-export function registerModels(app: FastifyInstance, config: ServerConfig, backend: ChatBackend): void {
+export function registerModels(app: FastifyInstance, config: ServerConfig, engine: EngineClient): void {
   const created = Math.floor(Date.now() / 1000);
   const card = () => ({
     id: config.modelName,
@@ -15,7 +15,7 @@ export function registerModels(app: FastifyInstance, config: ServerConfig, backe
     type: 'base',
     name: config.modelName,
     description: 'Pixtral 12B: a 12B-parameter multimodal model (text and images) served by Pixtral TS',
-    max_context_length: backend.maxContext,
+    max_context_length: engine.maxContext,
     aliases: [...config.modelAliases],
     deprecation: null,
     default_model_temperature: DEFAULT_TEMPERATURE,
@@ -24,7 +24,7 @@ export function registerModels(app: FastifyInstance, config: ServerConfig, backe
       completion_fim: false,
       function_calling: true,
       fine_tuning: false,
-      vision: backend.vision,
+      vision: engine.vision,
       classification: false,
     },
   });
