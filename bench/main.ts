@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   tokenizer: () => import('./tokenizer.js'),
   engine: () => import('./engine.js'),
   server: () => import('./server.js'),
+  fuzz: () => import('./fuzz.js'),
 };
 
 const args = process.argv.slice(2);
