@@ -9,10 +9,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { bundledTokenizer, loadTokenizer, TokenizerFileError } from '../src/tokenizer/index.js';
 import { rustPatternToJs, SplitPatternError } from '../src/tokenizer/split-pattern.js';
+import { loadBundledTekken } from '../src/tokenizer/tekken-file.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
+import { loadPretokenizeReference } from './helpers/pretokenize-reference.js';
 
+const reference = loadPretokenizeReference();
 const bundled = bundledTokenizer();
 const tekken = loadTokenizer(fixturePath(loadGoldens().tokenizer.tekken));
+const codePoints = (text: string) =>
+  Array.from(text, (c) => 'U+' + c.codePointAt(0)!.toString(16).toUpperCase());
 
 describe('pre-tokenizer follows the Rust regex semantics of tiktoken', () => {
   it('splits the two strings from the issue as the reference does', () => {
@@ -33,6 +38,32 @@ describe('pre-tokenizer follows the Rust regex semantics of tiktoken', () => {
       assert.deepEqual(bundled.encode(text), ids, JSON.stringify(text));
       assert.deepEqual(tekken.encode(text), ids, JSON.stringify(text));
     }
+  });
+
+  it('the reference data is for this pattern and covers every White_Space character, U+FEFF and U+0085', () => {
+    assert.equal(reference.pattern, loadBundledTekken().pattern);
+    const seen = new Set(reference.cases.flatMap((c) => Array.from(c.text, (ch) => ch.codePointAt(0)!)));
+    const whiteSpace = [
+      0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+    ];
+    for (let cp = 0x2000; cp <= 0x200a; cp++) whiteSpace.push(cp);
+    for (const cp of [...whiteSpace, 0xfeff, 0x180e, 0x200b]) assert.ok(seen.has(cp), cp.toString(16));
+    assert.ok(reference.cases.length > 500);
+  });
+
+  it('matches the reference split and ids on every generated string', () => {
+    const wrong = reference.cases.filter(
+      (c) =>
+        JSON.stringify(bundled.split(c.text)) !== JSON.stringify(c.pieces) ||
+        JSON.stringify(bundled.encode(c.text)) !== JSON.stringify(c.ids),
+    );
+    assert.deepEqual(
+      wrong
+        .slice(0, 5)
+        .map((c) => ({ text: codePoints(c.text), got: bundled.split(c.text), want: c.pieces })),
+      [],
+      `${wrong.length} of ${reference.cases.length} strings split differently`,
+    );
   });
 });
 
