@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultSpecialTokenNames } from './special-tokens.js';
+import { compileSplitPattern } from './split-pattern.js';
 import { type ImageTokenSettings, type TekkenVocab, TokenizerFileError } from './vocab.js';
 
 interface TekkenConfig {
@@ -74,7 +75,7 @@ function readConfig(value: unknown, file: string): TekkenConfig {
   if (default_vocab_size <= default_num_special_tokens)
     throw new TokenizerFileError(file, 'default_vocab_size must exceed default_num_special_tokens');
   try {
-    new RegExp(pattern, 'gu');
+    compileSplitPattern(pattern);
   } catch (err) {
     throw new TokenizerFileError(file, `config.pattern is not a valid regex (${(err as Error).message})`);
   }

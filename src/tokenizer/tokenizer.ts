@@ -4,6 +4,7 @@
  */
 import { BytePairEncoder, textToKey } from './bpe.js';
 import { SpecialId } from './special-tokens.js';
+import { compileSplitPattern } from './split-pattern.js';
 import type { ImageTokenSettings, TekkenVocab } from './vocab.js';
 
 export type SpecialTokenPolicy = 'ignore' | 'names';
@@ -29,7 +30,7 @@ export class Tokenizer {
     this.image = vocab.image;
     this.source = vocab.source;
     this.encoder = new BytePairEncoder(vocab.rankBytes);
-    this.splitter = new RegExp(vocab.pattern, 'gu');
+    this.splitter = compileSplitPattern(vocab.pattern);
   }
 
   /** Token ids of plain text: no BOS/EOS, and text that spells a control token stays ordinary text. */

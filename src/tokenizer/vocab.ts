@@ -5,7 +5,7 @@
 export interface TekkenVocab {
   /** Byte sequence of every BPE rank; token id = rank + numSpecial. */
   readonly rankBytes: readonly Uint8Array[];
-  /** Pre-tokenisation regex source (used with the `u` and `g` flags). */
+  /** Pre-tokenisation regex source in Rust `regex` syntax, as tiktoken reads it (see split-pattern.ts). */
   readonly pattern: string;
   /** Number of control-token slots in front of the BPE ranks (1000 for Tekken). */
   readonly numSpecial: number;
