@@ -4,6 +4,7 @@ import { ReferenceBackend } from '../src/backend/reference/reference-backend.js'
 import { Checkpoint } from '../src/checkpoint/index.js';
 import { KvCacheFullError } from '../src/model/kv-cache.js';
 import { PixtralModel } from '../src/model/pixtral.js';
+import { concatAngles, rope1d, ropeFrequencies, RopeTable } from '../src/model/rope.js';
 import { fixturePath, loadGoldens, readF32 } from './helpers/fixtures.js';
 
 const goldens = loadGoldens();
@@ -113,5 +114,29 @@ describe('kv cache', () => {
     model.prefill([1, 3, 1100], cache);
     const t = model.config.text;
     assert.ok(cache.bytes <= t.nLayers * 2 * 10 * t.nKvHeads * t.headDim * 4);
+  });
+});
+
+describe('rope table', () => {
+  it('gives exactly the angles computed afresh, across its growth, as views', () => {
+    const freqs = ropeFrequencies(16, 1e9);
+    const table = new RopeTable(freqs, 2000);
+    for (const [start, count] of [
+      [0, 3],
+      [250, 10], // crosses the first 256 positions
+      [1, 1],
+      [700, 600], // grows past twice its size
+      [1990, 10], // up to the cap
+    ] as const) {
+      const cached = table.angles(start, count);
+      const fresh = rope1d(freqs, start, count);
+      assert.deepEqual([cached.positions, cached.pairs], [fresh.positions, fresh.pairs]);
+      assert.deepEqual(cached.cos, fresh.cos);
+      assert.deepEqual(cached.sin, fresh.sin);
+    }
+    const rows = table.rows([5, 1234, 0]);
+    const fresh = concatAngles([rope1d(freqs, 5, 1), rope1d(freqs, 1234, 1), rope1d(freqs, 0, 1)]);
+    assert.deepEqual(rows.cos, fresh.cos);
+    assert.deepEqual(rows.sin, fresh.sin);
   });
 });

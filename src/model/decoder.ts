@@ -6,7 +6,7 @@ import type { Backend, Tensor, Weight } from '../backend/types.js';
 import type { TextConfig } from '../checkpoint/index.js';
 import { type BlockShape, type BlockWeights, loadBlockWeights, transformerBlock } from './block.js';
 import type { KvCache } from './kv-cache.js';
-import { concatAngles, rope1d, ropeFrequencies } from './rope.js';
+import { RopeTable, ropeFrequencies } from './rope.js';
 import { concatRows, sliceRows, widthOf } from './rows.js';
 
 export interface DecoderWeights {
@@ -28,15 +28,17 @@ export function loadDecoderWeights(load: (name: string) => Weight, config: TextC
 }
 
 export class Decoder {
-  private readonly freqs: Float32Array;
+  private readonly rope: RopeTable;
   private readonly shape: BlockShape;
 
   constructor(
     private readonly backend: Backend,
     readonly config: TextConfig,
     private readonly weights: DecoderWeights,
+    /** Positions the RoPE table may grow to (the model's context). */
+    maxPositions = Number.MAX_SAFE_INTEGER,
   ) {
-    this.freqs = ropeFrequencies(config.headDim, config.ropeTheta);
+    this.rope = new RopeTable(ropeFrequencies(config.headDim, config.ropeTheta), maxPositions);
     this.shape = {
       nHeads: config.nHeads,
       nKvHeads: config.nKvHeads,
@@ -71,7 +73,7 @@ export class Decoder {
     const start = cache.length;
     const count = x.shape[0]!;
     cache.reserve(count);
-    const angles = rope1d(this.freqs, start, count);
+    const angles = this.rope.angles(start, count);
     this.weights.blocks.forEach((block, layer) => {
       const attend = (q: Tensor, k: Tensor, v: Tensor) => {
         cache.write(layer, k, v);
@@ -99,7 +101,7 @@ export class Decoder {
     const { backend, config, shape } = this;
     const starts = caches.map((cache) => cache.length);
     for (const cache of caches) cache.reserve(1);
-    const angles = concatAngles(starts.map((start) => rope1d(this.freqs, start, 1)));
+    const angles = this.rope.rows(starts);
     this.weights.blocks.forEach((block, layer) => {
       const attend = (q: Tensor, k: Tensor, v: Tensor) =>
         concatRows(

@@ -35,7 +35,12 @@ export class PixtralModel {
     /** How KV caches store keys and values (f16/q8 trade a little precision for memory); fixed for the model. */
     readonly kvFormat: KvFormat = 'f32',
   ) {
-    this.decoder = new Decoder(backend, config.text, loadDecoderWeights(load, config.text));
+    this.decoder = new Decoder(
+      backend,
+      config.text,
+      loadDecoderWeights(load, config.text),
+      config.maxContext,
+    );
     const vision = config.vision;
     this.vision = vision ? new VisionEncoder(backend, vision, loadVisionWeights(load, vision)) : null;
     this.adapter = vision ? loadAdapterWeights(load, vision.adapterBias) : null;

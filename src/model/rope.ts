@@ -31,6 +31,51 @@ export function rope1d(freqs: Float32Array, start: number, count: number): RopeA
 }
 
 /**
+ * The decoder's 1-D rotation table, computed once per position and reused by every step (llama2.c keeps its
+ * freq_cis the same way): angles for positions start..start+count−1 are views into it, never recomputed. It
+ * grows geometrically up to `maxPositions` as sequences reach further positions, so a short chat never pays for
+ * a 131072-position table.
+ */
+export class RopeTable {
+  private cos = new Float32Array(0);
+  private sin = new Float32Array(0);
+  private positions = 0;
+
+  constructor(
+    private readonly freqs: Float32Array,
+    private readonly maxPositions: number,
+  ) {}
+
+  /** Angles of positions start..start+count−1 (views into the table). */
+  angles(start: number, count: number): RopeAngles {
+    this.ensure(start + count);
+    const pairs = this.freqs.length;
+    const range = [start * pairs, (start + count) * pairs] as const;
+    return { cos: this.cos.subarray(...range), sin: this.sin.subarray(...range), positions: count, pairs };
+  }
+
+  /** Angles of one position per row (a decode step of several sequences). */
+  rows(positions: readonly number[]): RopeAngles {
+    return concatAngles(positions.map((position) => this.angles(position, 1)));
+  }
+
+  private ensure(needed: number): void {
+    if (needed <= this.positions) return;
+    const size = Math.max(needed, Math.min(this.maxPositions, Math.max(256, this.positions * 2)));
+    const more = rope1d(this.freqs, this.positions, size - this.positions);
+    const grow = (old: Float32Array, added: Float32Array) => {
+      const next = new Float32Array(old.length + added.length);
+      next.set(old);
+      next.set(added, old.length);
+      return next;
+    };
+    this.cos = grow(this.cos, more.cos);
+    this.sin = grow(this.sin, more.sin);
+    this.positions = size;
+  }
+}
+
+/**
  * 2-D RoPE of the vision encoder for one image of rows × cols patches (row-major): the first half of the pairs
  * turn with the patch row using the even-indexed frequencies, the second half with the column using the odd ones.
  */
