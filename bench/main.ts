@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   engine: () => import('./engine.js'),
   server: () => import('./server.js'),
   fuzz: () => import('./fuzz.js'),
+  soak: () => import('./soak.js'),
 };
 
 const args = process.argv.slice(2);
