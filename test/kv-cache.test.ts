@@ -15,8 +15,14 @@ import { collect, prepare } from './helpers/engine.js';
 const random = new SeededRandom(77);
 const values = (n: number) => Float32Array.from({ length: n }, () => (random.next() - 0.5) * 4);
 
-function filled(format: 'f32' | 'f16' | 'q8', positions: number, kvWidth: number, headDim: number) {
-  const cache = new KvCache(2, kvWidth, 4096, format, headDim);
+function filled(
+  format: 'f32' | 'f16' | 'q8',
+  positions: number,
+  kvWidth: number,
+  headDim: number,
+  pagePositions?: number,
+) {
+  const cache = new KvCache(2, kvWidth, 4096, format, headDim, pagePositions);
   const keys: Float32Array[] = [];
   for (let written = 0; written < positions;) {
     const count = Math.min(97, positions - written); // odd chunks cross the growth steps
@@ -105,6 +111,43 @@ describe('KV cache formats', () => {
             assert.ok(worst < 1e-5, `${name} ${format} head ${headDim}, ${queries} queries: ${worst}`);
           }
         }
+  });
+
+  it('attention reads the pages in place: any page size, every format, decode and prefill, both backends', () => {
+    const addon = loadNativeAddon();
+    const headDim = 64;
+    for (const pagePositions of [48, 256])
+      for (const format of ['f32', 'f16', 'q8'] as const)
+        for (const queries of [1, 70]) {
+          const { cache } = filled(format, 333, 2 * headDim, headDim, pagePositions);
+          const { k, v } = cache.view(1, 333);
+          assert.equal(k.pages.length, Math.ceil(333 / pagePositions));
+          const q = tensor([queries, 4 * headDim], values(queries * 4 * headDim));
+          const shape = { nHeads: 4, nKvHeads: 2, headDim, scale: 0.125, queryStart: 333 - queries };
+          const contiguous = (t: typeof k) => ({ shape: t.shape, data: kvToFloat32(t) });
+          const expected = new ReferenceBackend().attention(q, contiguous(k), contiguous(v), shape).data;
+          const outs = [new ReferenceBackend().attention(q, k, v, shape).data];
+          if (addon) outs.push(new NativeBackend(addon).attention(q, k, v, shape).data);
+          for (const out of outs) {
+            let worst = 0;
+            for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i]! - expected[i]!));
+            assert.ok(worst < 1e-5, `${format} pages of ${pagePositions}, ${queries} queries: ${worst}`);
+          }
+        }
+  });
+
+  it('takes pages as it grows and never copies them', () => {
+    const cache = new KvCache(1, 8, 1000, 'f32', 8, 64);
+    cache.reserve(10);
+    cache.write(0, tensor([10, 8], values(80)), tensor([10, 8], values(80)));
+    cache.advance(10);
+    const first = cache.view(0, 10).k.pages[0];
+    cache.reserve(500); // eight more pages
+    assert.equal(cache.view(0, 10).k.pages[0], first, 'the first page is the same object');
+    assert.equal(cache.bytes, 2 * 8 * 4 * 64 * Math.ceil(510 / 64));
+    const tail = new KvCache(1, 8, 70, 'f32', 8, 64);
+    tail.reserve(70);
+    assert.equal(tail.bytes, 2 * 8 * 4 * 70, 'the last page is cut to the capacity');
   });
 
   it('an f16 cache gives the greedy golden generation of the fixture model', async () => {

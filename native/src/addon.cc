@@ -2,11 +2,17 @@
 // synchronous on the calling thread (the server calls from its engine worker thread, never the event loop).
 #include <napi.h>
 
+#include <algorithm>
+#include <vector>
+
 #if defined(__unix__) || defined(__APPLE__)
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <vector>
 #endif
 
 #include "attention.h"
@@ -101,9 +107,59 @@ Napi::Value QuantizeJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// K or V for attention: a typed array of [keys, kv_width] values (and q8 scales), or — when page_positions > 0 —
+// Arrays of pages of page_positions positions each (the KV cache's layout), checked page by page.
+struct KvPages {
+  std::vector<const void*> data;
+  std::vector<const float*> scales;
+};
+
+bool ReadKv(Napi::Env env, const Napi::Value& data, const Napi::Value& scales, KvFormat format, int keys,
+            size_t kv_width, int kv_heads, int page_positions, KvSource* out, KvPages* pages) {
+  const size_t value_bytes = format == KvFormat::kF32 ? 4 : format == KvFormat::kF16 ? 2 : 1;
+  const bool q8 = format == KvFormat::kQ8;
+  *out = KvSource{format, nullptr, nullptr};
+  if (page_positions <= 0) {
+    if (!Check(env, data.IsTypedArray() && ByteLength(data) >= size_t(keys) * kv_width * value_bytes,
+               "attention: k/v too short"))
+      return false;
+    out->data = Data<uint8_t>(data);
+    if (!q8) return true;
+    if (!Check(env, scales.IsTypedArray() && ByteLength(scales) >= size_t(keys) * kv_heads * 4,
+               "attention: q8 scales too short"))
+      return false;
+    out->scales = Data<float>(scales);
+    return true;
+  }
+  const uint32_t needed = uint32_t((keys + page_positions - 1) / page_positions);
+  if (!Check(env, data.IsArray() && data.As<Napi::Array>().Length() >= needed, "attention: missing k/v pages") ||
+      !Check(env, !q8 || (scales.IsArray() && scales.As<Napi::Array>().Length() >= needed),
+             "attention: missing q8 scale pages"))
+    return false;
+  for (uint32_t i = 0; i < needed; i++) {
+    const size_t rows = std::min<size_t>(page_positions, size_t(keys) - size_t(i) * page_positions);
+    Napi::Value page = data.As<Napi::Array>().Get(i);
+    if (!Check(env, page.IsTypedArray() && ByteLength(page) >= rows * kv_width * value_bytes,
+               "attention: k/v page too short"))
+      return false;
+    pages->data.push_back(Data<uint8_t>(page));
+    if (!q8) continue;
+    Napi::Value page_scales = scales.As<Napi::Array>().Get(i);
+    if (!Check(env, page_scales.IsTypedArray() && ByteLength(page_scales) >= rows * kv_heads * 4,
+               "attention: q8 scale page too short"))
+      return false;
+    pages->scales.push_back(Data<float>(page_scales));
+  }
+  out->pages = pages->data.data();
+  out->page_scales = q8 ? pages->scales.data() : nullptr;
+  out->page_positions = page_positions;
+  return true;
+}
+
 // attention(q, k, v, out, queries, keys, heads, kvHeads, headDim, scale, queryStart | -1, kvFormat, kScales, vScales,
-//           bf16?)
-// k/v: Float32Array (f32), Uint16Array (f16) or Int8Array (q8, with one scale per position and kv head).
+//           bf16?, pagePositions?)
+// k/v: Float32Array (f32), Uint16Array (f16) or Int8Array (q8, with one scale per position and kv head); with
+// pagePositions > 0, Arrays of such pages (and of scale pages).
 Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int queries = info[4].As<Napi::Number>().Int32Value(), keys = info[5].As<Napi::Number>().Int32Value();
@@ -112,25 +168,22 @@ Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   float scale = info[9].As<Napi::Number>().FloatValue();
   int query_start = info[10].As<Napi::Number>().Int32Value();
   auto format = KvFormat(info.Length() > 11 ? info[11].As<Napi::Number>().Int32Value() : 0);
+  const bool bf16 = info.Length() > 14 && info[14].ToBoolean().Value();
+  const int page_positions = info.Length() > 15 ? info[15].As<Napi::Number>().Int32Value() : 0;
   if (!Check(env, queries >= 0 && keys >= 0 && heads > 0 && kv_heads > 0 && heads % kv_heads == 0 && head_dim > 0,
              "attention: bad shape"))
     return env.Undefined();
-  size_t q_len = size_t(queries) * heads * head_dim, kv_len = size_t(keys) * kv_heads * head_dim;
-  size_t value_bytes = format == KvFormat::kF32 ? 4 : format == KvFormat::kF16 ? 2 : 1;
-  if (!Check(env, ByteLength(info[0]) >= q_len * 4 && ByteLength(info[3]) >= q_len * 4, "attention: q/out too short") ||
-      !Check(env, ByteLength(info[1]) >= kv_len * value_bytes && ByteLength(info[2]) >= kv_len * value_bytes,
-             "attention: k/v too short"))
+  size_t q_len = size_t(queries) * heads * head_dim, kv_width = size_t(kv_heads) * head_dim;
+  if (!Check(env, ByteLength(info[0]) >= q_len * 4 && ByteLength(info[3]) >= q_len * 4, "attention: q/out too short"))
     return env.Undefined();
-  KvSource k{format, Data<uint8_t>(info[1]), nullptr}, v{format, Data<uint8_t>(info[2]), nullptr};
-  if (format == KvFormat::kQ8) {
-    size_t scales = size_t(keys) * kv_heads;
-    if (!Check(env, info.Length() > 13 && ByteLength(info[12]) >= scales * 4 && ByteLength(info[13]) >= scales * 4,
-               "attention: q8 scales too short"))
-      return env.Undefined();
-    k.scales = Data<float>(info[12]);
-    v.scales = Data<float>(info[13]);
-  }
-  const bool bf16 = info.Length() > 14 && info[14].ToBoolean().Value();
+  Napi::Value no_scales = env.Undefined();
+  KvSource k, v;
+  KvPages k_pages, v_pages;
+  if (!ReadKv(env, info[1], info.Length() > 12 ? info[12] : no_scales, format, keys, kv_width, kv_heads,
+              page_positions, &k, &k_pages) ||
+      !ReadKv(env, info[2], info.Length() > 13 ? info[13] : no_scales, format, keys, kv_width, kv_heads,
+              page_positions, &v, &v_pages))
+    return env.Undefined();
   Attention(Data<float>(info[0]), k, v, Data<float>(info[3]), queries, keys, heads, kv_heads, head_dim, scale,
             query_start, bf16);
   return env.Undefined();

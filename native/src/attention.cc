@@ -144,7 +144,7 @@ void AttendDecode(const Shape& s, const float* q, const KvSource& k, const KvSou
 
 void Attention(const float* q, KvSource k, KvSource v, float* out, int queries, int keys, int heads, int kv_heads,
                int head_dim, float scale, int query_start, bool bf16) {
-  if (bf16 && query_start < 0 && k.format == KvFormat::kF32 && v.format == KvFormat::kF32 &&
+  if (bf16 && query_start < 0 && k.format == KvFormat::kF32 && v.format == KvFormat::kF32 && !k.pages && !v.pages &&
       AmxTakesAttention(queries, keys, heads, kv_heads, head_dim)) {
     AttentionAmx(q, static_cast<const float*>(k.data), static_cast<const float*>(v.data), out, queries, keys, heads,
                  kv_heads, head_dim, scale);

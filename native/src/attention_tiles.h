@@ -63,11 +63,13 @@ PIXTRAL_MULTIVERSION void LoadRows(const KvSource& src, size_t first, int count,
   const bool f16c = ActiveLevel() >= KernelLevel::kAvx2, avx512 = ActiveLevel() >= KernelLevel::kAvx512;
 #endif
   for (int j = 0; j < count; j++) {
-    const size_t position = first + j, at = (position * kv_heads + kvh) * size_t(d);
+    const KvSource::Rows rows = src.At(first + j);
+    const size_t at = (rows.row * kv_heads + kvh) * size_t(d);
     // A subset of heads lies kv_heads·d values apart: too sparse for the hardware prefetcher, so ask for a row a
-    // little ahead (past the end this only touches cache lines, never faults). Whole positions stream on their own.
+    // little ahead (past the end of a page this only touches cache lines, never faults). Whole positions stream
+    // on their own.
     if (heads < kv_heads) {
-      const char* ahead = static_cast<const char*>(src.data) + at * value_bytes + kPrefetchPositions * position_bytes;
+      const char* ahead = static_cast<const char*>(rows.data) + at * value_bytes + kPrefetchPositions * position_bytes;
       for (size_t line = 0; line < row_bytes; line += 64) __builtin_prefetch(ahead + line);
     }
     for (int h = 0; h < heads; h++) {
@@ -75,10 +77,10 @@ PIXTRAL_MULTIVERSION void LoadRows(const KvSource& src, size_t first, int count,
       float* row = out + (size_t(j) * heads + h) * d;
       switch (src.format) {
         case KvFormat::kF32:
-          std::memcpy(row, static_cast<const float*>(src.data) + from, size_t(d) * 4);
+          std::memcpy(row, static_cast<const float*>(rows.data) + from, size_t(d) * 4);
           break;
         case KvFormat::kF16: {
-          const uint16_t* half = static_cast<const uint16_t*>(src.data) + from;
+          const uint16_t* half = static_cast<const uint16_t*>(rows.data) + from;
 #if defined(__x86_64__)
           if (avx512) {
             HalfRowAvx512(half, d, row);
@@ -93,8 +95,8 @@ PIXTRAL_MULTIVERSION void LoadRows(const KvSource& src, size_t first, int count,
           break;
         }
         case KvFormat::kQ8: {
-          const int8_t* q = static_cast<const int8_t*>(src.data) + from;
-          const float scale = src.scales[position * kv_heads + kvh + h];
+          const int8_t* q = static_cast<const int8_t*>(rows.data) + from;
+          const float scale = rows.scales[rows.row * kv_heads + kvh + h];
           for (int i = 0; i < d; i++) row[i] = float(q[i]) * scale;
           break;
         }

@@ -10,8 +10,27 @@ export type KvFormat = 'f32' | 'f16' | 'q8';
 
 export const KV_FORMATS: readonly KvFormat[] = ['f32', 'f16', 'q8'];
 
+/** One page of stored keys or values: `pagePositions` rows of kvHeads·headDim values. */
+export type KvPageData = Float32Array | Uint16Array | Int8Array;
+
+/**
+ * Keys or values [positions, kvHeads·headDim] held in fixed-size pages (the KV cache's layout): position p is
+ * row p mod pagePositions of page ⌊p / pagePositions⌋. Pages are never copied to grow a sequence, and a later
+ * prefix cache can share them between sequences.
+ */
+export interface PagedKv {
+  readonly shape: readonly number[];
+  readonly format: KvFormat;
+  readonly pages: readonly KvPageData[];
+  /** q8: one scale per (position, kv head), per page. */
+  readonly pageScales: readonly Float32Array[];
+  readonly pagePositions: number;
+  readonly headDim: number;
+}
+
 /** Keys or values [positions, kvHeads·headDim] as a KV cache stores them. */
 export type KvTensor =
+  | PagedKv
   | Tensor
   | { readonly shape: readonly number[]; readonly format: 'f16'; readonly data: Uint16Array }
   | {
@@ -73,9 +92,28 @@ export function quantizeHead(
 }
 
 export function kvToFloat32(t: KvTensor): Float32Array {
+  if ('pages' in t) return pagedToFloat32(t);
   if (!('format' in t)) return t.data;
   const out = new Float32Array(t.data.length);
   if (t.format === 'f16') for (let i = 0; i < out.length; i++) out[i] = f16ToF32(t.data[i]!);
   else for (let i = 0; i < out.length; i++) out[i] = t.data[i]! * t.scales[Math.floor(i / t.headDim)]!;
+  return out;
+}
+
+function pagedToFloat32(t: PagedKv): Float32Array {
+  const [positions, width] = t.shape as [number, number];
+  const out = new Float32Array(positions * width);
+  for (let page = 0; page * t.pagePositions < positions; page++) {
+    const rows = Math.min(t.pagePositions, positions - page * t.pagePositions);
+    const data = t.pages[page]!.subarray(0, rows * width);
+    const shape = [rows, width];
+    const plain: KvTensor =
+      t.format === 'f32'
+        ? { shape, data: data as Float32Array }
+        : t.format === 'f16'
+          ? { shape, format: 'f16', data: data as Uint16Array }
+          : { shape, format: 'q8', data: data as Int8Array, scales: t.pageScales[page]!, headDim: t.headDim };
+    out.set(kvToFloat32(plain), page * t.pagePositions * width);
+  }
   return out;
 }

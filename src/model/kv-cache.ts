@@ -1,14 +1,21 @@
 /**
  * Per-sequence key/value cache of the decoder (spec §7.5): for each layer, K and V after RoPE for every position
- * so far, stored as float32, f16 or q8 (int8 with a scale per position and kv head). Capacity is fixed when the
- * sequence starts (prompt + requested tokens, at most the model's context); memory is taken as the sequence
- * grows — geometrically, so a long context is copied only a few times — and `release()` gives it all back.
+ * so far, stored as float32, f16 or q8 (int8 with a scale per position and kv head), in fixed-size pages.
+ * Capacity is fixed when the sequence starts (prompt + requested tokens, at most the model's context); pages are
+ * taken as the sequence grows — never copied, so a long context costs no re-allocation — and `release()` gives
+ * them all back. Attention reads the pages in place.
  */
-import { floatToHalf, type KvFormat, type KvTensor, quantizeHead } from '../backend/kv-format.js';
+import {
+  floatToHalf,
+  type KvFormat,
+  type KvPageData,
+  type PagedKv,
+  quantizeHead,
+} from '../backend/kv-format.js';
 import type { Tensor } from '../backend/types.js';
 
-const FIRST_BLOCK = 256;
-const GROWTH = 1.5;
+/** Positions per page: a multiple of the attention kernels' 64-key tiles, small enough to waste little. */
+export const KV_PAGE_POSITIONS = 256;
 
 export class KvCacheFullError extends Error {
   constructor(capacity: number) {
@@ -17,19 +24,18 @@ export class KvCacheFullError extends Error {
   }
 }
 
-type Store = Float32Array | Uint16Array | Int8Array;
-
-interface LayerStore {
-  keys: Store;
-  values: Store;
-  keyScales: Float32Array;
-  valueScales: Float32Array;
+interface LayerPages {
+  readonly keys: KvPageData[];
+  readonly values: KvPageData[];
+  readonly keyScales: Float32Array[];
+  readonly valueScales: Float32Array[];
 }
 
 export class KvCache {
   /** Positions filled so far (the next token's absolute position). */
   length = 0;
-  private stores: LayerStore[];
+  private layerPages: LayerPages[];
+  /** Positions the pages taken so far can hold. */
   private allocated = 0;
 
   constructor(
@@ -39,62 +45,76 @@ export class KvCache {
     readonly format: KvFormat = 'f32',
     /** Values per scale in q8 (the head dimension). */
     readonly headDim = kvWidth,
+    readonly pagePositions = KV_PAGE_POSITIONS,
   ) {
-    this.stores = Array.from({ length: layers }, () => this.emptyStore(0));
+    this.layerPages = this.emptyPages();
   }
 
-  private emptyStore(positions: number): LayerStore {
-    const n = positions * this.kvWidth;
-    const make = (): Store =>
-      this.format === 'f32'
-        ? new Float32Array(n)
-        : this.format === 'f16'
-          ? new Uint16Array(n)
-          : new Int8Array(n);
-    const scales = this.format === 'q8' ? (positions * this.kvWidth) / this.headDim : 0;
-    return {
-      keys: make(),
-      values: make(),
-      keyScales: new Float32Array(scales),
-      valueScales: new Float32Array(scales),
-    };
+  private emptyPages(): LayerPages[] {
+    return Array.from({ length: this.layers }, () => ({
+      keys: [],
+      values: [],
+      keyScales: [],
+      valueScales: [],
+    }));
   }
 
   /** Bytes currently held. */
   get bytes(): number {
-    const s = this.stores[0];
-    if (!s) return 0;
-    return this.layers * 2 * (s.keys.byteLength + s.keyScales.byteLength);
+    const layer = this.layerPages[0];
+    if (!layer) return 0;
+    const bytes = (pages: ArrayLike<number>[]) =>
+      pages.reduce((n, page) => n + (page as KvPageData | Float32Array).byteLength, 0);
+    return this.layers * 2 * (bytes(layer.keys) + bytes(layer.keyScales));
   }
 
   /** Makes room for `count` more positions; throws when the capacity would be exceeded. */
   reserve(count: number): void {
     const needed = this.length + count;
     if (needed > this.capacity) throw new KvCacheFullError(this.capacity);
-    if (needed <= this.allocated) return;
-    const size = Math.min(this.capacity, Math.max(needed, FIRST_BLOCK, Math.ceil(this.allocated * GROWTH)));
-    this.stores = this.stores.map((old) => {
-      const next = this.emptyStore(size);
-      next.keys.set(old.keys as never);
-      next.values.set(old.values as never);
-      next.keyScales.set(old.keyScales);
-      next.valueScales.set(old.valueScales);
-      return next;
-    });
-    this.allocated = size;
+    while (this.allocated < needed) {
+      // The last page holds only what the capacity allows, so a sequence never takes more than its capacity.
+      const positions = Math.min(this.pagePositions, this.capacity - this.allocated);
+      for (const layer of this.layerPages) {
+        layer.keys.push(this.newPage(positions));
+        layer.values.push(this.newPage(positions));
+        const scales = this.format === 'q8' ? (positions * this.kvWidth) / this.headDim : 0;
+        layer.keyScales.push(new Float32Array(scales));
+        layer.valueScales.push(new Float32Array(scales));
+      }
+      this.allocated += positions;
+    }
+  }
+
+  private newPage(positions: number): KvPageData {
+    const n = positions * this.kvWidth;
+    return this.format === 'f32'
+      ? new Float32Array(n)
+      : this.format === 'f16'
+        ? new Uint16Array(n)
+        : new Int8Array(n);
   }
 
   /** Stores k, v [T, kvWidth] of one layer at positions length..length+T−1 (call `advance` after all layers). */
   write(layer: number, k: Tensor, v: Tensor): void {
-    const at = this.length * this.kvWidth;
-    if (at + k.data.length > this.allocated * this.kvWidth)
-      throw new Error('kv cache: write past reserved space');
-    const store = this.stores[layer]!;
-    this.encode(k.data, store.keys, store.keyScales, at);
-    this.encode(v.data, store.values, store.valueScales, at);
+    const rows = k.data.length / this.kvWidth;
+    if (this.length + rows > this.allocated) throw new Error('kv cache: write past reserved space');
+    const pages = this.layerPages[layer]!;
+    // A chunk may straddle pages: store it page by page.
+    for (let row = 0; row < rows;) {
+      const position = this.length + row;
+      const page = Math.floor(position / this.pagePositions);
+      const at = (position % this.pagePositions) * this.kvWidth;
+      const count = Math.min(rows - row, this.pagePositions - (position % this.pagePositions));
+      const from = row * this.kvWidth;
+      const to = from + count * this.kvWidth;
+      this.encode(k.data.subarray(from, to), pages.keys[page]!, pages.keyScales[page]!, at);
+      this.encode(v.data.subarray(from, to), pages.values[page]!, pages.valueScales[page]!, at);
+      row += count;
+    }
   }
 
-  private encode(src: Float32Array, dst: Store, scales: Float32Array, at: number): void {
+  private encode(src: Float32Array, dst: KvPageData, scales: Float32Array, at: number): void {
     if (this.format === 'f32') (dst as Float32Array).set(src, at);
     else if (this.format === 'f16') for (let i = 0; i < src.length; i++) dst[at + i] = floatToHalf(src[i]!);
     else
@@ -102,30 +122,19 @@ export class KvCache {
         scales[(at + h) / this.headDim] = quantizeHead(src, h, this.headDim, dst as Int8Array, at + h);
   }
 
-  /** K and V of one layer for positions 0..end−1, in the stored format. */
-  view(layer: number, end: number): { k: KvTensor; v: KvTensor } {
-    const n = end * this.kvWidth;
-    const shape = [end, this.kvWidth];
-    const s = this.stores[layer]!;
-    if (this.format === 'f32')
-      return {
-        k: { shape, data: (s.keys as Float32Array).subarray(0, n) },
-        v: { shape, data: (s.values as Float32Array).subarray(0, n) },
-      };
-    if (this.format === 'f16')
-      return {
-        k: { shape, format: 'f16', data: (s.keys as Uint16Array).subarray(0, n) },
-        v: { shape, format: 'f16', data: (s.values as Uint16Array).subarray(0, n) },
-      };
-    const scales = n / this.headDim;
-    const q8 = (data: Store, sc: Float32Array): KvTensor => ({
-      shape,
-      format: 'q8',
-      data: (data as Int8Array).subarray(0, n),
-      scales: sc.subarray(0, scales),
+  /** K and V of one layer for positions 0..end−1, as the pages hold them (no copy). */
+  view(layer: number, end: number): { k: PagedKv; v: PagedKv } {
+    const pages = this.layerPages[layer]!;
+    const used = Math.ceil(end / this.pagePositions);
+    const paged = (data: KvPageData[], scales: Float32Array[]): PagedKv => ({
+      shape: [end, this.kvWidth],
+      format: this.format,
+      pages: data.slice(0, used),
+      pageScales: this.format === 'q8' ? scales.slice(0, used) : [],
+      pagePositions: this.pagePositions,
       headDim: this.headDim,
     });
-    return { k: q8(s.keys, s.keyScales), v: q8(s.values, s.valueScales) };
+    return { k: paged(pages.keys, pages.keyScales), v: paged(pages.values, pages.valueScales) };
   }
 
   advance(count: number): void {
@@ -138,7 +147,7 @@ export class KvCache {
   }
 
   release(): void {
-    this.stores = this.stores.map(() => this.emptyStore(0));
+    this.layerPages = this.emptyPages();
     this.allocated = 0;
     this.length = 0;
   }

@@ -69,11 +69,14 @@ export interface NativeAddon {
   binary(op: 'siluMul' | 'add', a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** A byte range of a file, memory-mapped read-only (unmapped when collected). */
   mapFile(path: string, offset: number, length: number): Uint8Array;
-  /** Tiled attention with an online softmax; queryStart −1 = no mask. */
+  /**
+   * Tiled attention with an online softmax; queryStart −1 = no mask. K/V (and q8 scales) are one array each,
+   * or — with pagePositions > 0 — arrays of pages of that many positions (the KV cache's layout).
+   */
   attention(
     q: Float32Array,
-    k: Float32Array | Uint16Array | Int8Array,
-    v: Float32Array | Uint16Array | Int8Array,
+    k: KvData | readonly KvData[],
+    v: KvData | readonly KvData[],
     out: Float32Array,
     queries: number,
     keys: number,
@@ -83,12 +86,15 @@ export interface NativeAddon {
     scale: number,
     queryStart: number,
     kvFormat?: number,
-    kScales?: Float32Array,
-    vScales?: Float32Array,
+    kScales?: Float32Array | readonly Float32Array[],
+    vScales?: Float32Array | readonly Float32Array[],
     /** Unmasked float32 attention may run on AMX tiles with bf16 Q/K/V and weights. */
     bf16?: boolean,
+    pagePositions?: number,
   ): void;
 }
+
+type KvData = Float32Array | Uint16Array | Int8Array;
 
 let loaded: { addon: NativeAddon | null; reason: string } | undefined;
 let warned = false;

@@ -118,12 +118,12 @@ export class NativeBackend implements Backend {
   attention(q: Tensor, k: KvTensor, v: KvTensor, shape: AttentionShape): Tensor {
     const queries = rowsOf(q);
     const out = tensor([queries, shape.nHeads * shape.headDim]);
-    const format = 'format' in k ? (k.format === 'f16' ? 1 : 2) : 0;
-    const scales = (t: KvTensor) => ('format' in t && t.format === 'q8' ? t.scales : EMPTY);
+    const [kData, kScales, format, pagePositions] = kvArguments(k);
+    const [vData, vScales] = kvArguments(v);
     this.addon.attention(
       q.data,
-      k.data,
-      v.data,
+      kData,
+      vData,
       out.data,
       queries,
       k.shape[0]!,
@@ -133,9 +133,10 @@ export class NativeBackend implements Backend {
       shape.scale,
       shape.queryStart ?? -1,
       format,
-      scales(k),
-      scales(v),
+      kScales,
+      vScales,
       this.bf16Activations,
+      pagePositions,
     );
     return out;
   }
@@ -168,4 +169,13 @@ export class NativeBackend implements Backend {
     if (!values) this.normWeights.set(weight, (values = weight.toFloat32()));
     return values;
   }
+}
+
+const KV_FORMAT_CODE = { f32: 0, f16: 1, q8: 2 } as const;
+
+/** A stored K or V as the addon takes it: data (or pages), q8 scales (or scale pages), format code, page size. */
+function kvArguments(t: KvTensor) {
+  if ('pages' in t) return [t.pages, t.pageScales, KV_FORMAT_CODE[t.format], t.pagePositions] as const;
+  if (!('format' in t)) return [t.data, EMPTY, KV_FORMAT_CODE.f32, 0] as const;
+  return [t.data, t.format === 'q8' ? t.scales : EMPTY, KV_FORMAT_CODE[t.format], 0] as const;
 }
