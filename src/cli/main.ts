@@ -88,7 +88,10 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     io.err(`pixtral: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // After '--' everything is an argument: `pixtral run … -- -h` asks about "-h", not for help.
+  const end = rest.indexOf('--');
+  const flags = end < 0 ? rest : rest.slice(0, end);
+  if (flags.includes('--help') || flags.includes('-h')) {
     io.out(`Usage: ${command.usage}`);
     return 0;
   }

@@ -1,0 +1,58 @@
+/**
+ * User mistakes at the command line end in one readable line and a non-zero exit (issue #13, defect 8):
+ * option values that start with '-', empty or unreachable images, broken JSON model files, models that
+ * cannot be quantized.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseCommandArgs } from '../src/cli/args.js';
+import { UsageError } from '../src/cli/errors.js';
+import { pixtral } from './helpers/cli.js';
+import { assertOneLineFailure } from './helpers/cli-failure.js';
+
+const OPTIONS = {
+  text: { type: 'string' },
+  stop: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+} as const;
+const parse = (argv: string[]) => parseCommandArgs(argv, OPTIONS, { min: 0, max: 1, names: 'PROMPT' });
+
+describe('option values', () => {
+  it('may start with a dash, written apart or with =', () => {
+    assert.equal(parse(['--text', '-5']).values.text, '-5');
+    assert.equal(parse(['--text=-5']).values.text, '-5');
+    assert.equal(parse(['--text', '-']).values.text, '-');
+    assert.deepEqual(parse(['--stop', '-x', '--stop', '--', 'p']).values.stop, ['-x', '--']);
+    assert.deepEqual(parse(['--json', '--', '-h']).positionals, ['-h']);
+  });
+
+  it('missing values, unknown options and values given to flags are one-line usage errors', () => {
+    const cases: [string[], RegExp][] = [
+      [['--text'], /^--text needs a value$/],
+      [['--text', '--json'], /^--text needs a value$/],
+      [['--bogus'], /^Unknown option '--bogus'$/],
+      [['-5'], /^Unknown option '-5' \(put -- before an argument that starts with '-'\)$/],
+      [['--json=1'], /^--json does not take a value$/],
+      [['--toString', 'x'], /^Unknown option '--toString'$/],
+    ];
+    for (const [argv, message] of cases)
+      assert.throws(
+        () => parse(argv),
+        (err: Error) => err instanceof UsageError && message.test(err.message),
+        argv.join(' '),
+      );
+  });
+
+  it('reach the command: tokenize takes "-5", run range-checks a negative temperature', () => {
+    const apart = pixtral(['tokenize', '--text', '-5']);
+    assert.equal(apart.status, 0, apart.stderr);
+    assert.equal(apart.stdout, pixtral(['tokenize', '--text=-5']).stdout);
+    assertOneLineFailure(
+      pixtral(['run', '--model', 'builtin:tiny', '--temperature', '-1', 'hi']),
+      /--temperature must be a number from 0 to 2, got "-1"/,
+      2,
+    );
+    // After '--', "-h" is an argument, not a request for help.
+    assertOneLineFailure(pixtral(['tokenize', '--', '-h']), /unexpected argument "-h"/, 2);
+  });
+});
