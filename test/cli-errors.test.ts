@@ -4,11 +4,29 @@
  * cannot be quantized.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCommandArgs } from '../src/cli/args.js';
 import { UsageError } from '../src/cli/errors.js';
 import { pixtral } from './helpers/cli.js';
 import { assertOneLineFailure } from './helpers/cli-failure.js';
+import { fixturePath, loadGoldens } from './helpers/fixtures.js';
+
+const goldens = loadGoldens();
+const consolidated = fixturePath(goldens.model.consolidated);
+const scratch = mkdtempSync(join(tmpdir(), 'pixtral-cli-errors-'));
+
+/** The fixture's consolidated model with some of its files replaced (the rest linked, not copied). */
+function modelWith(name: string, files: Record<string, string>): string {
+  const dir = join(scratch, name);
+  mkdirSync(dir);
+  for (const file of ['params.json', 'consolidated.safetensors', 'tekken.json'])
+    if (files[file] === undefined) symlinkSync(join(consolidated, file), join(dir, file));
+    else writeFileSync(join(dir, file), files[file]);
+  return dir;
+}
 
 const OPTIONS = {
   text: { type: 'string' },
@@ -54,5 +72,26 @@ describe('option values', () => {
     );
     // After '--', "-h" is an argument, not a request for help.
     assertOneLineFailure(pixtral(['tokenize', '--', '-h']), /unexpected argument "-h"/, 2);
+  });
+});
+
+describe('broken JSON model files', () => {
+  it('tekken.json: one line with the file, line and column', () => {
+    // Hand-edited, pretty-printed: V8's own message would quote the broken text across line breaks.
+    const tekken = '{\n  "config": {\n    "pattern": "x",\n    "version": v7\n  }\n}\n';
+    const dir = modelWith('bad-tekken', { 'tekken.json': tekken });
+    assertOneLineFailure(
+      pixtral(['tokenize', '--model', dir, '--text', 'hi']),
+      /tekken\.json: is not valid JSON \(line 4, column 16: unexpected 'v'\)$/,
+    );
+  });
+
+  it('params.json: one line with the file, line and column', () => {
+    const params = readFileSync(join(consolidated, 'params.json'), 'utf8').replace(/,(\s*"n_layers")/, '$1');
+    const dir = modelWith('bad-params', { 'params.json': params });
+    assertOneLineFailure(
+      pixtral(['inspect', dir]),
+      /params\.json: is not valid JSON \(line \d+, column \d+: expected ',' or '}' after a property value\)$/,
+    );
   });
 });

@@ -1,6 +1,7 @@
 /** Reading a golden fixture set (the format of ../shared/fixtures/tiny-pixtral, see its README). */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseJsonText } from '../checkpoint/json-syntax.js';
 
 export class FixtureError extends Error {}
 
@@ -13,7 +14,7 @@ export class FixtureSet {
     const file = join(this.dir, 'goldens.json');
     if (!existsSync(file)) throw new FixtureError(`${this.dir}: no goldens.json here — not a fixture set`);
     try {
-      this.goldens = JSON.parse(readFileSync(file, 'utf8'));
+      this.goldens = parseJsonText(readFileSync(file, 'utf8'));
     } catch (err) {
       throw new FixtureError(`${file}: not valid JSON (${(err as Error).message})`);
     }
@@ -28,7 +29,7 @@ export class FixtureSet {
   }
 
   json(relative: string): unknown {
-    return JSON.parse(readFileSync(this.path(relative), 'utf8'));
+    return parseJsonText(readFileSync(this.path(relative), 'utf8'));
   }
 
   /** A little-endian float32 array file. */
