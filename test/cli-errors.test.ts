@@ -5,12 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { parseCommandArgs } from '../src/cli/args.js';
 import { UsageError } from '../src/cli/errors.js';
-import { pixtral } from './helpers/cli.js';
+import { pixtral, pixtralAsync } from './helpers/cli.js';
 import { assertOneLineFailure } from './helpers/cli-failure.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
 
@@ -93,5 +95,61 @@ describe('broken JSON model files', () => {
       pixtral(['inspect', dir]),
       /params\.json: is not valid JSON \(line \d+, column \d+: expected ',' or '}' after a property value\)$/,
     );
+  });
+});
+
+describe('images given to run', () => {
+  const run = (image: string) => [
+    'run',
+    '--model',
+    'builtin:tiny',
+    '--image',
+    image,
+    '--max-tokens',
+    '1',
+    'hi',
+  ];
+  let server: Server;
+  let base: string;
+  let closedPort: number;
+  before(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/empty.png') return res.end();
+      res.statusCode = 404;
+      res.end('no such image');
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // A port that was just free: nothing listens there, so connecting is refused.
+    const probe = createServer();
+    await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+    closedPort = (probe.address() as AddressInfo).port;
+    await new Promise((done) => probe.close(done));
+  });
+  after(() => server.close());
+
+  it('an empty file is named as empty, not as an empty data: URI', () => {
+    const file = join(scratch, 'photo.png');
+    writeFileSync(file, '');
+    assertOneLineFailure(pixtral(run(file)), /photo\.png: the file is empty$/);
+  });
+
+  it('an unreachable URL names the URL and the reason', async () => {
+    const cases: [string, RegExp][] = [
+      [`http://127.0.0.1:${closedPort}/x.png`, /connection refused$/],
+      [`https://127.0.0.1:${closedPort}/x.png`, /connection refused$/],
+      ['http://127.0.0.1:9/x.png', /fetch refuses to connect to this port/],
+      ['https://no-such-host.invalid/x.png', /host not found|DNS lookup failed/],
+      ['http://', /not a valid URL$/],
+      [`${base}/missing.png`, /HTTP 404 Not Found$/],
+      [`${base}/empty.png`, /the response is empty$/],
+    ];
+    for (const [url, reason] of cases) {
+      const escaped = url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      assertOneLineFailure(
+        await pixtralAsync(run(url)),
+        new RegExp(`cannot fetch image ${escaped}: ${reason.source}`),
+      );
+    }
   });
 });

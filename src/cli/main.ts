@@ -119,6 +119,7 @@ function reportError(err: unknown, name: string, commandUsage: string, io: CliIO
 
 /** Errors whose message is written for the user: bad files, images, requests, prompts, fixture sets. */
 const USER_FACING = new Set([
+  'CliError',
   'CheckpointError',
   'TokenizerFileError',
   'ImageError',
