@@ -10,11 +10,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { loadNativeAddon } from '../src/backend/native/addon.js';
 import { parseCommandArgs } from '../src/cli/args.js';
 import { UsageError } from '../src/cli/errors.js';
 import { pixtral, pixtralAsync } from './helpers/cli.js';
 import { assertOneLineFailure } from './helpers/cli-failure.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
+import { textConfig, writeTextModel } from './helpers/text-model.js';
 
 const goldens = loadGoldens();
 const consolidated = fixturePath(goldens.model.consolidated);
@@ -151,5 +153,35 @@ describe('images given to run', () => {
         new RegExp(`cannot fetch image ${escaped}: ${reason.source}`),
       );
     }
+  });
+});
+
+describe('pixtral quantize', { skip: !loadNativeAddon() && 'the native addon is not built' }, () => {
+  it('says how much it quantized and which weights it could not', () => {
+    const result = pixtral(['quantize', consolidated, '--to', 'q8', join(scratch, 'q8')]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^\d+ of \d+ tensors stored as q8: /m);
+    // The fixture's dim is 20: wq, wk, wv, w1, w3 and output cannot be cut into 32-value blocks.
+    assert.match(
+      result.stderr,
+      /note: \d+ matmul weights kept in full precision because the input width is not a multiple of 32: layers\.0\.attention\.wq\.weight \(width 20\)/,
+    );
+  });
+
+  it('fails in one line when nothing can be quantized', () => {
+    const text = textConfig({ dim: 20, headDim: 10, nHeads: 2, nKvHeads: 1, hiddenDim: 40 });
+    const model = writeTextModel(join(scratch, 'unaligned'), text, join(consolidated, 'tekken.json'));
+    assertOneLineFailure(
+      pixtral(['quantize', model, '--to', 'q4', join(scratch, 'unaligned-q4')]),
+      /nothing to quantize to q4: no matmul weight has an input width that is a multiple of 32 \(layers\.0\.attention\.wq\.weight \(width 20\), .* and \d+ more\)$/,
+    );
+  });
+
+  it('refuses a folder that is already quantized', () => {
+    assertOneLineFailure(
+      pixtral(['quantize', join(scratch, 'q8'), '--to', 'q4', join(scratch, 'again')]),
+      /q8 is already quantized; quantize the original model folder$/,
+      2,
+    );
   });
 });

@@ -130,6 +130,7 @@ const USER_FACING = new Set([
   'KvCacheFullError',
   'StoreOpenError',
   'BackendUnavailableError',
+  'QuantizeError',
 ]);
 
 function isUserFacing(err: unknown): err is Error {
