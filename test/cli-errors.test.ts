@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadNativeAddon } from '../src/backend/native/addon.js';
 import { parseCommandArgs } from '../src/cli/args.js';
 import { UsageError } from '../src/cli/errors.js';
+import { endProgressLine, progressBar } from '../src/cli/progress.js';
 import { pixtral, pixtralAsync } from './helpers/cli.js';
 import { assertOneLineFailure } from './helpers/cli-failure.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
@@ -183,5 +184,30 @@ describe('pixtral quantize', { skip: !loadNativeAddon() && 'the native addon is 
       /q8 is already quantized; quantize the original model folder$/,
       2,
     );
+  });
+});
+
+describe('other commands', () => {
+  it('parity names a folder that is not a fixture set without calling it an internal error', () => {
+    assertOneLineFailure(pixtral(['parity', scratch]), /no goldens\.json here — not a fixture set$/);
+  });
+
+  it('an error after a half-drawn progress bar starts on a line of its own', () => {
+    const stderr = process.stderr;
+    const { isTTY, write } = stderr;
+    const writes: string[] = [];
+    stderr.isTTY = true;
+    stderr.write = ((text: string) => writes.push(text) > 0) as typeof stderr.write;
+    try {
+      progressBar('loading model', { out() {}, err() {} }).update(1, 3);
+      endProgressLine(); // what main() does before it prints an error
+      endProgressLine(); // and only once
+    } finally {
+      stderr.isTTY = isTTY;
+      stderr.write = write;
+    }
+    assert.equal(writes.length, 2, JSON.stringify(writes));
+    assert.match(writes[0]!, /^\rloading model \[#+ +\] 33%/);
+    assert.equal(writes[1], '\n');
   });
 });

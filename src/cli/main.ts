@@ -5,6 +5,7 @@
 import { UsageError } from './errors.js';
 import type { CliIO } from './io.js';
 import { processIO } from './io.js';
+import { endProgressLine } from './progress.js';
 
 interface Command {
   readonly summary: string;
@@ -103,6 +104,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
 }
 
 function reportError(err: unknown, name: string, commandUsage: string, io: CliIO): number {
+  endProgressLine();
   if (err instanceof UsageError) {
     io.err(`pixtral ${name}: ${err.message}\nUsage: ${commandUsage}`);
     return 2;

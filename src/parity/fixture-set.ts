@@ -3,7 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseJsonText } from '../checkpoint/json-syntax.js';
 
-export class FixtureError extends Error {}
+/** A fixture set that cannot be read; user-facing, so the CLI prints it as one line (matched by name). */
+export class FixtureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FixtureError';
+  }
+}
 
 export class FixtureSet {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -29,7 +35,13 @@ export class FixtureSet {
   }
 
   json(relative: string): unknown {
-    return parseJsonText(readFileSync(this.path(relative), 'utf8'));
+    const file = this.path(relative);
+    const text = readFileSync(file, 'utf8');
+    try {
+      return parseJsonText(text);
+    } catch (err) {
+      throw new FixtureError(`${file}: not valid JSON (${(err as Error).message})`);
+    }
   }
 
   /** A little-endian float32 array file. */
