@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadNativeAddon, nativeUnavailableReason } from '../src/backend/native/addon.js';
-import { quantizeCheckpoint } from '../src/backend/native/quantize-checkpoint.js';
+import { nativeTensorQuantizer } from '../src/backend/native/tensor-quantizer.js';
+import { quantizeCheckpoint } from '../src/checkpoint/quantize-checkpoint.js';
 import { selectBackend } from '../src/backend/select.js';
 import { Checkpoint } from '../src/checkpoint/index.js';
 import { QUANTIZED_FILE, QuantizedCheckpoint } from '../src/checkpoint/quantized.js';
@@ -52,11 +53,10 @@ describe(
       it(`a ${quant} checkpoint written by quantize loads memory-mapped and generates like on-the-fly ${quant}`, async () => {
         const out = join(scratch, quant);
         const checkpoint = Checkpoint.open(modelDir);
-        quantizeCheckpoint(addon!, {
+        quantizeCheckpoint(nativeTensorQuantizer(addon!, quant), {
           source: checkpoint,
           tokenizerFile: checkpoint.tokenizerFile,
           image: checkpoint.image,
-          quant,
           outDir: out,
         });
         checkpoint.close();
@@ -79,11 +79,10 @@ describe(
     it('refuses a damaged quantized checkpoint with a message naming the file', () => {
       const out = join(scratch, 'damaged');
       const checkpoint = Checkpoint.open(modelDir);
-      quantizeCheckpoint(addon!, {
+      quantizeCheckpoint(nativeTensorQuantizer(addon!, 'q4'), {
         source: checkpoint,
         tokenizerFile: checkpoint.tokenizerFile,
         image: checkpoint.image,
-        quant: 'q4',
         outDir: out,
       });
       checkpoint.close();

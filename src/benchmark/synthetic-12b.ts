@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { KvFormat } from '../backend/kv-format.js';
 import { loadNativeAddon } from '../backend/native/addon.js';
 import { NativeBackend } from '../backend/native/native-backend.js';
-import { quantizeCheckpoint } from '../backend/native/quantize-checkpoint.js';
+import { nativeTensorQuantizer } from '../backend/native/tensor-quantizer.js';
+import { quantizeCheckpoint } from '../checkpoint/quantize-checkpoint.js';
 import { BackendUnavailableError } from '../backend/errors.js';
 import { pixtral12bConfig, SyntheticWeights } from '../checkpoint/index.js';
 import { type Quant, QUANTIZED_FILE, QuantizedCheckpoint } from '../checkpoint/quantized.js';
@@ -63,11 +64,10 @@ function syntheticModelDir(
   const addon = loadNativeAddon()!;
   mkdirSync(dir, { recursive: true });
   copyFileSync(bundledTekkenPath(), join(dir, 'tekken.json'));
-  quantizeCheckpoint(addon, {
+  quantizeCheckpoint(nativeTensorQuantizer(addon, options.quant), {
     source: new SyntheticWeights(pixtral12bConfig(options.layers, options.visionLayers)),
     tokenizerFile: join(dir, 'tekken.json'),
     image: { patchSize: 16, maxImageSize: 1024 },
-    quant: options.quant,
     outDir: dir,
     onProgress,
   });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CheckpointError } from './errors.js';
+import { parseJsonText } from './json-syntax.js';
 
 /** Reads a JSON object from a model file, naming the file on any problem. */
 export function readJsonObject(file: string): Record<string, unknown> {
@@ -14,7 +15,7 @@ export function readJsonObject(file: string): Record<string, unknown> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text);
   } catch (err) {
     throw new CheckpointError(file, `is not valid JSON (${(err as Error).message})`);
   }

@@ -6,6 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { CheckpointError } from './errors.js';
 import { DTYPE_BYTES, type DType, isDType } from './dtype.js';
+import { parseJsonText } from './json-syntax.js';
 
 export interface TensorInfo {
   readonly name: string;
@@ -103,7 +104,7 @@ function readHeader(path: string, fd: number, fileSize: number) {
   readSync(fd, headerBytes, 0, headerLength, 8);
   let header: unknown;
   try {
-    header = JSON.parse(headerBytes.toString('utf8'));
+    header = parseJsonText(headerBytes.toString('utf8'));
   } catch (err) {
     throw new CheckpointError(path, `header is not valid JSON (${(err as Error).message})`);
   }

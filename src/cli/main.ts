@@ -5,6 +5,7 @@
 import { UsageError } from './errors.js';
 import type { CliIO } from './io.js';
 import { processIO } from './io.js';
+import { endProgressLine } from './progress.js';
 
 interface Command {
   readonly summary: string;
@@ -88,7 +89,10 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     io.err(`pixtral: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // After '--' everything is an argument: `pixtral run … -- -h` asks about "-h", not for help.
+  const end = rest.indexOf('--');
+  const flags = end < 0 ? rest : rest.slice(0, end);
+  if (flags.includes('--help') || flags.includes('-h')) {
     io.out(`Usage: ${command.usage}`);
     return 0;
   }
@@ -100,6 +104,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
 }
 
 function reportError(err: unknown, name: string, commandUsage: string, io: CliIO): number {
+  endProgressLine();
   if (err instanceof UsageError) {
     io.err(`pixtral ${name}: ${err.message}\nUsage: ${commandUsage}`);
     return 2;
@@ -116,6 +121,7 @@ function reportError(err: unknown, name: string, commandUsage: string, io: CliIO
 
 /** Errors whose message is written for the user: bad files, images, requests, prompts, fixture sets. */
 const USER_FACING = new Set([
+  'CliError',
   'CheckpointError',
   'TokenizerFileError',
   'ImageError',
@@ -126,6 +132,7 @@ const USER_FACING = new Set([
   'KvCacheFullError',
   'StoreOpenError',
   'BackendUnavailableError',
+  'QuantizeError',
 ]);
 
 function isUserFacing(err: unknown): err is Error {

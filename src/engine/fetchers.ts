@@ -1,6 +1,5 @@
 /** Image sources: data URIs always; local files only where the caller (the CLI) allows them. */
-import { readFile } from 'node:fs/promises';
-import { imageBytesFromDataUri } from '../image/index.js';
+import { imageBytesFromDataUri, readImageFile } from '../image/index.js';
 import type { ImageFetcher } from './prepare.js';
 
 /** 20 MB of encoded image is far more than a 1024-px picture needs. */
@@ -23,7 +22,7 @@ export class UnsupportedImageUrlError extends Error {
 }
 
 /** Reads an image file into a data URI, so a CLI prompt becomes an ordinary chat-completion request. */
-export async function fileToDataUri(path: string): Promise<string> {
-  const bytes = await readFile(path);
+export async function fileToDataUri(path: string, maxBytes = DEFAULT_MAX_IMAGE_BYTES): Promise<string> {
+  const bytes = await readImageFile(path, maxBytes);
   return `data:application/octet-stream;base64,${bytes.toString('base64')}`;
 }

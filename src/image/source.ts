@@ -1,4 +1,5 @@
-/** Image bytes from a `data:` URI, with a size limit checked before decoding the base64. */
+/** Image bytes from a `data:` URI or a local file, with a size limit checked before reading or decoding. */
+import { readFile, stat } from 'node:fs/promises';
 import { ImageError } from './errors.js';
 
 export function imageBytesFromDataUri(uri: string, maxBytes: number): Buffer {
@@ -15,4 +16,23 @@ export function imageBytesFromDataUri(uri: string, maxBytes: number): Buffer {
   if (Math.floor((payload.length * 3) / 4) > maxBytes)
     throw new ImageError('too_large', `image is larger than the ${maxBytes}-byte limit`);
   return Buffer.from(payload, 'base64');
+}
+
+/**
+ * An image file's bytes. Checked here, by file name, because once the bytes travel as a data: URI an empty
+ * file could only be reported as an empty URI the user never wrote. System errors (ENOENT…) pass through.
+ */
+export async function readImageFile(path: string, maxBytes: number): Promise<Buffer> {
+  // A regular file is checked before it is read; a pipe or device (--image /dev/stdin) once it has been.
+  const info = await stat(path);
+  if (info.isFile()) checkFileSize(path, info.size, maxBytes);
+  const bytes = await readFile(path);
+  checkFileSize(path, bytes.length, maxBytes);
+  return bytes;
+}
+
+function checkFileSize(path: string, size: number, maxBytes: number): void {
+  if (size === 0) throw new ImageError('empty_image', `${path}: the file is empty`);
+  if (size > maxBytes)
+    throw new ImageError('too_large', `${path}: larger than the ${maxBytes}-byte image limit`);
 }

@@ -1,8 +1,15 @@
 /** Reading a golden fixture set (the format of ../shared/fixtures/tiny-pixtral, see its README). */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseJsonText } from '../checkpoint/json-syntax.js';
 
-export class FixtureError extends Error {}
+/** A fixture set that cannot be read; user-facing, so the CLI prints it as one line (matched by name). */
+export class FixtureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FixtureError';
+  }
+}
 
 export class FixtureSet {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -13,7 +20,7 @@ export class FixtureSet {
     const file = join(this.dir, 'goldens.json');
     if (!existsSync(file)) throw new FixtureError(`${this.dir}: no goldens.json here — not a fixture set`);
     try {
-      this.goldens = JSON.parse(readFileSync(file, 'utf8'));
+      this.goldens = parseJsonText(readFileSync(file, 'utf8'));
     } catch (err) {
       throw new FixtureError(`${file}: not valid JSON (${(err as Error).message})`);
     }
@@ -28,7 +35,13 @@ export class FixtureSet {
   }
 
   json(relative: string): unknown {
-    return JSON.parse(readFileSync(this.path(relative), 'utf8'));
+    const file = this.path(relative);
+    const text = readFileSync(file, 'utf8');
+    try {
+      return parseJsonText(text);
+    } catch (err) {
+      throw new FixtureError(`${file}: not valid JSON (${(err as Error).message})`);
+    }
   }
 
   /** A little-endian float32 array file. */

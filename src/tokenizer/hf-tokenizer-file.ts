@@ -4,17 +4,12 @@
  * from the vocabulary and encode with the same tiktoken-style merges, so both files give the same ids.
  * (HF's own added-token matching would turn typed "[INST]" into a control id; we deliberately do not.)
  */
-import { readFileSync } from 'node:fs';
 import { isObject } from './tekken-file.js';
+import { readTokenizerJson } from './json-file.js';
 import { type TekkenVocab, TokenizerFileError } from './vocab.js';
 
 export function loadHfTokenizerFile(file: string): TekkenVocab {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new TokenizerFileError(file, `cannot read tokenizer JSON (${(err as Error).message})`);
-  }
+  const json = readTokenizerJson(file);
   if (!isObject(json) || !isObject(json.model)) throw new TokenizerFileError(file, 'missing "model" object');
   const model = json.model;
   if (model.type !== 'BPE' || !isObject(model.vocab))

