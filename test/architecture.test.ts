@@ -16,7 +16,7 @@ function sources(dir: string): string[] {
   });
 }
 
-const files = [...sources('src'), ...sources('bench')].map((path) => ({
+const files = sources('src').map((path) => ({
   path: relative('.', path).replaceAll('\\', '/'),
   text: readFileSync(path, 'utf8'),
 }));

@@ -7,7 +7,7 @@ import {
   formatComparison,
   runSyntheticBench,
   type TestName,
-} from '../../benchmark/synthetic-12b.js';
+} from '../../devtools/benchmark/synthetic-12b.js';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';

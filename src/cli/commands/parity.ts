@@ -1,5 +1,5 @@
 /** `pixtral parity FIXTURE_DIR`: every golden of a fixture set; exit code 1 on any failure. */
-import { runParity, type LayoutChoice } from '../../parity/run-parity.js';
+import { runParity, type LayoutChoice } from '../../devtools/parity/run-parity.js';
 import { selectBackend } from '../../backend/select.js';
 import { parseCommandArgs } from '../args.js';
 import { BACKEND_OPTIONS, backendSpec } from '../backend-options.js';

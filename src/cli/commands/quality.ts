@@ -3,7 +3,7 @@
  * divergence of the quantized model against full precision over a fixed text + image prompt set.
  */
 import { readFile } from 'node:fs/promises';
-import { measureQuality } from '../../quality/quality.js';
+import { measureQuality } from '../../devtools/quality/quality.js';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';

@@ -2,17 +2,17 @@
  * Model goldens, for each checkpoint layout of the set: vision-encoder and adapter outputs per image, last-position
  * logits and top-5 per request, and greedy generations. Images go through our own preprocessing.
  */
-import { ReferenceBackend } from '../backend/reference/reference-backend.js';
-import type { Backend } from '../backend/types.js';
-import { Checkpoint } from '../checkpoint/index.js';
-import { dataUriFetcher } from '../engine/fetchers.js';
-import { preparePrompt } from '../engine/prepare.js';
-import { greedyTokens, promptLogits } from '../engine/probes.js';
-import { validateCompletionRequest } from '../chat/completion-request.js';
-import { preprocessImage } from '../image/index.js';
-import { PixtralModel } from '../model/pixtral.js';
-import type { ImageInput } from '../model/vision-encoder.js';
-import { loadTokenizer } from '../tokenizer/index.js';
+import { ReferenceBackend } from '../../backend/reference/reference-backend.js';
+import type { Backend } from '../../backend/types.js';
+import { Checkpoint } from '../../checkpoint/index.js';
+import { dataUriFetcher } from '../../engine/fetchers.js';
+import { preparePrompt } from '../../engine/prepare.js';
+import { greedyTokens, promptLogits } from '../../engine/probes.js';
+import { validateCompletionRequest } from '../../chat/completion-request.js';
+import { preprocessImage } from '../../image/index.js';
+import { PixtralModel } from '../../model/pixtral.js';
+import type { ImageInput } from '../../model/vision-encoder.js';
+import { loadTokenizer } from '../../tokenizer/index.js';
 import type { FixtureSet } from './fixture-set.js';
 import { compareFloats, compareIds, maxAbs, type ParityReport } from './report.js';
 

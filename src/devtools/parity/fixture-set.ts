@@ -1,7 +1,7 @@
 /** Reading a golden fixture set (the format of ../shared/fixtures/tiny-pixtral, see its README). */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseJsonText } from '../checkpoint/json-syntax.js';
+import { parseJsonText } from '../../checkpoint/json-syntax.js';
 
 /** A fixture set that cannot be read; user-facing, so the CLI prints it as one line (matched by name). */
 export class FixtureError extends Error {

@@ -8,10 +8,10 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { defaultServerConfig } from '../src/server/config.js';
-import { startServer } from '../src/server/serve.js';
-import { readSse } from '../src/server/sse-reader.js';
-import { Engine } from '../src/engine/engine.js';
+import { defaultServerConfig } from '../../server/config.js';
+import { startServer } from '../../server/serve.js';
+import { readSse } from '../../server/sse-reader.js';
+import { Engine } from '../../engine/engine.js';
 
 function option(args: string[], name: string, fallback: string): string {
   return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;

@@ -7,10 +7,10 @@
  * peak RSS stayed within 10% of its level after the first minute. A reliability figure, run by hand.
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_PRICES } from '../src/store/types.js';
-import { openStore } from '../src/store/open-store.js';
-import { createDatabase, startPostgres } from '../test/helpers/postgres.js';
-import { killServe, spawnServe, type ServeProcess } from '../test/helpers/ledger.js';
+import { DEFAULT_PRICES } from '../../store/types.js';
+import { openStore } from '../../store/open-store.js';
+import { createDatabase, startPostgres } from '../../../test/helpers/postgres.js';
+import { killServe, spawnServe, type ServeProcess } from '../../../test/helpers/ledger.js';
 import { mulberry32 } from './corpus.js';
 
 const option = (args: string[], name: string, fallback: string) =>

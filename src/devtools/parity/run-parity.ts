@@ -1,8 +1,8 @@
 /** Runs every golden of a fixture set and reports one line per check. */
-import { loadTokenizer } from '../tokenizer/index.js';
+import { loadTokenizer } from '../../tokenizer/index.js';
 import { checkChat } from './chat-checks.js';
-import { ReferenceBackend } from '../backend/reference/reference-backend.js';
-import type { Backend } from '../backend/types.js';
+import { ReferenceBackend } from '../../backend/reference/reference-backend.js';
+import type { Backend } from '../../backend/types.js';
 import { FixtureSet } from './fixture-set.js';
 import { checkImages } from './image-checks.js';
 import { checkModel } from './model-checks.js';

@@ -1,6 +1,6 @@
 /** Tokenizer goldens: encode and decode with tekken.json and with the HF tokenizer.json of the same set. */
 import { existsSync } from 'node:fs';
-import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
+import { loadTokenizer, type Tokenizer } from '../../tokenizer/index.js';
 import type { FixtureSet } from './fixture-set.js';
 import { compareIds, type ParityReport } from './report.js';
 

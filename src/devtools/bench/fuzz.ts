@@ -7,9 +7,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Engine } from '../src/engine/engine.js';
-import { defaultServerConfig } from '../src/server/config.js';
-import { startServer } from '../src/server/serve.js';
+import { Engine } from '../../engine/engine.js';
+import { defaultServerConfig } from '../../server/config.js';
+import { startServer } from '../../server/serve.js';
 import { mulberry32 } from './corpus.js';
 
 const option = (args: string[], name: string, fallback: string) =>

@@ -1,8 +1,8 @@
 /** Chat goldens: each request body rendered to prompt ids (images decoded and laid out by our pipeline). */
-import { validateCompletionRequest } from '../chat/completion-request.js';
-import { dataUriFetcher } from '../engine/fetchers.js';
-import { preparePrompt } from '../engine/prepare.js';
-import { loadTokenizer } from '../tokenizer/index.js';
+import { validateCompletionRequest } from '../../chat/completion-request.js';
+import { dataUriFetcher } from '../../engine/fetchers.js';
+import { preparePrompt } from '../../engine/prepare.js';
+import { loadTokenizer } from '../../tokenizer/index.js';
 import type { FixtureSet } from './fixture-set.js';
 import { compareIds, type ParityReport } from './report.js';
 

@@ -2,8 +2,8 @@
  * Tokenizer encoding speed on a few MB of mixed text, one core. The first pass starts with a cold piece cache;
  * later passes show the steady state a long-running server sees.
  */
-import { Tokenizer } from '../src/tokenizer/index.js';
-import { loadBundledTekken } from '../src/tokenizer/tekken-file.js';
+import { Tokenizer } from '../../tokenizer/index.js';
+import { loadBundledTekken } from '../../tokenizer/tekken-file.js';
 import { mixedText } from './corpus.js';
 
 export async function run(args: string[]): Promise<void> {

@@ -7,19 +7,19 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KvFormat } from '../backend/kv-format.js';
-import { loadNativeAddon } from '../backend/native/addon.js';
-import { NativeBackend } from '../backend/native/native-backend.js';
-import { nativeTensorQuantizer } from '../backend/native/tensor-quantizer.js';
-import { quantizeCheckpoint } from '../checkpoint/quantize-checkpoint.js';
-import { BackendUnavailableError } from '../backend/errors.js';
-import { pixtral12bConfig, SyntheticWeights } from '../checkpoint/index.js';
-import { type Quant, QUANTIZED_FILE, QuantizedCheckpoint } from '../checkpoint/quantized.js';
-import { prefillPrompt, promptLogits, stepToken } from '../engine/probes.js';
-import { argmax } from '../generate/sampler.js';
-import { PixtralModel } from '../model/pixtral.js';
-import type { ImageInput } from '../model/vision-encoder.js';
-import { bundledTekkenPath } from '../tokenizer/tekken-file.js';
+import type { KvFormat } from '../../backend/kv-format.js';
+import { loadNativeAddon } from '../../backend/native/addon.js';
+import { NativeBackend } from '../../backend/native/native-backend.js';
+import { nativeTensorQuantizer } from '../../backend/native/tensor-quantizer.js';
+import { quantizeCheckpoint } from '../../checkpoint/quantize-checkpoint.js';
+import { BackendUnavailableError } from '../../backend/errors.js';
+import { pixtral12bConfig, SyntheticWeights } from '../../checkpoint/index.js';
+import { type Quant, QUANTIZED_FILE, QuantizedCheckpoint } from '../../checkpoint/quantized.js';
+import { prefillPrompt, promptLogits, stepToken } from '../../engine/probes.js';
+import { argmax } from '../../generate/sampler.js';
+import { PixtralModel } from '../../model/pixtral.js';
+import type { ImageInput } from '../../model/vision-encoder.js';
+import { bundledTekkenPath } from '../../tokenizer/tekken-file.js';
 import { LLAMACPP_ANCHORS } from './anchors.js';
 
 export const ALL_TESTS = [

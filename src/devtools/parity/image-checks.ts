@@ -1,5 +1,5 @@
 /** Image goldens: patch grid, token count and the normalised pixel tensor of each test image. */
-import { preprocessImage } from '../image/index.js';
+import { preprocessImage } from '../../image/index.js';
 import type { FixtureSet } from './fixture-set.js';
 import { compareFloats, type ParityReport } from './report.js';
 

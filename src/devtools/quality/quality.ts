@@ -3,13 +3,13 @@
  * teacher-forced through a full-precision model and a quantized one, and every position's next-token
  * distribution is compared — top-1 agreement and mean KL(full ‖ quantized).
  */
-import type { BackendSpec } from '../backend/select.js';
-import { validateCompletionRequest } from '../chat/completion-request.js';
-import { dataUriFetcher } from '../engine/fetchers.js';
-import { type LoadedModel, loadModel } from '../engine/load-model.js';
-import { preparePrompt, type Prompt } from '../engine/prepare.js';
-import { positionLogits } from '../engine/probes.js';
-import { argmax } from '../generate/sampler.js';
+import type { BackendSpec } from '../../backend/select.js';
+import { validateCompletionRequest } from '../../chat/completion-request.js';
+import { dataUriFetcher } from '../../engine/fetchers.js';
+import { type LoadedModel, loadModel } from '../../engine/load-model.js';
+import { preparePrompt, type Prompt } from '../../engine/prepare.js';
+import { positionLogits } from '../../engine/probes.js';
+import { argmax } from '../../generate/sampler.js';
 
 export interface QualityReport {
   readonly positions: number;

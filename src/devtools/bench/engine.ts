@@ -8,19 +8,19 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ReferenceBackend } from '../src/backend/reference/reference-backend.js';
-import type { Quantization } from '../src/backend/native/native-weight.js';
-import { type BackendChoice, selectBackend } from '../src/backend/select.js';
-import type { Backend } from '../src/backend/types.js';
+import { ReferenceBackend } from '../../backend/reference/reference-backend.js';
+import type { Quantization } from '../../backend/native/native-weight.js';
+import { type BackendChoice, selectBackend } from '../../backend/select.js';
+import type { Backend } from '../../backend/types.js';
 import {
   Checkpoint,
   pixtral12bConfig,
   SyntheticWeights,
   type WeightSource,
-} from '../src/checkpoint/index.js';
-import { prefillPrompt, stepToken } from '../src/engine/probes.js';
-import { argmax } from '../src/generate/sampler.js';
-import { PixtralModel } from '../src/model/pixtral.js';
+} from '../../checkpoint/index.js';
+import { prefillPrompt, stepToken } from '../../engine/probes.js';
+import { argmax } from '../../generate/sampler.js';
+import { PixtralModel } from '../../model/pixtral.js';
 import { mulberry32 } from './corpus.js';
 
 interface Figures {
