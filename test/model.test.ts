@@ -5,6 +5,7 @@ import { Checkpoint } from '../src/checkpoint/index.js';
 import { KvCacheFullError } from '../src/model/kv-cache.js';
 import { PixtralModel } from '../src/model/pixtral.js';
 import { concatAngles, rope1d, ropeFrequencies, RopeTable } from '../src/model/rope.js';
+import { argmax } from '../src/generate/sampler.js';
 import { fixturePath, loadGoldens, readF32 } from './helpers/fixtures.js';
 
 const goldens = loadGoldens();
@@ -107,6 +108,17 @@ describe('kv cache', () => {
     cache.release();
     assert.equal(cache.bytes, 0);
     assert.equal(cache.length, 0);
+  });
+
+  it('decode steps reuse the scratch buffers planned by the first ones (no new activations)', () => {
+    const cache = model.newCache(40);
+    model.prefill([1, 3, 1100, 4], cache);
+    let logits = model.step(1100, cache);
+    const planned = model.decoder.scratch.bytes;
+    assert.ok(planned > 0);
+    for (let i = 0; i < 5; i++) logits = model.step(argmax(logits), cache);
+    assert.equal(model.decoder.scratch.bytes, planned);
+    cache.release();
   });
 
   it('never allocates more than the capacity', () => {

@@ -56,32 +56,35 @@ export interface Backend {
   /** Takes a checkpoint tensor (interleaved-pair RoPE rows) and makes it usable by this backend. */
   weight(raw: RawWeight): Weight;
 
+  // Ops that take `into` write their result there (scratch space the caller reuses from step to step, exactly
+  // the result's size) instead of allocating; it must not alias an input.
+
   /** y = x · Wᵀ (+ b). x: [T, in], W: [out, in] → [T, out]. */
-  matmul(x: Tensor, w: Weight, bias?: Weight): Tensor;
+  matmul(x: Tensor, w: Weight, bias?: Weight, into?: Tensor): Tensor;
 
   /** Rows of an embedding table: [ids.length, width]. */
   embed(ids: ArrayLike<number>, table: Weight): Tensor;
 
   /** RMSNorm over the last dimension, computed in float32, then scaled by the weight. */
-  rmsNorm(x: Tensor, weight: Weight, eps: number): Tensor;
+  rmsNorm(x: Tensor, weight: Weight, eps: number, into?: Tensor): Tensor;
 
   /** Rotates interleaved pairs of every head of x [T, heads·headDim] by the angles of its row. */
-  rope(x: Tensor, heads: number, angles: RopeAngles): Tensor;
+  rope(x: Tensor, heads: number, angles: RopeAngles, into?: Tensor): Tensor;
 
   /**
    * softmax(q·kᵀ·scale [+ causal mask])·v with grouped KV heads (query head h uses kv head floor(h·nKv/nHeads)).
    * q: [T, nHeads·headDim]; k, v: [S, nKvHeads·headDim] → [T, nHeads·headDim].
    */
-  attention(q: Tensor, k: KvTensor, v: KvTensor, shape: AttentionShape): Tensor;
+  attention(q: Tensor, k: KvTensor, v: KvTensor, shape: AttentionShape, into?: Tensor): Tensor;
 
   /** SiLU(gate) ⊙ up, element-wise. */
-  siluMul(gate: Tensor, up: Tensor): Tensor;
+  siluMul(gate: Tensor, up: Tensor, into?: Tensor): Tensor;
 
   /** Exact (erf) GELU, element-wise. */
   gelu(x: Tensor): Tensor;
 
   /** a + b, element-wise (same shapes). */
-  add(a: Tensor, b: Tensor): Tensor;
+  add(a: Tensor, b: Tensor, into?: Tensor): Tensor;
 }
 
 export function tensor(shape: readonly number[], data?: Float32Array): Tensor {
@@ -89,6 +92,17 @@ export function tensor(shape: readonly number[], data?: Float32Array): Tensor {
   if (data && data.length !== size)
     throw new Error(`tensor data has ${data.length} values, shape [${shape}] needs ${size}`);
   return { shape, data: data ?? new Float32Array(size) };
+}
+
+/** An op's result: the caller's scratch `into` (checked to be exactly the size of `shape`), else a new tensor. */
+export function output(shape: readonly number[], into?: Tensor): Tensor {
+  if (!into) return tensor(shape);
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (into.data.length !== size)
+    throw new Error(`scratch of ${into.data.length} values for a result of shape [${shape}]`);
+  return into.shape.length === shape.length && into.shape.every((n, i) => n === shape[i])
+    ? into
+    : { shape, data: into.data };
 }
 
 /** Number of rows when a tensor is viewed as [rows, lastDim]. */

@@ -5,7 +5,8 @@
  *   h = x + Attention(RMSNorm(x))        q, k rotated by RoPE; how keys are gathered is the caller's business
  *   y = h + W2 · (SiLU(W1·n) ⊙ W3·n),    n = RMSNorm(h)
  */
-import type { Backend, RopeAngles, Tensor, Weight } from '../backend/types.js';
+import { type Backend, type RopeAngles, rowsOf, type Tensor, type Weight } from '../backend/types.js';
+import type { Scratch } from './scratch.js';
 
 export interface BlockShape {
   readonly nHeads: number;
@@ -39,17 +40,41 @@ export function transformerBlock(
   shape: BlockShape,
   angles: RopeAngles,
   attend: Attend,
+  scratch?: Scratch,
 ): Tensor {
-  const normed = backend.rmsNorm(x, w.attentionNorm, shape.normEps);
-  const q = backend.rope(backend.matmul(normed, w.wq), shape.nHeads, angles);
-  const k = backend.rope(backend.matmul(normed, w.wk), shape.nKvHeads, angles);
-  const v = backend.matmul(normed, w.wv);
-  const h = backend.add(x, backend.matmul(attend(q, k, v), w.wo));
-  return backend.add(h, feedForward(backend, backend.rmsNorm(h, w.ffnNorm, shape.normEps), w));
-}
+  // With scratch, every intermediate lands in a reused buffer; the result is the "x" buffer (the input is
+  // read for the last time before it is written).
+  const rows = rowsOf(x);
+  const buffer = (name: string, width: number) => scratch?.take(name, rows, width);
+  const out = (name: string, weight: Weight) => buffer(name, weight.shape[0]!);
+  const dim = x.shape[x.shape.length - 1]!;
 
-function feedForward(backend: Backend, x: Tensor, w: BlockWeights): Tensor {
-  return backend.matmul(backend.siluMul(backend.matmul(x, w.w1), backend.matmul(x, w.w3)), w.w2);
+  const normed = backend.rmsNorm(x, w.attentionNorm, shape.normEps, buffer('normed', dim));
+  const q = backend.rope(
+    backend.matmul(normed, w.wq, undefined, out('q', w.wq)),
+    shape.nHeads,
+    angles,
+    out('qRot', w.wq),
+  );
+  const k = backend.rope(
+    backend.matmul(normed, w.wk, undefined, out('k', w.wk)),
+    shape.nKvHeads,
+    angles,
+    out('kRot', w.wk),
+  );
+  const v = backend.matmul(normed, w.wv, undefined, out('v', w.wv));
+  const h = backend.add(
+    x,
+    backend.matmul(attend(q, k, v), w.wo, undefined, out('o', w.wo)),
+    buffer('h', dim),
+  );
+
+  // y = h + W2 · (SiLU(W1·n) ⊙ W3·n), n = RMSNorm(h)
+  const n = backend.rmsNorm(h, w.ffnNorm, shape.normEps, buffer('normed', dim));
+  const gate = backend.matmul(n, w.w1, undefined, out('gate', w.w1));
+  const up = backend.matmul(n, w.w3, undefined, out('up', w.w3));
+  const hidden = backend.siluMul(gate, up, out('hidden', w.w1));
+  return backend.add(h, backend.matmul(hidden, w.w2, undefined, out('down', w.w2)), buffer('x', dim));
 }
 
 /** Loads a block's weights by the checkpoint's names under `prefix` (e.g. "layers.3"). */

@@ -7,6 +7,7 @@ import type { TextConfig } from '../checkpoint/index.js';
 import { type BlockShape, type BlockWeights, loadBlockWeights, transformerBlock } from './block.js';
 import type { KvCache } from './kv-cache.js';
 import { RopeTable, ropeFrequencies } from './rope.js';
+import { Scratch } from './scratch.js';
 import { concatRows, sliceRows, widthOf } from './rows.js';
 
 export interface DecoderWeights {
@@ -30,6 +31,8 @@ export function loadDecoderWeights(load: (name: string) => Weight, config: TextC
 export class Decoder {
   private readonly rope: RopeTable;
   private readonly shape: BlockShape;
+  /** Activations reused by every forward pass (the hidden state returned is valid until the next one). */
+  readonly scratch = new Scratch();
 
   constructor(
     private readonly backend: Backend,
@@ -66,7 +69,8 @@ export class Decoder {
 
   /**
    * Runs a chunk of positions cache.length .. cache.length + T − 1 through every layer, appending their keys
-   * and values to the cache. Returns the hidden states [T, dim] after the last block (before the final norm).
+   * and values to the cache. Returns the hidden states [T, dim] after the last block (before the final norm),
+   * in scratch space: valid until the next forward pass.
    */
   forward(x: Tensor, cache: KvCache): Tensor {
     const { backend, config, shape } = this;
@@ -78,15 +82,22 @@ export class Decoder {
       const attend = (q: Tensor, k: Tensor, v: Tensor) => {
         cache.write(layer, k, v);
         const past = cache.view(layer, start + count);
-        return backend.attention(q, past.k, past.v, {
+        const shape = {
           nHeads: config.nHeads,
           nKvHeads: config.nKvHeads,
           headDim: config.headDim,
           scale: 1 / Math.sqrt(config.headDim),
           queryStart: start,
-        });
+        };
+        return backend.attention(
+          q,
+          past.k,
+          past.v,
+          shape,
+          this.scratch.take('attention', count, q.shape[1]!),
+        );
       };
-      x = transformerBlock(backend, x, block, shape, angles, attend);
+      x = transformerBlock(backend, x, block, shape, angles, attend, this.scratch);
     });
     cache.advance(count);
     return x;
@@ -117,7 +128,7 @@ export class Decoder {
             });
           }),
         );
-      x = transformerBlock(backend, x, block, shape, angles, attend);
+      x = transformerBlock(backend, x, block, shape, angles, attend, this.scratch);
     });
     for (const cache of caches) cache.advance(1);
     return x;

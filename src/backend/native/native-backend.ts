@@ -12,6 +12,7 @@ import {
   type Backend,
   type RawWeight,
   type RopeAngles,
+  output,
   rowsOf,
   type Tensor,
   tensor,
@@ -85,13 +86,13 @@ export class NativeBackend implements Backend {
     return this.reference.weight(raw);
   }
 
-  matmul(x: Tensor, w: Weight, bias?: Weight): Tensor {
+  matmul(x: Tensor, w: Weight, bias?: Weight, into?: Tensor): Tensor {
     if (!(w instanceof NativeWeight))
-      return this.reference.matmul(x, w as ReferenceWeight, bias as ReferenceWeight);
+      return this.reference.matmul(x, w as ReferenceWeight, bias as ReferenceWeight, into);
     const width = x.shape[x.shape.length - 1];
     if (width !== w.cols) throw new Error(`matmul: input width ${width} ≠ weight width ${w.cols}`);
     const tokens = rowsOf(x);
-    const y = tensor([...x.shape.slice(0, -1), w.rows]);
+    const y = output([...x.shape.slice(0, -1), w.rows], into);
     this.addon.matmul(w.format, x.data, tokens, w.cols, w.data, w.rows, y.data, this.bf16Activations);
     if (bias) {
       const b = (bias as ReferenceWeight).toFloat32();
@@ -104,26 +105,26 @@ export class NativeBackend implements Backend {
     return this.reference.embed(ids, table as ReferenceWeight);
   }
 
-  rmsNorm(x: Tensor, weight: Weight, eps: number): Tensor {
+  rmsNorm(x: Tensor, weight: Weight, eps: number, into?: Tensor): Tensor {
     const width = x.shape[x.shape.length - 1]!;
-    const out = tensor(x.shape);
+    const out = output(x.shape, into);
     this.addon.rmsNorm(x.data, this.floats(weight as ReferenceWeight), out.data, rowsOf(x), width, eps);
     return out;
   }
 
-  rope(x: Tensor, heads: number, angles: RopeAngles): Tensor {
+  rope(x: Tensor, heads: number, angles: RopeAngles, into?: Tensor): Tensor {
     const width = x.shape[x.shape.length - 1]!;
     const headDim = width / heads;
     if (headDim / 2 !== angles.pairs || rowsOf(x) !== angles.positions)
-      return this.reference.rope(x, heads, angles); // the reference names the mismatch
-    const out = tensor(x.shape);
+      return this.reference.rope(x, heads, angles, into); // the reference names the mismatch
+    const out = output(x.shape, into);
     this.addon.rope(x.data, out.data, angles.positions, heads, headDim, angles.cos, angles.sin);
     return out;
   }
 
-  attention(q: Tensor, k: KvTensor, v: KvTensor, shape: AttentionShape): Tensor {
+  attention(q: Tensor, k: KvTensor, v: KvTensor, shape: AttentionShape, into?: Tensor): Tensor {
     const queries = rowsOf(q);
-    const out = tensor([queries, shape.nHeads * shape.headDim]);
+    const out = output([queries, shape.nHeads * shape.headDim], into);
     const [kData, kScales, format, pagePositions] = kvArguments(k);
     const [vData, vScales] = kvArguments(v);
     this.addon.attention(
@@ -147,8 +148,8 @@ export class NativeBackend implements Backend {
     return out;
   }
 
-  siluMul(gate: Tensor, up: Tensor): Tensor {
-    return this.binary('siluMul', gate, up);
+  siluMul(gate: Tensor, up: Tensor, into?: Tensor): Tensor {
+    return this.binary('siluMul', gate, up, into);
   }
 
   gelu(x: Tensor): Tensor {
@@ -157,14 +158,14 @@ export class NativeBackend implements Backend {
     return out;
   }
 
-  add(a: Tensor, b: Tensor): Tensor {
-    return this.binary('add', a, b);
+  add(a: Tensor, b: Tensor, into?: Tensor): Tensor {
+    return this.binary('add', a, b, into);
   }
 
-  private binary(op: 'siluMul' | 'add', a: Tensor, b: Tensor): Tensor {
+  private binary(op: 'siluMul' | 'add', a: Tensor, b: Tensor, into?: Tensor): Tensor {
     if (a.data.length !== b.data.length)
       throw new Error(`${op}: shapes [${a.shape}] and [${b.shape}] differ`);
-    const out = tensor(a.shape);
+    const out = output(a.shape, into);
     this.addon.binary(op, a.data, b.data, out.data);
     return out;
   }

@@ -8,6 +8,7 @@ import {
   type RawWeight,
   type RopeAngles,
   type Tensor,
+  output,
   rowsOf,
   tensor,
 } from '../types.js';
@@ -22,13 +23,13 @@ export class ReferenceBackend implements Backend {
     return new ReferenceWeight(raw);
   }
 
-  matmul(x: Tensor, w: ReferenceWeight, bias?: ReferenceWeight): Tensor {
+  matmul(x: Tensor, w: ReferenceWeight, bias?: ReferenceWeight, into?: Tensor): Tensor {
     const inDim = w.cols;
     const outDim = w.rows;
     const rows = rowsOf(x);
     if (x.shape[x.shape.length - 1] !== inDim)
       throw new Error(`matmul: input width ${x.shape[x.shape.length - 1]} ≠ weight width ${inDim}`);
-    const y = tensor([...x.shape.slice(0, -1), outDim]);
+    const y = output([...x.shape.slice(0, -1), outDim], into);
     const b = bias?.toFloat32();
     const wRow = new Float32Array(inDim);
     for (let o = 0; o < outDim; o++) {
@@ -55,10 +56,10 @@ export class ReferenceBackend implements Backend {
     return out;
   }
 
-  rmsNorm(x: Tensor, weight: ReferenceWeight, eps: number): Tensor {
+  rmsNorm(x: Tensor, weight: ReferenceWeight, eps: number, into?: Tensor): Tensor {
     const width = x.shape[x.shape.length - 1]!;
     const w = weight.toFloat32();
-    const out = tensor(x.shape);
+    const out = output(x.shape, into);
     for (let r = 0; r < rowsOf(x); r++) {
       const off = r * width;
       let squares = 0;
@@ -70,7 +71,7 @@ export class ReferenceBackend implements Backend {
     return out;
   }
 
-  rope(x: Tensor, heads: number, angles: RopeAngles): Tensor {
+  rope(x: Tensor, heads: number, angles: RopeAngles, into?: Tensor): Tensor {
     const width = x.shape[x.shape.length - 1]!;
     const headDim = width / heads;
     const pairs = headDim / 2;
@@ -78,7 +79,7 @@ export class ReferenceBackend implements Backend {
       throw new Error(`rope: head_dim ${headDim} needs ${pairs} pairs, table has ${angles.pairs}`);
     if (rowsOf(x) !== angles.positions)
       throw new Error(`rope: ${rowsOf(x)} rows but ${angles.positions} positions`);
-    const out = tensor(x.shape);
+    const out = output(x.shape, into);
     for (let t = 0; t < angles.positions; t++) {
       for (let h = 0; h < heads; h++) {
         const base = t * width + h * headDim;
@@ -95,7 +96,7 @@ export class ReferenceBackend implements Backend {
     return out;
   }
 
-  attention(q: Tensor, kStored: KvTensor, vStored: KvTensor, shape: AttentionShape): Tensor {
+  attention(q: Tensor, kStored: KvTensor, vStored: KvTensor, shape: AttentionShape, into?: Tensor): Tensor {
     const { nHeads, nKvHeads, headDim, scale, queryStart } = shape;
     // A compressed KV cache is read back to float32 first: the reference stays one plain loop.
     const k = { shape: kStored.shape, data: kvToFloat32(kStored) };
@@ -105,7 +106,7 @@ export class ReferenceBackend implements Backend {
     const qWidth = nHeads * headDim;
     const kvWidth = nKvHeads * headDim;
     const group = nHeads / nKvHeads;
-    const out = tensor([queries, qWidth]);
+    const out = output([queries, qWidth], into);
     const scores = new Float64Array(keys);
     for (let t = 0; t < queries; t++) {
       // Causal: the query at absolute position queryStart + t sees keys 0..queryStart + t.
@@ -136,8 +137,8 @@ export class ReferenceBackend implements Backend {
     return out;
   }
 
-  siluMul(gate: Tensor, up: Tensor): Tensor {
-    const out = tensor(gate.shape);
+  siluMul(gate: Tensor, up: Tensor, into?: Tensor): Tensor {
+    const out = output(gate.shape, into);
     for (let i = 0; i < out.data.length; i++) {
       const g = gate.data[i]!;
       out.data[i] = Math.fround(g * sigmoid(g)) * up.data[i]!;
@@ -154,9 +155,9 @@ export class ReferenceBackend implements Backend {
     return out;
   }
 
-  add(a: Tensor, b: Tensor): Tensor {
+  add(a: Tensor, b: Tensor, into?: Tensor): Tensor {
     if (a.data.length !== b.data.length) throw new Error(`add: shapes [${a.shape}] and [${b.shape}] differ`);
-    const out = tensor(a.shape);
+    const out = output(a.shape, into);
     for (let i = 0; i < out.data.length; i++) out.data[i] = a.data[i]! + b.data[i]!;
     return out;
   }
