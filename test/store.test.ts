@@ -34,6 +34,12 @@ function requestId(a: Admission): string {
   return a.requestId;
 }
 
+/** Spins until the clock has moved on by a millisecond (so the next Date.now() differs from the last). */
+function nextMillisecond(): void {
+  const start = Date.now();
+  while (Date.now() === start);
+}
+
 async function newKey(store: Store): Promise<string> {
   return (await store.createKey('test', 'free')).record.id;
 }
@@ -146,6 +152,42 @@ function contractSuite(name: string, makeBackend: () => Promise<Backend | { skip
       };
       assert.equal(await count([h.store], await newKey(h.store)), 5);
       assert.equal(await count([h.store, await h.open()], await newKey(h.store)), 5);
+    });
+
+    it('a row started after `now` still counts (an admission whose clock was read before the lock)', async (h) => {
+      // A replica that read its clock, then queued for the key's lock behind another replica's admission,
+      // holds a `now` older than the row that admission committed: that row must still count.
+      const key = await newKey(h.store);
+      const tight = limits({ requestsPerMinute: 3, tokensPerMinute: 1000, monthlyTokens: 1000 });
+      for (let i = 0; i < 3; i++) requestId(await admit(h.store, key, 100, tight, T0 + 5 * SEC));
+      const stale = await admit(h.store, key, 100, tight, T0);
+      assert.deepEqual(stale.allowed ? null : stale.exceeded, 'requests');
+      assert.deepEqual(stale.limits.requests?.remaining, 0);
+      const tokens = await newKey(h.store);
+      requestId(await admit(h.store, tokens, 900, tight, T0 + 5 * SEC));
+      const overTokens = await admit(h.store, tokens, 200, limits({ tokensPerMinute: 1000 }), T0);
+      assert.deepEqual(overTokens.allowed ? null : overTokens.exceeded, 'tokens');
+      const overMonth = await admit(h.store, tokens, 200, limits({ monthlyTokens: 1000 }), T0);
+      assert.deepEqual(overMonth.allowed ? null : overMonth.exceeded, 'monthly');
+    });
+
+    it('admissions on the running clock from two stores at once admit exactly the limit', async (h) => {
+      // No `now` passed: each store reads the clock itself, as the server does. The requests of a round arrive
+      // over three milliseconds (like 12 clients at once), so an admission may read an older clock than one
+      // that takes the key's lock before it; several rounds, because that order is up to the scheduler.
+      const other = await h.open();
+      const rpm3 = limits({ requestsPerMinute: 3 });
+      for (let round = 0; round < 8; round++) {
+        const key = await newKey(h.store);
+        const pending: Promise<Admission>[] = [];
+        for (let i = 0; i < 12; i++) {
+          if (i % 4 === 0) nextMillisecond();
+          const start = { keyId: key, model: 'pixtral-12b', promptTokens: 1, replica: `r${i % 2}` };
+          pending.push((i % 2 === 0 ? h.store : other).admit(start, rpm3));
+        }
+        const allowed = (await Promise.all(pending)).filter((a) => a.allowed).length;
+        assert.equal(allowed, 3, `round ${round}`);
+      }
     });
 
     it('the request window slides: retryAfter counts down to when the oldest row leaves', async (h) => {

@@ -141,7 +141,7 @@ export class PostgresStore implements Store {
     return result.rows.length === 0 ? null : toKeyRecord(result.rows[0]!);
   }
 
-  async admit(start: RequestStart, limits: TierLimits, now: number = Date.now()): Promise<Admission> {
+  async admit(start: RequestStart, limits: TierLimits, now?: number): Promise<Admission> {
     const client = await this.pool.connect();
     let broken = false;
     try {
@@ -151,14 +151,16 @@ export class PostgresStore implements Store {
           ADMISSION_LOCK_CLASS,
           start.keyId ?? '',
         ]);
-        const counts = await countUsage(client, start.keyId, limits, now);
-        const decision = decideAdmission(counts, limits, start.promptTokens, now);
+        // Read the clock only now that the lock is held, so started_at follows the order of admissions.
+        const at = now ?? Date.now();
+        const counts = await countUsage(client, start.keyId, limits, at);
+        const decision = decideAdmission(counts, limits, start.promptTokens, at);
         if (!decision.allowed) return decision;
         const requestId = newRequestId();
         await client.query(
           `INSERT INTO requests (id, key_id, model, status, prompt_tokens, replica, started_at)
            VALUES ($1, $2, $3, 'in_progress', $4, $5, $6)`,
-          [requestId, start.keyId, start.model, start.promptTokens, start.replica, now],
+          [requestId, start.keyId, start.model, start.promptTokens, start.replica, at],
         );
         return { allowed: true, requestId, limits: decision.limits };
       });
@@ -253,16 +255,17 @@ async function countUsage(
   limits: TierLimits,
   now: number,
 ): Promise<UsageCounts> {
-  // `key_id = NULL` matches nothing, so the no-auth ledger needs IS NULL (and takes no third parameter).
-  const key = keyId === null ? 'key_id IS NULL' : 'key_id = $3';
+  // `key_id = NULL` matches nothing, so the no-auth ledger needs IS NULL (and takes no second parameter).
+  // No upper bound on started_at: see limits.ts.
+  const key = keyId === null ? 'key_id IS NULL' : 'key_id = $2';
   const keyParam = keyId === null ? [] : [keyId];
   let counts = EMPTY_COUNTS;
   if (needsMinuteCounts(limits)) {
     const result = await db.query<{ n: string; oldest: string | null; tokens: string }>(
       `SELECT COUNT(*) AS n, MIN(started_at) AS oldest,
          COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS tokens
-       FROM requests WHERE ${key} AND started_at > $1 AND started_at <= $2`,
-      [minuteWindowStart(now), now, ...keyParam],
+       FROM requests WHERE ${key} AND started_at > $1`,
+      [minuteWindowStart(now), ...keyParam],
     );
     const row = result.rows[0]!;
     counts = {
@@ -275,8 +278,8 @@ async function countUsage(
   if (needsMonthCounts(limits)) {
     const result = await db.query<{ tokens: string }>(
       `SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS tokens
-       FROM requests WHERE ${key} AND started_at >= $1 AND started_at <= $2`,
-      [monthStart(now), now, ...keyParam],
+       FROM requests WHERE ${key} AND started_at >= $1`,
+      [monthStart(now), ...keyParam],
     );
     counts = { ...counts, monthTokens: toNumber(result.rows[0]!.tokens) };
   }
