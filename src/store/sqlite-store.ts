@@ -19,6 +19,7 @@ import {
   needsMonthCounts,
   type UsageCounts,
 } from './limits.js';
+import { forgetSilentSql, heartbeatSql, leaseCutoff, recoverSql, retireSql, sweepRowsSql } from './lease.js';
 import { SCHEMA_MIGRATIONS_DDL, pendingMigrations } from './migrations.js';
 import {
   KEY_COLUMNS,
@@ -166,11 +167,26 @@ export class SqliteStore implements Store {
   }
 
   async recoverInterrupted(replica: string, now: number = Date.now()): Promise<number> {
-    const result = this.stmt(
-      `UPDATE requests SET status = 'interrupted', cost_nanousd = 0, finished_at = ?
-         WHERE status = 'in_progress' AND replica = ?`,
-    ).run(now, replica);
-    return result.changes;
+    return this.stmt(recoverSql(() => '?')).run(now, replica).changes;
+  }
+
+  async heartbeat(replica: string, now: number = Date.now()): Promise<void> {
+    this.stmt(heartbeatSql(() => '?')).run(replica, now);
+  }
+
+  async sweepSilentReplicas(leaseMs: number, now: number = Date.now()): Promise<number> {
+    const cutoff = leaseCutoff(leaseMs, now);
+    return this.db
+      .transaction(() => {
+        const swept = this.stmt(sweepRowsSql(() => '?')).run(now, cutoff, cutoff).changes;
+        this.stmt(forgetSilentSql(() => '?')).run(cutoff);
+        return swept;
+      })
+      .immediate();
+  }
+
+  async retireReplica(replica: string): Promise<void> {
+    this.stmt(retireSql(() => '?')).run(replica);
   }
 
   async usage(filter: UsageFilter = {}): Promise<LedgerRow[]> {
