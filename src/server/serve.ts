@@ -1,7 +1,8 @@
 /**
  * Starting and stopping a server process: open (and migrate) the store, close the ledger rows a crash of this
- * replica left open, load the engine (or point at an upstream), listen, and shut down gracefully — stop taking
- * requests, let in-flight ones finish within the grace period, cancel the rest, then close the store.
+ * replica left open, load the engine (or point at an upstream), listen, hold this replica's lease (which also
+ * closes the rows of any replica that died), and shut down gracefully — stop taking requests, let in-flight
+ * ones finish within the grace period, cancel the rest, retire the lease, then close the store.
  */
 import type { ServerResponse } from 'node:http';
 import type { Engine } from '../engine/engine.js';
@@ -10,6 +11,7 @@ import type { Store } from '../store/types.js';
 import { buildApp, type LoggerOption, type PixtralApp } from './app.js';
 import { type ChatBackend, LocalChatBackend } from './chat-backend.js';
 import type { ServerConfig } from './config.js';
+import { ReplicaLease } from './replica-lease.js';
 import { UpstreamChatBackend, type UpstreamOptions } from './upstream.js';
 
 export interface ServeOptions {
@@ -60,9 +62,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       if (shuttingDown) setImmediate(() => built.app.server.closeIdleConnections());
     });
   });
+  const lease = new ReplicaLease(store, config.replica, config.replicaLease, built.app.log);
   const address = await built.app.listen({ host: options.host, port: options.port });
   if (recovered > 0)
     built.app.log.warn({ recovered }, 'closed ledger rows left in progress by an earlier crash');
+  await lease.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -73,6 +77,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         await Promise.all([built.app.close(), backend.close()]);
       } finally {
         clearTimeout(cancelLater);
+        await lease.stop();
         await store.close();
       }
     })());
