@@ -125,7 +125,8 @@ export interface Store {
   authenticate(secret: string): Promise<ApiKeyRecord | null>;
   /**
    * Atomically checks the key's limits and, when allowed, records an in_progress ledger row. Concurrent
-   * admissions for one key (also from other replicas on PostgreSQL) are serialised so limits hold.
+   * admissions for one key (also from other replicas on PostgreSQL) are serialised so limits hold. Without
+   * `now` the store reads the clock once it holds the key's lock, so started_at follows the admission order.
    */
   admit(start: RequestStart, limits: TierLimits, now?: number): Promise<Admission>;
   /** The limit state of a key without admitting anything (for headers on error paths). */
