@@ -34,6 +34,12 @@ function requestId(a: Admission): string {
   return a.requestId;
 }
 
+/** Spins until the clock has moved on by a millisecond (so the next Date.now() differs from the last). */
+function nextMillisecond(): void {
+  const start = Date.now();
+  while (Date.now() === start);
+}
+
 async function newKey(store: Store): Promise<string> {
   return (await store.createKey('test', 'free')).record.id;
 }
@@ -148,6 +154,42 @@ function contractSuite(name: string, makeBackend: () => Promise<Backend | { skip
       assert.equal(await count([h.store, await h.open()], await newKey(h.store)), 5);
     });
 
+    it('a row started after `now` still counts (an admission whose clock was read before the lock)', async (h) => {
+      // A replica that read its clock, then queued for the key's lock behind another replica's admission,
+      // holds a `now` older than the row that admission committed: that row must still count.
+      const key = await newKey(h.store);
+      const tight = limits({ requestsPerMinute: 3, tokensPerMinute: 1000, monthlyTokens: 1000 });
+      for (let i = 0; i < 3; i++) requestId(await admit(h.store, key, 100, tight, T0 + 5 * SEC));
+      const stale = await admit(h.store, key, 100, tight, T0);
+      assert.deepEqual(stale.allowed ? null : stale.exceeded, 'requests');
+      assert.deepEqual(stale.limits.requests?.remaining, 0);
+      const tokens = await newKey(h.store);
+      requestId(await admit(h.store, tokens, 900, tight, T0 + 5 * SEC));
+      const overTokens = await admit(h.store, tokens, 200, limits({ tokensPerMinute: 1000 }), T0);
+      assert.deepEqual(overTokens.allowed ? null : overTokens.exceeded, 'tokens');
+      const overMonth = await admit(h.store, tokens, 200, limits({ monthlyTokens: 1000 }), T0);
+      assert.deepEqual(overMonth.allowed ? null : overMonth.exceeded, 'monthly');
+    });
+
+    it('admissions on the running clock from two stores at once admit exactly the limit', async (h) => {
+      // No `now` passed: each store reads the clock itself, as the server does. The requests of a round arrive
+      // over three milliseconds (like 12 clients at once), so an admission may read an older clock than one
+      // that takes the key's lock before it; several rounds, because that order is up to the scheduler.
+      const other = await h.open();
+      const rpm3 = limits({ requestsPerMinute: 3 });
+      for (let round = 0; round < 8; round++) {
+        const key = await newKey(h.store);
+        const pending: Promise<Admission>[] = [];
+        for (let i = 0; i < 12; i++) {
+          if (i % 4 === 0) nextMillisecond();
+          const start = { keyId: key, model: 'pixtral-12b', promptTokens: 1, replica: `r${i % 2}` };
+          pending.push((i % 2 === 0 ? h.store : other).admit(start, rpm3));
+        }
+        const allowed = (await Promise.all(pending)).filter((a) => a.allowed).length;
+        assert.equal(allowed, 3, `round ${round}`);
+      }
+    });
+
     it('the request window slides: retryAfter counts down to when the oldest row leaves', async (h) => {
       const key = await newKey(h.store);
       const rpm2 = limits({ requestsPerMinute: 2 });
@@ -219,6 +261,88 @@ function contractSuite(name: string, makeBackend: () => Promise<Backend | { skip
       // Interrupted rows were still requests: they count against the request rate.
       const state = await h.store.limitState(key, limits({ requestsPerMinute: 10 }), T0 + 2 * SEC);
       assert.equal(state.requests?.remaining, 7);
+    });
+
+    it('sweepSilentReplicas interrupts, unbilled, the old rows of replicas silent for the lease', async (h) => {
+      const key = await newKey(h.store);
+      const lease = 60 * SEC;
+      const start = (replica: string, at: number) =>
+        h.store.admit({ keyId: key, model: 'm', promptTokens: 10, replica }, NONE, at);
+      await h.store.heartbeat('alive', T0 - 90 * SEC);
+      await h.store.heartbeat('alive', T0 - 5 * SEC);
+      await h.store.heartbeat('dead', T0 - 61 * SEC);
+      const aliveLong = requestId(await start('alive', T0 - 120 * SEC));
+      const deadOld = requestId(await start('dead', T0 - 70 * SEC));
+      const deadDone = requestId(await start('dead', T0 - 65 * SEC));
+      await h.store.finish(deadDone, outcome(10, 5), DEFAULT_PRICES, T0 - 62 * SEC);
+      // Started after its last heartbeat, less than a lease ago: the replica may only be late with the next one.
+      const deadYoung = requestId(await start('dead', T0 - 30 * SEC));
+      // Never heartbeated (rows from before heartbeats existed, or a replica that retired its heartbeat).
+      const legacyOld = requestId(await start('legacy', T0 - 60 * SEC));
+      const legacyYoung = requestId(await start('legacy', T0 - 59 * SEC));
+
+      assert.equal(await h.store.sweepSilentReplicas(lease, T0), 2);
+      const status = async () => {
+        const rows = new Map((await h.store.usage()).map((r) => [r.requestId, r]));
+        return (ids: string[]) => ids.map((id) => rows.get(id)!);
+      };
+      const [dead, legacy] = (await status())([deadOld, legacyOld]);
+      for (const row of [dead!, legacy!]) {
+        assert.deepEqual(
+          [row.status, row.costUsd, row.promptTokens, row.completionTokens, row.finishedAt],
+          ['interrupted', 0, 10, 0, T0],
+        );
+      }
+      const untouched = (await status())([aliveLong, deadDone, deadYoung, legacyYoung]);
+      assert.deepEqual(
+        untouched.map((r) => r.status),
+        ['in_progress', 'completed', 'in_progress', 'in_progress'],
+      );
+      assert.equal(await h.store.finish(deadOld, outcome(10, 5), DEFAULT_PRICES), false);
+      // The silent replica's heartbeat is forgotten; the live one's stays.
+      const replicas = await h.raw('SELECT id, heartbeat_at FROM replicas ORDER BY id');
+      assert.deepEqual(
+        replicas.map((r) => [r.id, Number(r.heartbeat_at)]),
+        [['alive', T0 - 5 * SEC]],
+      );
+      assert.equal(await h.store.sweepSilentReplicas(lease, T0), 0);
+
+      // Later the young rows have aged past the lease; 'alive' heartbeated in time, then retired (shut down).
+      await h.store.heartbeat('alive', T0 + 40 * SEC);
+      assert.equal(await h.store.sweepSilentReplicas(lease, T0 + 41 * SEC), 2);
+      assert.deepEqual(
+        (await status())([deadYoung, legacyYoung, aliveLong]).map((r) => r.status),
+        ['interrupted', 'interrupted', 'in_progress'],
+      );
+      await h.store.retireReplica('alive');
+      assert.deepEqual(await h.raw('SELECT id FROM replicas'), []);
+      assert.equal(await h.store.sweepSilentReplicas(lease, T0 + 42 * SEC), 1);
+      assert.equal((await status())([aliveLong])[0]!.status, 'interrupted');
+    });
+
+    it('replicas sweeping at once close each orphaned row exactly once', async (h) => {
+      const key = await newKey(h.store);
+      const stores = [h.store, await h.open(), await h.open()];
+      for (let i = 0; i < 30; i++)
+        requestId(
+          await h.store.admit(
+            { keyId: key, model: 'm', promptTokens: 1, replica: `gone-${i % 3}` },
+            NONE,
+            T0,
+          ),
+        );
+      const sweeps = await Promise.all(
+        stores.flatMap((s) => [
+          s.sweepSilentReplicas(60 * SEC, T0 + 61 * SEC),
+          s.recoverInterrupted('gone-0', T0 + 61 * SEC),
+        ]),
+      );
+      assert.equal(
+        sweeps.reduce((a, b) => a + b, 0),
+        30,
+      );
+      const rows = await h.store.usage();
+      assert.ok(rows.every((r) => r.status === 'interrupted' && r.finishedAt === T0 + 61 * SEC));
     });
 
     it('usage filters by key and since, newest first, with a limit', async (h) => {

@@ -1,7 +1,8 @@
 /**
  * Starting and stopping a server process: open (and migrate) the store, close the ledger rows a crash of this
- * replica left open, load the engine (or point at an upstream), listen, and shut down gracefully — stop taking
- * requests, let in-flight ones finish within the grace period, cancel the rest, then close the store.
+ * replica left open, load the engine (or point at an upstream), listen, hold this replica's lease (which also
+ * closes the rows of any replica that died), and shut down gracefully — stop taking requests, let in-flight
+ * ones finish within the grace period, cancel the rest, retire the lease, then close the store.
  */
 import type { ServerResponse } from 'node:http';
 import type { EngineClient } from '../engine/engine.js';
@@ -9,6 +10,7 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/types.js';
 import { buildApp, type LoggerOption, type PixtralApp } from './app.js';
 import type { ServerConfig } from './config.js';
+import { ReplicaLease } from './replica-lease.js';
 
 export interface ServeOptions {
   readonly config: ServerConfig;
@@ -52,9 +54,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       if (shuttingDown) setImmediate(() => built.app.server.closeIdleConnections());
     });
   });
+  const lease = new ReplicaLease(store, config.replica, config.replicaLease, built.app.log);
   const address = await built.app.listen({ host: options.host, port: options.port });
   if (recovered > 0)
     built.app.log.warn({ recovered }, 'closed ledger rows left in progress by an earlier crash');
+  await lease.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -65,6 +69,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         await Promise.all([built.app.close(), engine.close()]);
       } finally {
         clearTimeout(cancelLater);
+        await lease.stop();
         await store.close();
       }
     })());

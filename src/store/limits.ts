@@ -3,9 +3,14 @@
  * per-key lock); everything about windows, admission and headers is decided here, so SQLite and PostgreSQL
  * cannot drift apart.
  *
- * Windows: the minute window holds rows with now - 60 s < started_at <= now (sliding); the month window holds
- * rows started since the first instant of the current UTC calendar month. Every row counts as a request
- * whatever its status (an interrupted or failed request was still a request); its tokens count as recorded.
+ * Windows: the minute window holds rows with started_at > now - 60 s (sliding); the month window holds rows
+ * started since the first instant of the current UTC calendar month. Every row counts as a request whatever its
+ * status (an interrupted or failed request was still a request); its tokens count as recorded.
+ *
+ * Neither window has an upper bound: a row the store can see was admitted before this admission, so it counts
+ * even when its started_at is later than `now` — another replica's clock may run ahead, or the admission read
+ * `now` before it queued for the key's lock. Bounding by `now` let such rows slip out and over-admit.
+ * For the same reason the stores read the clock (when no `now` is given) only once they hold the key's lock.
  */
 import type { RateLimitState, TierLimits } from './types.js';
 

@@ -6,6 +6,7 @@
  * Times are integer milliseconds since the epoch and money is integer nano-dollars (BIGINT on PostgreSQL; a
  * SQLite INTEGER is already 64-bit). The ledger's hot query — "rows of this key started since T" — is served
  * by the (key_id, started_at) index; crash recovery — "this replica's in_progress rows" — by (status, replica).
+ * `replicas` holds each live server's last heartbeat, so any replica can close the rows of one that died.
  */
 
 export interface Migration {
@@ -57,6 +58,11 @@ const SQLITE: readonly Migration[] = [
       'CREATE INDEX requests_status_replica ON requests (status, replica)',
     ],
   },
+  {
+    version: 2,
+    description: 'replica heartbeats',
+    statements: ['CREATE TABLE replicas (id TEXT PRIMARY KEY, heartbeat_at INTEGER NOT NULL) STRICT'],
+  },
 ];
 
 const POSTGRES: readonly Migration[] = [
@@ -90,6 +96,11 @@ const POSTGRES: readonly Migration[] = [
       'CREATE INDEX requests_key_started ON requests (key_id, started_at)',
       'CREATE INDEX requests_status_replica ON requests (status, replica)',
     ],
+  },
+  {
+    version: 2,
+    description: 'replica heartbeats',
+    statements: ['CREATE TABLE replicas (id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL)'],
   },
 ];
 

@@ -17,6 +17,7 @@ import {
   needsMonthCounts,
   type UsageCounts,
 } from './limits.js';
+import { forgetSilentSql, heartbeatSql, leaseCutoff, recoverSql, retireSql, sweepRowsSql } from './lease.js';
 import { SCHEMA_MIGRATIONS_DDL, pendingMigrations } from './migrations.js';
 import {
   KEY_COLUMNS,
@@ -48,6 +49,12 @@ import type {
 
 /** Session-level advisory lock (single 64-bit key space) held while migrating: "pixtral" in ASCII. */
 const MIGRATION_LOCK = 0x706978747261;
+/**
+ * Transaction-level advisory lock (single 64-bit key space) taken by every bulk interrupt (a restart's
+ * recovery, a lease sweep): replicas sweeping at once then take turns instead of locking the same rows in
+ * different orders, which could deadlock. "pixtrb": next to the migration lock.
+ */
+const INTERRUPT_LOCK = MIGRATION_LOCK + 1;
 /** First half of the two-int advisory key space used for per-key admission locks (second half: hashtext(key)). */
 const ADMISSION_LOCK_CLASS = 0x7078;
 
@@ -141,7 +148,7 @@ export class PostgresStore implements Store {
     return result.rows.length === 0 ? null : toKeyRecord(result.rows[0]!);
   }
 
-  async admit(start: RequestStart, limits: TierLimits, now: number = Date.now()): Promise<Admission> {
+  async admit(start: RequestStart, limits: TierLimits, now?: number): Promise<Admission> {
     const client = await this.pool.connect();
     let broken = false;
     try {
@@ -151,14 +158,16 @@ export class PostgresStore implements Store {
           ADMISSION_LOCK_CLASS,
           start.keyId ?? '',
         ]);
-        const counts = await countUsage(client, start.keyId, limits, now);
-        const decision = decideAdmission(counts, limits, start.promptTokens, now);
+        // Read the clock only now that the lock is held, so started_at follows the order of admissions.
+        const at = now ?? Date.now();
+        const counts = await countUsage(client, start.keyId, limits, at);
+        const decision = decideAdmission(counts, limits, start.promptTokens, at);
         if (!decision.allowed) return decision;
         const requestId = newRequestId();
         await client.query(
           `INSERT INTO requests (id, key_id, model, status, prompt_tokens, replica, started_at)
            VALUES ($1, $2, $3, 'in_progress', $4, $5, $6)`,
-          [requestId, start.keyId, start.model, start.promptTokens, start.replica, now],
+          [requestId, start.keyId, start.model, start.promptTokens, start.replica, at],
         );
         return { allowed: true, requestId, limits: decision.limits };
       });
@@ -200,16 +209,31 @@ export class PostgresStore implements Store {
   }
 
   async recoverInterrupted(replica: string, now: number = Date.now()): Promise<number> {
-    const result = await this.pool.query(
-      `UPDATE requests SET status = 'interrupted', cost_nanousd = 0, finished_at = $1
-       WHERE status = 'in_progress' AND replica = $2`,
-      [now, replica],
-    );
-    return result.rowCount ?? 0;
+    return this.interrupting(async (client) => {
+      const result = await client.query(recoverSql(dollar), [now, replica]);
+      return result.rowCount ?? 0;
+    });
+  }
+
+  async heartbeat(replica: string, now: number = Date.now()): Promise<void> {
+    await this.pool.query(heartbeatSql(dollar), [replica, now]);
+  }
+
+  async sweepSilentReplicas(leaseMs: number, now: number = Date.now()): Promise<number> {
+    const cutoff = leaseCutoff(leaseMs, now);
+    return this.interrupting(async (client) => {
+      const result = await client.query(sweepRowsSql(dollar), [now, cutoff, cutoff]);
+      await client.query(forgetSilentSql(dollar), [cutoff]);
+      return result.rowCount ?? 0;
+    });
+  }
+
+  async retireReplica(replica: string): Promise<void> {
+    await this.pool.query(retireSql(dollar), [replica]);
   }
 
   async usage(filter: UsageFilter = {}): Promise<LedgerRow[]> {
-    const { clause, params } = usageWhere(filter, (n) => `$${n}`);
+    const { clause, params } = usageWhere(filter, dollar);
     let sql = `SELECT ${REQUEST_COLUMNS} FROM requests${clause} ORDER BY started_at DESC, id DESC`;
     if (filter.limit !== undefined) {
       params.push(filter.limit);
@@ -220,7 +244,7 @@ export class PostgresStore implements Store {
   }
 
   async usageTotals(filter: Omit<UsageFilter, 'limit'> = {}): Promise<UsageTotals> {
-    const { clause, params } = usageWhere(filter, (n) => `$${n}`);
+    const { clause, params } = usageWhere(filter, dollar);
     const result = await this.pool.query<TotalsRow>(
       `SELECT ${USAGE_TOTALS_COLUMNS} FROM requests${clause}`,
       params,
@@ -231,6 +255,28 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (!this.pool.ending) await this.pool.end();
   }
+
+  /** Runs `body` in a transaction holding INTERRUPT_LOCK. */
+  private async interrupting<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      return await inTransaction(client, async () => {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [INTERRUPT_LOCK]);
+        return body(client);
+      });
+    } catch (err) {
+      broken = true;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/** PostgreSQL's n-th parameter. */
+function dollar(n: number): string {
+  return `$${n}`;
 }
 
 async function inTransaction<T>(client: pg.PoolClient, body: () => Promise<T>): Promise<T> {
@@ -253,16 +299,17 @@ async function countUsage(
   limits: TierLimits,
   now: number,
 ): Promise<UsageCounts> {
-  // `key_id = NULL` matches nothing, so the no-auth ledger needs IS NULL (and takes no third parameter).
-  const key = keyId === null ? 'key_id IS NULL' : 'key_id = $3';
+  // `key_id = NULL` matches nothing, so the no-auth ledger needs IS NULL (and takes no second parameter).
+  // No upper bound on started_at: see limits.ts.
+  const key = keyId === null ? 'key_id IS NULL' : 'key_id = $2';
   const keyParam = keyId === null ? [] : [keyId];
   let counts = EMPTY_COUNTS;
   if (needsMinuteCounts(limits)) {
     const result = await db.query<{ n: string; oldest: string | null; tokens: string }>(
       `SELECT COUNT(*) AS n, MIN(started_at) AS oldest,
          COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS tokens
-       FROM requests WHERE ${key} AND started_at > $1 AND started_at <= $2`,
-      [minuteWindowStart(now), now, ...keyParam],
+       FROM requests WHERE ${key} AND started_at > $1`,
+      [minuteWindowStart(now), ...keyParam],
     );
     const row = result.rows[0]!;
     counts = {
@@ -275,8 +322,8 @@ async function countUsage(
   if (needsMonthCounts(limits)) {
     const result = await db.query<{ tokens: string }>(
       `SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS tokens
-       FROM requests WHERE ${key} AND started_at >= $1 AND started_at <= $2`,
-      [monthStart(now), now, ...keyParam],
+       FROM requests WHERE ${key} AND started_at >= $1`,
+      [monthStart(now), ...keyParam],
     );
     counts = { ...counts, monthTokens: toNumber(result.rows[0]!.tokens) };
   }

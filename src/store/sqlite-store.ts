@@ -19,6 +19,7 @@ import {
   needsMonthCounts,
   type UsageCounts,
 } from './limits.js';
+import { forgetSilentSql, heartbeatSql, leaseCutoff, recoverSql, retireSql, sweepRowsSql } from './lease.js';
 import { SCHEMA_MIGRATIONS_DDL, pendingMigrations } from './migrations.js';
 import {
   KEY_COLUMNS,
@@ -115,21 +116,23 @@ export class SqliteStore implements Store {
     return row === undefined ? null : toKeyRecord(row);
   }
 
-  async admit(start: RequestStart, limits: TierLimits, now: number = Date.now()): Promise<Admission> {
+  async admit(start: RequestStart, limits: TierLimits, now?: number): Promise<Admission> {
     return this.db
       .transaction((): Admission => {
+        // Read the clock only now that BEGIN IMMEDIATE holds the write lock (another process may have held it).
+        const at = now ?? Date.now();
         const decision = decideAdmission(
-          this.counts(start.keyId, limits, now),
+          this.counts(start.keyId, limits, at),
           limits,
           start.promptTokens,
-          now,
+          at,
         );
         if (!decision.allowed) return decision;
         const requestId = newRequestId();
         this.stmt(
           `INSERT INTO requests (id, key_id, model, status, prompt_tokens, replica, started_at)
              VALUES (?, ?, ?, 'in_progress', ?, ?, ?)`,
-        ).run(requestId, start.keyId, start.model, start.promptTokens, start.replica, now);
+        ).run(requestId, start.keyId, start.model, start.promptTokens, start.replica, at);
         return { allowed: true, requestId, limits: decision.limits };
       })
       .immediate();
@@ -164,11 +167,26 @@ export class SqliteStore implements Store {
   }
 
   async recoverInterrupted(replica: string, now: number = Date.now()): Promise<number> {
-    const result = this.stmt(
-      `UPDATE requests SET status = 'interrupted', cost_nanousd = 0, finished_at = ?
-         WHERE status = 'in_progress' AND replica = ?`,
-    ).run(now, replica);
-    return result.changes;
+    return this.stmt(recoverSql(() => '?')).run(now, replica).changes;
+  }
+
+  async heartbeat(replica: string, now: number = Date.now()): Promise<void> {
+    this.stmt(heartbeatSql(() => '?')).run(replica, now);
+  }
+
+  async sweepSilentReplicas(leaseMs: number, now: number = Date.now()): Promise<number> {
+    const cutoff = leaseCutoff(leaseMs, now);
+    return this.db
+      .transaction(() => {
+        const swept = this.stmt(sweepRowsSql(() => '?')).run(now, cutoff, cutoff).changes;
+        this.stmt(forgetSilentSql(() => '?')).run(cutoff);
+        return swept;
+      })
+      .immediate();
+  }
+
+  async retireReplica(replica: string): Promise<void> {
+    this.stmt(retireSql(() => '?')).run(replica);
   }
 
   async usage(filter: UsageFilter = {}): Promise<LedgerRow[]> {
@@ -202,7 +220,7 @@ export class SqliteStore implements Store {
     return statement;
   }
 
-  /** The rows that limit this key now; only the windows some limit needs are queried. */
+  /** The rows that limit this key now; only the windows some limit needs are queried (no upper bound: limits.ts). */
   private counts(keyId: string | null, limits: TierLimits, now: number): UsageCounts {
     const key = keyId === null ? 'key_id IS NULL' : 'key_id = @keyId';
     let counts = EMPTY_COUNTS;
@@ -210,17 +228,17 @@ export class SqliteStore implements Store {
       const row = this.stmt(
         `SELECT COUNT(*) AS n, MIN(started_at) AS oldest,
              COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS tokens
-           FROM requests WHERE ${key} AND started_at > @from AND started_at <= @now`,
-      ).get({ keyId, from: minuteWindowStart(now), now }) as MinuteRow;
+           FROM requests WHERE ${key} AND started_at > @from`,
+      ).get({ keyId, from: minuteWindowStart(now) }) as MinuteRow;
       counts = { ...counts, minuteRequests: row.n, minuteTokens: row.tokens, minuteOldestStart: row.oldest };
     }
     if (needsMonthCounts(limits)) {
       const tokens = this.stmt(
         `SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM requests
-           WHERE ${key} AND started_at >= @from AND started_at <= @now`,
+           WHERE ${key} AND started_at >= @from`,
       )
         .pluck()
-        .get({ keyId, from: monthStart(now), now }) as number;
+        .get({ keyId, from: monthStart(now) }) as number;
       counts = { ...counts, monthTokens: tokens };
     }
     return counts;

@@ -125,7 +125,8 @@ export interface Store {
   authenticate(secret: string): Promise<ApiKeyRecord | null>;
   /**
    * Atomically checks the key's limits and, when allowed, records an in_progress ledger row. Concurrent
-   * admissions for one key (also from other replicas on PostgreSQL) are serialised so limits hold.
+   * admissions for one key (also from other replicas on PostgreSQL) are serialised so limits hold. Without
+   * `now` the store reads the clock once it holds the key's lock, so started_at follows the admission order.
    */
   admit(start: RequestStart, limits: TierLimits, now?: number): Promise<Admission>;
   /** The limit state of a key without admitting anything (for headers on error paths). */
@@ -137,6 +138,16 @@ export interface Store {
   finish(requestId: string, outcome: RequestOutcome, prices: Prices, now?: number): Promise<boolean>;
   /** Marks this replica's leftover in_progress rows (from a crash) as interrupted, unbilled; returns how many. */
   recoverInterrupted(replica: string, now?: number): Promise<number>;
+  /** Records that `replica` is alive at `now`; its lease runs from here (see lease.ts). */
+  heartbeat(replica: string, now?: number): Promise<void>;
+  /**
+   * Marks as interrupted, unbilled (like recoverInterrupted), every in_progress row older than `leaseMs` whose
+   * replica has not heartbeated within `leaseMs` — the rows of dead processes, whatever their replica id — and
+   * forgets those replicas' heartbeats; returns how many rows. Replicas may sweep at once: each row closes once.
+   */
+  sweepSilentReplicas(leaseMs: number, now?: number): Promise<number>;
+  /** Removes `replica`'s heartbeat (graceful shutdown); rows it left open become sweepable once old enough. */
+  retireReplica(replica: string): Promise<void>;
   usage(filter?: UsageFilter): Promise<LedgerRow[]>;
   /** Totals over the rows usage(filter) would return without its limit, computed in the database. */
   usageTotals(filter?: Omit<UsageFilter, 'limit'>): Promise<UsageTotals>;

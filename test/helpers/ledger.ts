@@ -259,11 +259,18 @@ export interface ServeProcess {
   stderr(): string;
 }
 
-/** Starts the CLI server on a free port and waits for its "on http://…" line; kills it if it never comes. */
-export async function spawnServe(args: readonly string[], startTimeoutMs = 60_000): Promise<ServeProcess> {
+/**
+ * Starts the CLI server on a free port (with `env` added to ours) and waits for its "on http://…" line; kills it
+ * if it never comes.
+ */
+export async function spawnServe(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  startTimeoutMs = 60_000,
+): Promise<ServeProcess> {
   const child = spawn(process.execPath, [resolve('bin/pixtral.js'), 'serve', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PIXTRAL_DEBUG: '' },
+    env: { ...process.env, PIXTRAL_DEBUG: '', ...env },
   });
   let stdout = '';
   let stderr = '';
