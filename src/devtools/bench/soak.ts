@@ -30,17 +30,28 @@ const KINDS: readonly Kind[] = ['plain', 'stream', 'image', 'json', 'tools', 'di
 
 interface Outcome {
   kind: Kind;
-  /** 200 with a full answer; 429; 'cut' (the replica died); 'left' (we disconnected); other statuses. */
+  /**
+   * 200 with a full answer; 429; 'cut' (the replica died with the request in flight); 'refused' (no replica
+   * listening: never admitted); 'left' (we disconnected); other statuses.
+   */
   result: 'ok' | '429' | 'cut' | 'left' | string;
   completionTokens: number;
+}
+
+/** One process of a replica, from its start to its kill (or the end of the run). */
+interface Lifetime {
+  readonly replica: string;
+  readonly startedAt: number;
+  endedAt: number | null;
+  rssAfterMinute: number | null;
+  peakRss: number;
 }
 
 interface Replica {
   name: string;
   port: number;
   process: ServeProcess;
-  rssAfterMinute: number | null;
-  peakRss: number;
+  life: Lifetime;
 }
 
 function rssBytes(pid: number): number {
@@ -130,8 +141,10 @@ async function request(url: string, key: string, kind: Kind, random: () => numbe
     }
     const json = (await res.json()) as { usage: { completion_tokens: number } };
     return { kind, result: 'ok', completionTokens: json.usage.completion_tokens };
-  } catch {
-    return { kind, result: abort.signal.aborted ? 'timeout' : 'cut', completionTokens: 0 };
+  } catch (err) {
+    if (abort.signal.aborted) return { kind, result: 'timeout', completionTokens: 0 };
+    const code = ((err as Error).cause as { code?: string } | undefined)?.code;
+    return { kind, result: code === 'ECONNREFUSED' ? 'refused' : 'cut', completionTokens: 0 };
   } finally {
     clearTimeout(timeout);
   }
@@ -156,9 +169,21 @@ export async function run(args: string[]): Promise<void> {
     ...['--model', modelDir, '--model-name', MODEL, '--db', db, '--log-level', 'warn'],
     ...['--free-rpm', String(freeRpm), '--free-tpm', '1000000', '--port', String(port)],
   ];
+  const lifetimes: Lifetime[] = [];
+  const newLife = (replica: string) => {
+    const life: Lifetime = {
+      replica,
+      startedAt: Date.now(),
+      endedAt: null,
+      rssAfterMinute: null,
+      peakRss: 0,
+    };
+    lifetimes.push(life);
+    return life;
+  };
   const start = async (name: string, port: number): Promise<Replica> => {
     const process = await spawnServe(serveArgs(port));
-    return { name, port, process, rssAfterMinute: null, peakRss: 0 };
+    return { name, port, process, life: newLife(name) };
   };
   // spawnServe puts --port 0 first; a later --port wins, so each replica keeps its port across restarts.
   const first = await start('a', 0);
@@ -171,11 +196,14 @@ export async function run(args: string[]): Promise<void> {
   const outcomes: Outcome[] = [];
   let kills = 0;
 
+  // Each process's RSS: its level one minute after it started, and its peak after that.
   const sampler = setInterval(() => {
     for (const r of replicas) {
       const rss = rssBytes(r.process.child.pid!);
-      if (Date.now() - began >= 60_000 && r.rssAfterMinute === null) r.rssAfterMinute = rss;
-      if (r.rssAfterMinute !== null) r.peakRss = Math.max(r.peakRss, rss);
+      if (rss === 0) continue;
+      if (Date.now() - r.life.startedAt >= 60_000 && r.life.rssAfterMinute === null)
+        r.life.rssAfterMinute = rss;
+      if (r.life.rssAfterMinute !== null) r.life.peakRss = Math.max(r.life.peakRss, rss);
     }
   }, 2000);
   const killer = (async () => {
@@ -183,18 +211,12 @@ export async function run(args: string[]): Promise<void> {
       await new Promise((r) => setTimeout(r, killEvery));
       const victim = replicas[kills % 2]!;
       victim.process.child.kill('SIGKILL');
+      victim.life.endedAt = Date.now();
       await victim.process.exited;
       kills++;
       console.error(`soak: killed replica ${victim.name} (${kills}), restarting`);
       victim.process = await spawnServe(serveArgs(victim.port));
-      // A restarted process starts from scratch: its RSS baseline is taken again after its first minute.
-      victim.rssAfterMinute = null;
-      const restartedAt = Date.now();
-      const rebase = setInterval(() => {
-        if (Date.now() - restartedAt < 60_000) return;
-        victim.rssAfterMinute = rssBytes(victim.process.child.pid!);
-        clearInterval(rebase);
-      }, 2000);
+      victim.life = newLife(victim.name);
     }
   })();
 
@@ -238,14 +260,15 @@ export async function run(args: string[]): Promise<void> {
     while (freeStarts[i]! - freeStarts[j]! >= 60_000) j++;
     worstMinute = Math.max(worstMinute, i - j + 1);
   }
-  const rssGrowth = replicas.map((r) => ({
-    replica: r.name,
-    'rss after 1 min (MB)': r.rssAfterMinute === null ? null : Math.round(r.rssAfterMinute / 1e6),
-    'peak rss (MB)': Math.round(r.peakRss / 1e6),
-    growth: r.rssAfterMinute
-      ? `${(((r.peakRss - r.rssAfterMinute) / r.rssAfterMinute) * 100).toFixed(1)}%`
-      : null,
-  }));
+  const rssGrowth = lifetimes
+    .filter((life) => life.rssAfterMinute !== null)
+    .map((life) => ({
+      replica: life.replica,
+      'minutes alive': Number((((life.endedAt ?? Date.now()) - life.startedAt) / 60_000).toFixed(1)),
+      'rss after 1 min (MB)': Math.round(life.rssAfterMinute! / 1e6),
+      'peak rss (MB)': Math.round(life.peakRss / 1e6),
+      growth: `${(((life.peakRss - life.rssAfterMinute!) / life.rssAfterMinute!) * 100).toFixed(1)}%`,
+    }));
 
   console.log(
     `soak: ${minutes} min, ${clients} clients, ${outcomes.length} requests, ${kills} SIGKILLs, node ${process.version}`,
@@ -266,6 +289,9 @@ export async function run(args: string[]): Promise<void> {
       tokens_billed_completed: billedCompleted,
       cancelled_rows: byStatus.get('cancelled') ?? 0,
       client_left: count('left'),
+      client_cut: count('cut'),
+      client_refused: count('refused'),
+      rows_total: rows.length,
       interrupted_or_failed_billed: unbilledBad.length,
       free_rpm_limit: freeRpm,
       free_worst_minute: worstMinute,
