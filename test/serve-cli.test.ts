@@ -52,10 +52,15 @@ describe('pixtral serve', () => {
 
   it('serves the default model under its own id, and refuses the 12B names for it', async () => {
     const server = await serve();
-    const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: { id: string }[] };
+    const models = (await (await fetch(`${server.url}/v1/models`)).json()) as {
+      data: { id: string; description: string; owned_by: string; aliases: string[] }[];
+    };
     const ids = models.data.map((m) => m.id);
     assert.equal(ids.length, 1);
     assert.doesNotMatch(ids[0]!, /12b/i);
+    assert.match(models.data[0]!.description, /not Pixtral 12B/);
+    assert.equal(models.data[0]!.owned_by, 'pixtral-ts');
+    assert.deepEqual(models.data[0]!.aliases, []);
     assert.equal((await chat(server.url, ids[0]!)).status, 200);
     for (const name of ['pixtral-12b-2409', 'pixtral-12b', 'pixtral']) {
       const res = await chat(server.url, name);

@@ -4,17 +4,22 @@ import type { EngineClient } from '../../engine/engine.js';
 import type { ServerConfig } from '../config.js';
 import { notFound } from '../errors.js';
 import { DEFAULT_TEMPERATURE } from '../../chat/completion-request.js';
+import { PIXTRAL_12B_NAME } from '../../engine/model-source.js';
 
 export function registerModels(app: FastifyInstance, config: ServerConfig, engine: EngineClient): void {
   const created = Math.floor(Date.now() / 1000);
+  // Only the 12B itself is described (and owned) as Mistral's model; a demo or test model says what it is.
+  const isPixtral12b = config.modelName === PIXTRAL_12B_NAME;
   const card = () => ({
     id: config.modelName,
     object: 'model',
     created,
-    owned_by: 'mistralai',
+    owned_by: isPixtral12b ? 'mistralai' : 'pixtral-ts',
     type: 'base',
     name: config.modelName,
-    description: 'Pixtral 12B: a 12B-parameter multimodal model (text and images) served by Pixtral TS',
+    description: isPixtral12b
+      ? 'Pixtral 12B: a 12B-parameter multimodal model (text and images) served by Pixtral TS'
+      : `${config.modelName}: a model of Pixtral's architecture (not Pixtral 12B) served by Pixtral TS`,
     max_context_length: engine.maxContext,
     aliases: [...config.modelAliases],
     deprecation: null,
