@@ -15,6 +15,23 @@ export const DEFAULT_REVISION = 'main';
 /** Files fetched at once by one pull (huggingface_hub's snapshot_download uses 8 workers). */
 export const DEFAULT_PARALLEL_FILES = 4;
 
+/** Tries per file when a connection drops, and the pause that grows with each. */
+export const DOWNLOAD_ATTEMPTS = 3;
+export const RETRY_DELAY_MS = 500;
+
+/**
+ * How downloads behave. `PIXTRAL_PULL_RETRY_DELAY_MS` shortens the pause (tests); `PIXTRAL_TEST_FAIL_WRITE_AFTER`
+ * makes writing past that many bytes of a file fail like a full disk, the only way to test one without a tmpfs.
+ */
+export function downloadSettings(env: Environment = process.env) {
+  const failWriteAfter = env.PIXTRAL_TEST_FAIL_WRITE_AFTER;
+  return {
+    attempts: DOWNLOAD_ATTEMPTS,
+    retryDelayMs: env.PIXTRAL_PULL_RETRY_DELAY_MS ? Number(env.PIXTRAL_PULL_RETRY_DELAY_MS) : RETRY_DELAY_MS,
+    ...(failWriteAfter && { failWriteAfter: Number(failWriteAfter) }),
+  };
+}
+
 /** `$HF_HOME`, else `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface`. */
 export function hfHome(env: Environment = process.env): string {
   if (env.HF_HOME) return env.HF_HOME;
