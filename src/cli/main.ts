@@ -14,6 +14,11 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  pull: {
+    summary: 'download a model from the Hugging Face Hub into the shared Hugging Face cache',
+    usage: 'pixtral pull REPO[:FILE_OR_QUANT] [--revision REV] [--token HF_TOKEN] [--parallel N]',
+    load: () => import('./commands/pull.js'),
+  },
   inspect: {
     summary: 'show a model folder: layout, config, parameters, dtype, size',
     usage: 'pixtral inspect MODEL_DIR [--json]',
@@ -133,6 +138,7 @@ const USER_FACING = new Set([
   'StoreOpenError',
   'BackendUnavailableError',
   'QuantizeError',
+  'HubError',
 ]);
 
 function isUserFacing(err: unknown): err is Error {
