@@ -11,6 +11,7 @@ import { cliImageFetcher, imageUrl } from '../image-input.js';
 import type { CliIO } from '../io.js';
 import { progressBar } from '../progress.js';
 import { numberOption } from '../options.js';
+import { fitModel } from '../fit-model.js';
 import { MODEL_OPTIONS, resolveModelOption } from '../model-option.js';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
@@ -52,9 +53,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     ...(values.stop && { stop: values.stop }),
   });
 
-  const model = await resolveModelOption(values.model, values, io);
+  const model = await fitModel(await resolveModelOption(values.model, values, io), values.quant, io);
   const progress = progressBar('loading model', io);
-  const engine = Engine.load(model.location, engineOptions(values), {
+  const engine = Engine.load(model.location, engineOptions({ ...values, quant: model.quant }), {
     onProgress: progress.update,
     onWarning: io.err,
   });
