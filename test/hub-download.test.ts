@@ -229,6 +229,15 @@ describe('pulling into the cache', () => {
     assertNoWeights(options.cacheDir, { incomplete: true });
   });
 
+  it('remembers a file the revision lacks under .no_exist', async () => {
+    const options = freshOptions();
+    await assert.rejects(pullModel(client(), parseModelRef('tests/tiny-pixtral:nope.json'), options), {
+      kind: 'entry-not-found',
+    });
+    const cache = new RepoCache(options.cacheDir, tiny.repo);
+    assert.ok(cache.isMarkedMissing(hub.commitOf(tiny.repo), 'nope.json'));
+  });
+
   it('two pulls of one file at once: one downloads, the other links its blob', async () => {
     const options = freshOptions();
     const results = await Promise.all([

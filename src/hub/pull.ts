@@ -41,11 +41,12 @@ export interface PullResult extends PullPlan {
 
 export async function pullModel(client: HubClient, ref: ModelRef, options: PullOptions): Promise<PullResult> {
   const revision = await client.revision(ref.repo, options.revision);
-  const selection = selectFiles(
-    ref.repo,
-    revision.files.map((f) => f.path),
-    ref.choice,
-  );
+  const cache = new RepoCache(options.cacheDir, ref.repo);
+  const names = revision.files.map((f) => f.path);
+  // A named file the revision lacks is remembered under .no_exist, as huggingface_hub does.
+  if (ref.choice.kind === 'file' && !names.includes(ref.choice.name))
+    cache.markMissing(revision.commit, ref.choice.name);
+  const selection = selectFiles(ref.repo, names, ref.choice);
   const files = selection.files.map((name) => revision.files.find((f) => f.path === name)!);
   const plan: PullPlan = {
     repo: ref.repo,
@@ -55,7 +56,6 @@ export async function pullModel(client: HubClient, ref: ModelRef, options: PullO
     files,
   };
   options.onPlan?.(plan);
-  const cache = new RepoCache(options.cacheDir, ref.repo);
   cache.writeRef(options.revision, revision.commit);
   const outcomes: Record<string, DownloadOutcome> = {};
   await forEachLimited(files, options.parallel, async (file) => {
