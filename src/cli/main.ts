@@ -14,26 +14,42 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  pull: {
+    summary: 'download a model from the Hugging Face Hub into the shared Hugging Face cache',
+    usage: 'pixtral pull REPO[:FILE_OR_QUANT] [--revision REV] [--token HF_TOKEN] [--parallel N]',
+    load: () => import('./commands/pull.js'),
+  },
+  list: {
+    summary: 'list the models in the Hugging Face cache and their quantized copies',
+    usage: 'pixtral list [--json]',
+    load: () => import('./commands/list.js'),
+  },
+  rm: {
+    summary: "remove a model's quantized copies (and, with --hf-cache, its Hugging Face snapshot)",
+    usage: 'pixtral rm NAME [--hf-cache]',
+    load: () => import('./commands/rm.js'),
+  },
   inspect: {
     summary: 'show a model folder: layout, config, parameters, dtype, size',
-    usage: 'pixtral inspect MODEL_DIR [--json]',
+    usage: 'pixtral inspect MODEL [--json] [--pull] [--revision REV] [--token HF_TOKEN]',
     load: () => import('./commands/inspect.js'),
   },
   tokenize: {
     summary: 'print the token ids of a text or of a chat-completion request',
-    usage: 'pixtral tokenize [--model MODEL_DIR] (--text STR | --request REQUEST.json) [--pieces]',
+    usage:
+      'pixtral tokenize [--model MODEL] (--text STR | --request REQUEST.json) [--pieces] [--pull] [--revision REV] [--token HF_TOKEN]',
     load: () => import('./commands/tokenize.js'),
   },
   run: {
     summary: 'answer a prompt (with images) and stream the reply',
     usage:
-      'pixtral run --model MODEL_DIR|builtin:tiny [--image PATH_OR_URL ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8] [--json] "prompt"',
+      'pixtral run --model MODEL|builtin:tiny [--pull] [--revision REV] [--token HF_TOKEN] [--image PATH_OR_URL ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8] [--json] "prompt"',
     load: () => import('./commands/run.js'),
   },
   serve: {
     summary: 'serve the Mistral-compatible HTTP API (keys, metering, free tier)',
     usage:
-      'pixtral serve [--model MODEL_DIR|builtin:tiny | --upstream URL] [--host H] [--port P] [--db URL] [--data-dir DIR] [--no-auth] [--model-name NAME] [--context N] [--max-batch N] [--max-queue N] [--free-rpm N] [--free-tpm N] [--free-monthly-tokens N] [--price-input USD] [--price-output USD] [--allow-private-image-urls] [--replica ID] [--log-level LEVEL] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8]',
+      'pixtral serve [--model MODEL|builtin:tiny | --upstream URL] [--pull] [--revision REV] [--token HF_TOKEN] [--host H] [--port P] [--db URL] [--data-dir DIR] [--no-auth] [--model-name NAME] [--context N] [--max-batch N] [--max-queue N] [--free-rpm N] [--free-tpm N] [--free-monthly-tokens N] [--price-input USD] [--price-output USD] [--allow-private-image-urls] [--replica ID] [--log-level LEVEL] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8]',
     load: () => import('./commands/serve.js'),
   },
   keys: {
@@ -55,13 +71,12 @@ const COMMANDS: Record<string, Command> = {
   },
   quantize: {
     summary: 'write a q8/q4 quantized, memory-mappable copy of a model',
-    usage: 'pixtral quantize MODEL_DIR --to q8|q4 OUT_DIR',
+    usage: 'pixtral quantize MODEL --to q8|q4 OUT_DIR [--pull] [--revision REV] [--token HF_TOKEN]',
     load: () => import('./commands/quantize.js'),
   },
   quality: {
     summary: 'compare a quantized model with full precision (top-1 agreement, KL)',
-    usage:
-      'pixtral quality MODEL_DIR|builtin:tiny --quant q8|q4 [--baseline none|q8] [--image PATH] [--json]',
+    usage: 'pixtral quality MODEL|builtin:tiny --quant q8|q4 [--baseline none|q8] [--image PATH] [--json]',
     load: () => import('./commands/quality.js'),
   },
   parity: {
@@ -74,7 +89,11 @@ const COMMANDS: Record<string, Command> = {
 export function usage(): string {
   const lines = ['Usage: pixtral COMMAND [options]', '', 'Commands:'];
   for (const [name, cmd] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${cmd.summary}`);
-  lines.push('', "Run 'pixtral COMMAND --help' for a command's options.");
+  lines.push(
+    '',
+    'MODEL is a folder, builtin:tiny, an alias (pixtral-12b) or org/name[:FILE] from the Hugging Face cache.',
+    "Run 'pixtral COMMAND --help' for a command's options.",
+  );
   return lines.join('\n');
 }
 
@@ -133,6 +152,7 @@ const USER_FACING = new Set([
   'StoreOpenError',
   'BackendUnavailableError',
   'QuantizeError',
+  'HubError',
 ]);
 
 function isUserFacing(err: unknown): err is Error {

@@ -18,12 +18,16 @@ export function pixtral(args: string[], timeoutMs = 120_000, env: Record<string,
 }
 
 /** Like `pixtral`, without blocking the event loop: for tests whose CLI talks to a server in this process. */
-export function pixtralAsync(args: string[], timeoutMs = 120_000): Promise<CliResult> {
+export function pixtralAsync(
+  args: string[],
+  timeoutMs = 120_000,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   return new Promise((resolveResult) => {
     execFile(
       process.execPath,
       [resolve('bin/pixtral.js'), ...args],
-      { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, PIXTRAL_DEBUG: '' } },
+      { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, PIXTRAL_DEBUG: '', ...env } },
       (err, stdout, stderr) => {
         const status = err ? (typeof err.code === 'number' ? err.code : null) : 0;
         resolveResult({ status, stdout, stderr });

@@ -6,16 +6,17 @@ import { QUANTIZED_FILE, QuantizedCheckpoint } from '../../checkpoint/quantized.
 import { parseCommandArgs } from '../args.js';
 import { formatBytes, formatCount } from '../format.js';
 import type { CliIO } from '../io.js';
+import { MODEL_OPTIONS, resolveModelOption } from '../model-option.js';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { json: { type: 'boolean' } },
+    { json: { type: 'boolean' }, ...MODEL_OPTIONS },
     { min: 1, max: 1, names: 'MODEL_DIR' },
   );
-  if (QuantizedCheckpoint.isQuantizedDir(positionals[0]!))
-    return inspectQuantized(positionals[0]!, values.json, io);
-  const checkpoint = Checkpoint.open(positionals[0]!);
+  const { location } = await resolveModelOption(positionals[0]!, values, io);
+  if (QuantizedCheckpoint.isQuantizedDir(location)) return inspectQuantized(location, values.json, io);
+  const checkpoint = Checkpoint.open(location);
   try {
     const summary = {
       dir: checkpoint.dir,

@@ -7,6 +7,7 @@ import { measureQuality } from '../../devtools/quality/quality.js';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
+import { MODEL_OPTIONS, resolveModelOption } from '../model-option.js';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -16,6 +17,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       baseline: { type: 'string' },
       image: { type: 'string' },
       json: { type: 'boolean' },
+      ...MODEL_OPTIONS,
     },
     { min: 1, max: 1, names: 'MODEL_DIR' },
   );
@@ -26,8 +28,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const image = values.image
     ? `data:application/octet-stream;base64,${(await readFile(values.image)).toString('base64')}`
     : undefined;
+  const { location } = await resolveModelOption(positionals[0]!, values, io);
   const report = await measureQuality(
-    positionals[0]!,
+    location,
     { backend: 'auto', quant: baseline },
     { backend: 'native', quant },
     { onWarning: io.err, ...(image && { imageDataUri: image }) },

@@ -16,15 +16,17 @@ import { UsageError } from '../errors.js';
 import { formatBytes } from '../format.js';
 import type { CliIO } from '../io.js';
 import { progressBar } from '../progress.js';
+import { MODEL_OPTIONS, resolveModelOption } from '../model-option.js';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { to: { type: 'string' } },
+    { to: { type: 'string' }, ...MODEL_OPTIONS },
     { min: 2, max: 2, names: 'MODEL_DIR OUT_DIR' },
   );
   if (values.to !== 'q8' && values.to !== 'q4') throw new UsageError('--to must be q8 or q4');
-  const [modelDir, outDir] = positionals as [string, string];
+  const [name, outDir] = positionals as [string, string];
+  const modelDir = (await resolveModelOption(name, values, io)).location;
   // Checkpoint.open would only say "not a Pixtral model folder" about a quantize output.
   if (existsSync(join(modelDir, QUANTIZED_FILE)))
     throw new UsageError(`${modelDir} is already quantized; quantize the original model folder`);

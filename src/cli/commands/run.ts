@@ -11,6 +11,8 @@ import { cliImageFetcher, imageUrl } from '../image-input.js';
 import type { CliIO } from '../io.js';
 import { progressBar } from '../progress.js';
 import { numberOption } from '../options.js';
+import { fitModel } from '../fit-model.js';
+import { MODEL_OPTIONS, resolveModelOption } from '../model-option.js';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -26,11 +28,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       seed: { type: 'string' },
       stop: { type: 'string', multiple: true },
       ...BACKEND_OPTIONS,
+      ...MODEL_OPTIONS,
     },
     { min: 1, max: 1, names: 'the prompt' },
   );
   if (!values.model)
-    throw new UsageError('--model is required (a model folder, or builtin:tiny for the demo model)');
+    throw new UsageError(
+      '--model is required (a model folder, a hub name such as pixtral-12b or org/name, or builtin:tiny for the demo model)',
+    );
   const content: unknown[] = [];
   for (const image of values.image ?? [])
     content.push({ type: 'image_url', image_url: await imageUrl(image) });
@@ -48,8 +53,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     ...(values.stop && { stop: values.stop }),
   });
 
+  const model = await fitModel(await resolveModelOption(values.model, values, io), values.quant, io);
   const progress = progressBar('loading model', io);
-  const engine = Engine.load(values.model, engineOptions(values), {
+  const engine = Engine.load(model.location, engineOptions({ ...values, quant: model.quant }), {
     onProgress: progress.update,
     onWarning: io.err,
   });

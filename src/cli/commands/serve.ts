@@ -13,6 +13,8 @@ import { BACKEND_OPTIONS, engineOptions } from '../backend-options.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { numberOption } from '../options.js';
+import { fitModel } from '../fit-model.js';
+import { MODEL_OPTIONS, resolveModelOption } from '../model-option.js';
 import { STORE_OPTIONS, storeLocation } from '../store-options.js';
 
 const OPTIONS = {
@@ -35,16 +37,23 @@ const OPTIONS = {
   replica: { type: 'string' },
   'log-level': { type: 'string' },
   ...BACKEND_OPTIONS,
+  ...MODEL_OPTIONS,
 } as const;
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs(argv, OPTIONS, { min: 0, max: 0, names: '' });
   if (values.model && values.upstream) throw new UsageError('use either --model or --upstream, not both');
-  const location = values.model ?? 'builtin:tiny';
-  const options = engineOptions(values, {
-    maxBatch: numberOption(values['max-batch'], 'max-batch', DEFAULT_MAX_BATCH, 1, 256),
-    maxQueue: numberOption(values['max-queue'], 'max-queue', DEFAULT_MAX_QUEUE, 0, 100_000),
-  });
+  // Resolved here: the engine worker only ever receives a local location.
+  const model = values.upstream
+    ? null
+    : await fitModel(await resolveModelOption(values.model ?? 'builtin:tiny', values, io), values.quant, io);
+  const options = engineOptions(
+    { ...values, quant: model?.quant },
+    {
+      maxBatch: numberOption(values['max-batch'], 'max-batch', DEFAULT_MAX_BATCH, 1, 256),
+      maxQueue: numberOption(values['max-queue'], 'max-queue', DEFAULT_MAX_QUEUE, 0, 100_000),
+    },
+  );
   // The model runs in an engine worker thread so HTTP stays responsive during forward passes.
   let engine: EngineClient;
   if (values.upstream) {
@@ -55,8 +64,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       ...(options.maxContext !== undefined && { maxContext: options.maxContext }),
     });
   } else {
-    io.err(`pixtral serve: loading ${location} in the engine worker…`);
-    engine = await Engine.inWorker(location, options);
+    io.err(`pixtral serve: loading ${model!.location} in the engine worker…`);
+    engine = await Engine.inWorker(model!.location, options);
   }
   const count = (name: keyof typeof values, fallback: number | null) =>
     values[name] === undefined

@@ -12,6 +12,7 @@ import { bundledTokenizer, loadTokenizer, type Tokenizer } from '../../tokenizer
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
+import { MODEL_OPTIONS, resolveModelOption } from '../model-option.js';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs(
@@ -21,6 +22,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       text: { type: 'string' },
       request: { type: 'string' },
       pieces: { type: 'boolean' },
+      ...MODEL_OPTIONS,
     },
     { min: 0, max: 0, names: '' },
   );
@@ -30,7 +32,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let tokenizer: Tokenizer;
   let image = { patchSize: 16, maxImageSize: 1024 };
   if (values.model) {
-    const checkpoint = Checkpoint.open(values.model);
+    const checkpoint = Checkpoint.open((await resolveModelOption(values.model, values, io)).location);
     try {
       tokenizer = loadTokenizer(checkpoint.tokenizerFile);
       image = checkpoint.image ?? image;

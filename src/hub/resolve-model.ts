@@ -1,0 +1,39 @@
+/**
+ * What `--model` means, for every command, in one order: an existing path (folder or file) → `builtin:*` → an
+ * alias → `org/name[:FILE_OR_QUANT]` in the Hugging Face cache. The answer is a local location, so the engine
+ * stays path-based; what to do about a hub model not in the cache (pull it, ask, refuse) is the caller's.
+ */
+import { existsSync } from 'node:fs';
+import { type CachedModel, findCachedModel } from './cached-model.js';
+import { DEFAULT_REVISION } from './hub-settings.js';
+import { aliasTarget, isRepoId, type ModelRef, parseModelRef } from './model-ref.js';
+
+export interface ResolveOptions {
+  readonly cacheDir: string;
+  readonly revision?: string;
+  /**
+   * A hub model the cache lacks: fetch it and return the cached model, or throw. Called once; the cache is
+   * looked at again only through what it returns.
+   */
+  readonly onMissing: (ref: ModelRef, revision: string) => Promise<CachedModel>;
+}
+
+export type ResolvedModel =
+  | { readonly kind: 'path' | 'builtin'; readonly location: string }
+  | { readonly kind: 'hub'; readonly location: string; readonly model: CachedModel };
+
+export async function resolveModel(name: string, options: ResolveOptions): Promise<ResolvedModel> {
+  if (existsSync(name)) return { kind: 'path', location: name };
+  if (name.startsWith('builtin:')) return { kind: 'builtin', location: name };
+  if (!looksLikeHubName(name)) return { kind: 'path', location: name }; // a missing path: the loader says so
+  const ref = parseModelRef(name);
+  const revision = options.revision ?? DEFAULT_REVISION;
+  const model = findCachedModel(options.cacheDir, ref, revision) ?? (await options.onMissing(ref, revision));
+  return { kind: 'hub', location: model.dir, model };
+}
+
+/** An alias, or `org/name` with an optional `:FILE_OR_QUANT` — never a path (`./x/y`, `/abs`, `x/y/z`). */
+function looksLikeHubName(name: string): boolean {
+  const head = name.split(':')[0]!;
+  return aliasTarget(head) !== null || isRepoId(head);
+}

@@ -1,0 +1,47 @@
+/** Fixture repositories for the local hub, made from the shared tiny-pixtral files. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fixturePath } from './fixtures.js';
+import type { HubFile } from './local-hub.js';
+
+const GITATTRIBUTES =
+  '*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.gguf filter=lfs diff=lfs merge=lfs -text\n';
+
+function text(path: string, content: string): HubFile {
+  return { path, bytes: Buffer.from(content), lfs: false };
+}
+
+function fromFixture(path: string, ...fixture: string[]): HubFile {
+  return { path, bytes: readFileSync(fixturePath(...fixture)), lfs: path.endsWith('.safetensors') };
+}
+
+/** The Mistral layout, as mistralai/Pixtral-12B-2409 ships it: params.json + consolidated.safetensors + tekken.json. */
+export function mistralLayoutFiles(): HubFile[] {
+  return [
+    text('.gitattributes', GITATTRIBUTES),
+    text('README.md', '# tiny-pixtral\n\nA tiny random Pixtral for tests.\n'),
+    fromFixture('params.json', 'model-consolidated', 'params.json'),
+    fromFixture('consolidated.safetensors', 'model-consolidated', 'consolidated.safetensors'),
+    fromFixture('tekken.json', 'tokenizer', 'tekken.json'),
+  ];
+}
+
+/** The Hugging Face layout (as mistral-community/pixtral-12b): config.json, sharded safetensors, tokenizer.json. */
+export function hfLayoutFiles(): HubFile[] {
+  return readdirSync(fixturePath('model-hf')).map((name) => fromFixture(name, 'model-hf', name));
+}
+
+/** A repo holding both layouts, where the Mistral one must win. */
+export function bothLayoutsFiles(): HubFile[] {
+  return [...mistralLayoutFiles(), ...hfLayoutFiles()];
+}
+
+/** A GGUF repo: several quantizations and the vision projector (bytes are placeholders: only names matter). */
+export function ggufFiles(): HubFile[] {
+  const gguf = (path: string) => ({ path, bytes: Buffer.from(`GGUF ${path}`), lfs: true });
+  return [
+    text('.gitattributes', GITATTRIBUTES),
+    gguf('pixtral-12b-Q4_K_M.gguf'),
+    gguf('pixtral-12b-Q8_0.gguf'),
+    gguf('mmproj-pixtral-12b-f16.gguf'),
+  ];
+}
