@@ -12,12 +12,7 @@ import { ReferenceBackend } from '../../backend/reference/reference-backend.js';
 import type { Quantization } from '../../backend/native/native-weight.js';
 import { type BackendChoice, selectBackend } from '../../backend/select.js';
 import type { Backend } from '../../backend/types.js';
-import {
-  Checkpoint,
-  pixtral12bConfig,
-  SyntheticWeights,
-  type WeightSource,
-} from '../../checkpoint/index.js';
+import { Checkpoint, pixtral12bConfig, SyntheticWeights, type WeightSource } from '../../checkpoint/index.js';
 import { prefillPrompt, stepToken } from '../../engine/probes.js';
 import { argmax } from '../../generate/sampler.js';
 import { PixtralModel } from '../../model/pixtral.js';
