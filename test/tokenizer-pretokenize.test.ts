@@ -1,6 +1,7 @@
 /**
  * The pre-tokenizer must split as mistral-common does: tiktoken reads Tekken's pattern with Rust regex semantics
- * (issue #13, defect 6), e.g. `\s` is Unicode White_Space (U+0085 in, U+FEFF out), unlike JavaScript's `\s`.
+ * (issue #13, defect 6), e.g. `\s` is Unicode White_Space (U+0085 in, U+FEFF out), unlike JavaScript's `\s`,
+ * and `\p{…}` follows the regex crate's Unicode 16.0 tables whatever Unicode version Node's ICU has.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -8,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { bundledTokenizer, loadTokenizer, TokenizerFileError } from '../src/tokenizer/index.js';
-import { rustPatternToJs, SplitPatternError } from '../src/tokenizer/split-pattern.js';
+import { compileSplitPattern, rustPatternToJs, SplitPatternError } from '../src/tokenizer/split-pattern.js';
 import { loadBundledTekken } from '../src/tokenizer/tekken-file.js';
+import { categoryRanges, withStandIns } from '../src/tokenizer/unicode-categories.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
 import { loadPretokenizeReference } from './helpers/pretokenize-reference.js';
 
@@ -51,6 +53,34 @@ describe('pre-tokenizer follows the Rust regex semantics of tiktoken', () => {
     assert.ok(reference.cases.length > 500);
   });
 
+  it('the reference data covers characters whose category differs between Unicode 15.0, 16.0 and 17.0', () => {
+    const seen = new Set(reference.cases.flatMap((c) => Array.from(c.text, (ch) => ch.codePointAt(0)!)));
+    // Ll→Lo in 17.0; new in 16.0 (Lu, Ll, Lm, M, N, Lo: Cyrillic, Garay, Todhri); new in 17.0 (Lo, M, Lu, N).
+    const changed = [
+      0x295, 0x1c89, 0x1c8a, 0x10d4e, 0x10d69, 0x10d40, 0x105c0, 0x88f, 0x1acf, 0xa7ce, 0x11de0,
+    ];
+    for (const cp of changed) assert.ok(seen.has(cp), cp.toString(16));
+  });
+
+  it('splits as Unicode 16.0 does where Unicode 15.0 or 17.0 would not', () => {
+    // [text, pieces in 16.0 (tiktoken), pieces where the character has its 15.0 or 17.0 category]
+    const cases: [string, string[], string[]][] = [
+      ['ʕAb', ['ʕ', 'Ab'], ['ʕAb']], // U+0295: Ll, Lo in 17.0
+      ['AᲉ', ['AᲉ'], ['A', 'Ᲊ']], // U+1C89: Lu, unassigned in 15.0
+      ['aᲊ', ['aᲊ'], ['a', 'ᲊ']], // U+1C8A: Ll, unassigned in 15.0
+      ['a\u{10D40}b', ['a', '\u{10D40}', 'b'], ['a', '\u{10D40}b']], // Garay digit zero: N, unassigned in 15.0
+      ['a\u{105C0}b', ['a\u{105C0}b'], ['a', '\u{105C0}b']], // Todhri: Lo, unassigned in 15.0
+      ['A\uA7CE', ['A', '\uA7CE'], ['A\uA7CE']], // unassigned, Lu in 17.0
+      ['A\u1ACF', ['A', '\u1ACF'], ['A\u1ACF']], // unassigned, M in 17.0
+    ];
+    for (const [text, pieces, otherPieces] of cases) {
+      assert.notDeepEqual(pieces, otherPieces);
+      assert.deepEqual(bundled.split(text), pieces, JSON.stringify(text));
+      const data = reference.cases.find((c) => c.text === text);
+      assert.deepEqual(data?.pieces, pieces, `${JSON.stringify(text)} in the reference data`);
+    }
+  });
+
   it('matches the reference split and ids on every generated string', () => {
     const wrong = reference.cases.filter(
       (c) =>
@@ -64,6 +94,80 @@ describe('pre-tokenizer follows the Rust regex semantics of tiktoken', () => {
       [],
       `${wrong.length} of ${reference.cases.length} strings split differently`,
     );
+  });
+});
+
+describe('the split reads no Unicode table of Node', () => {
+  const pattern = loadBundledTekken().pattern;
+
+  it("runs the Tekken pattern in its short form, with no \\p{…} and under V8's 20 KiB optimisation limit", () => {
+    const splitter = compileSplitPattern(pattern);
+    assert.ok(splitter.standIns);
+    assert.doesNotMatch(splitter.regex.source, /\\[pP]\{/);
+    assert.ok(splitter.regex.source.length < 20 * 1024, String(splitter.regex.source.length));
+  });
+
+  it('the exact form, with every category spelt out, matches the reference too', () => {
+    assert.doesNotMatch(rustPatternToJs(pattern), /\\[pP]\{/);
+    const exact = new RegExp(rustPatternToJs(pattern), 'gu');
+    const wrong = reference.cases.filter(
+      (c) => JSON.stringify(Array.from(c.text.matchAll(exact), (m) => m[0])) !== JSON.stringify(c.pieces),
+    );
+    assert.deepEqual(
+      wrong.map((c) => codePoints(c.text)),
+      [],
+    );
+  });
+
+  it('falls back to the exact form where stand-ins would hide what the pattern tells apart', () => {
+    // A literal non-ASCII character, a back-reference, another property: each needs the characters themselves.
+    const cases: [string, string, string[]][] = [
+      ['ж+|\\p{Ll}', 'жжab', ['жж', 'a', 'b']],
+      ['(\\p{Ll})\\1', 'abba ʕʕ', ['bb', 'ʕʕ']],
+      ['\\p{sc=Greek}+|\\p{L}+', 'αβabc', ['αβ', 'abc']],
+    ];
+    for (const [source, text, pieces] of cases) {
+      const splitter = compileSplitPattern(source);
+      assert.equal(splitter.standIns, false, source);
+      assert.deepEqual(splitter.split(text), pieces, source);
+    }
+  });
+
+  it('reports an invalid pattern without quoting the category classes', () => {
+    assert.throws(
+      () => compileSplitPattern('\\p{L}('),
+      (err: Error) =>
+        err instanceof SplitPatternError && err.message.length < 100 && /invalid regex/.test(err.message),
+    );
+  });
+
+  it('stand-ins keep every UTF-16 offset and leave ASCII and white space alone', () => {
+    const text = 'aZ9 \u0085\u3000ʕ\u{10D50}\uD800x\uDC00\uE000\u{F0000}';
+    const replaced = withStandIns(text);
+    assert.equal(replaced.length, text.length);
+    assert.equal(replaced.slice(0, 6), text.slice(0, 6));
+    assert.equal(withStandIns('plain ASCII'), 'plain ASCII');
+    // Ll, Lu (astral), a lone surrogate, x, a lone surrogate, private use (BMP, astral): none of the categories.
+    assert.deepEqual(
+      Array.from(replaced.slice(6), (c) => c.codePointAt(0)!.toString(16)),
+      ['e001', 'f0000', 'e008', '78', 'e008', 'e008', 'f0008'],
+    );
+  });
+
+  it('decodes tables that agree with each other', () => {
+    const count = (ranges: [number, number][]) => ranges.reduce((n, [lo, hi]) => n + hi - lo + 1, 0);
+    const union = (['Lu', 'Ll', 'Lt', 'Lm', 'Lo'] as const).reduce((n, c) => n + count(categoryRanges(c)), 0);
+    assert.equal(count(categoryRanges('L')), union);
+    const numbers = categoryRanges('N');
+    for (const [lo, hi] of categoryRanges('Nd'))
+      assert.ok(
+        numbers.some(([nlo, nhi]) => nlo <= lo && hi <= nhi),
+        lo.toString(16),
+      );
+    assert.deepEqual(categoryRanges('Lt').slice(0, 2), [
+      [0x1c5, 0x1c5],
+      [0x1c8, 0x1c8],
+    ]);
   });
 });
 

@@ -179,6 +179,69 @@ for (const [name, count] of Object.entries(used))
   if (count === 0) throw new Error(`pool ${name} never drawn`);
 console.error('characters drawn per pool:', JSON.stringify(used));
 
+// 3b. Characters whose category differs between Unicode 15.0 (Node 20.9's ICU 73; found with ICU 72), 16.0
+// (tiktoken's regex crate) and 17.0 (Node 20.20's ICU), in contexts that tell their categories apart: the split
+// must follow 16.0 whichever Node runs it. The 16.0 column is checked against tokref, the 15.0 one against the
+// crate's Age (and the 17.0 one against Node's tables when Node has Unicode 17.0); Cn: unassigned.
+const VERSION_SENSITIVE = [
+  // [code point, Unicode 15.0, 16.0, 17.0]
+  [0x0295, 'Ll', 'Ll', 'Lo'], // LATIN LETTER PHARYNGEAL VOICED FRICATIVE
+  [0x1c89, 'Cn', 'Lu', 'Lu'], // CYRILLIC CAPITAL LETTER TJE
+  [0x1c8a, 'Cn', 'Ll', 'Ll'], // CYRILLIC SMALL LETTER TJE
+  [0xa7cb, 'Cn', 'Lu', 'Lu'], // LATIN CAPITAL LETTER RAMS HORN
+  [0xa7cd, 'Cn', 'Ll', 'Ll'], // LATIN SMALL LETTER S WITH DIAGONAL STROKE
+  [0xa7db, 'Cn', 'Ll', 'Ll'], // LATIN SMALL LETTER LAMBDA
+  [0xa7dc, 'Cn', 'Lu', 'Lu'], // LATIN CAPITAL LETTER LAMBDA WITH STROKE
+  [0x10d50, 'Cn', 'Lu', 'Lu'], // Garay
+  [0x10d70, 'Cn', 'Ll', 'Ll'],
+  [0x10d4e, 'Cn', 'Lm', 'Lm'],
+  [0x10d69, 'Cn', 'M', 'M'],
+  [0x10d40, 'Cn', 'N', 'N'],
+  [0x105c0, 'Cn', 'Lo', 'Lo'], // Todhri
+  [0x11380, 'Cn', 'Lo', 'Lo'], // Tulu-Tigalari
+  [0x113b8, 'Cn', 'M', 'M'],
+  [0x11bc0, 'Cn', 'Lo', 'Lo'], // Sunuwar
+  [0x16100, 'Cn', 'Lo', 'Lo'], // Gurung Khema
+  [0x16d40, 'Cn', 'Lm', 'Lm'], // Kirat Rai
+  [0x16d6b, 'Cn', 'Lm', 'Lm'],
+  [0x1e5d0, 'Cn', 'Lo', 'Lo'], // Ol Onal
+  [0x1e5f1, 'Cn', 'N', 'N'],
+  [0x116d0, 'Cn', 'N', 'N'], // Myanmar Extended-C digit
+  [0x1ccf0, 'Cn', 'N', 'N'], // outlined digit
+  [0x0897, 'Cn', 'M', 'M'], // ARABIC PEPET
+  [0x2ebf0, 'Cn', 'Lo', 'Lo'], // CJK Extension I (Unicode 15.1)
+  [0x088f, 'Cn', 'Cn', 'Lo'], // new in 17.0 from here on
+  [0x0c5c, 'Cn', 'Cn', 'Lo'],
+  [0x10940, 'Cn', 'Cn', 'Lo'],
+  [0x1acf, 'Cn', 'Cn', 'M'],
+  [0xa7ce, 'Cn', 'Cn', 'Lu'],
+  [0x16ea0, 'Cn', 'Cn', 'Lu'],
+  [0xa7cf, 'Cn', 'Cn', 'Ll'],
+  [0x16ebb, 'Cn', 'Cn', 'Ll'],
+  [0xa7f1, 'Cn', 'Cn', 'Lm'],
+  [0x16ff2, 'Cn', 'Cn', 'Lm'],
+  [0x11de0, 'Cn', 'Cn', 'N'],
+  [0x16ff4, 'Cn', 'Cn', 'N'],
+  [0x11f04, 'Lo', 'Lo', 'Lo'], // Kawi (Unicode 15.0; not in an older tiktoken's 14.0)
+  [0x11f50, 'N', 'N', 'N'],
+];
+const PATTERN_CATEGORIES = ['Lu', 'Ll', 'Lt', 'Lm', 'Lo', 'M', 'N'];
+const rustCategory = (cp) =>
+  PATTERN_CATEGORIES.find((name) => rustClasses.get(name).has(cp)) ?? (inRust('Cn')(cp) ? 'Cn' : '-');
+const nodeHas17 = process.versions.unicode === '17.0';
+const nodeCategory = (cp) =>
+  PATTERN_CATEGORIES.find((name) => inJs(name)(cp)) ?? (inJs('Cn')(cp) ? 'Cn' : '-');
+for (const [cp, u15, u16, u17] of VERSION_SENSITIVE) {
+  const name = 'U+' + cp.toString(16).toUpperCase();
+  if (rustCategory(cp) !== u16) throw new Error(`${name} is ${rustCategory(cp)} in tokref, not ${u16}`);
+  if ((u15 === 'Cn') === old(cp)) throw new Error(`${name}: Unicode 15.0 age disagrees with ${u15}`);
+  if (nodeHas17 && nodeCategory(cp) !== u17)
+    throw new Error(`${name} is ${nodeCategory(cp)} in Node, not ${u17}`);
+}
+const SENSITIVE_CONTEXTS = ['_', 'a_', '_a', 'A_', '_A', 'a_b', '_Ab', 'A_b', '1_2', ' _', '!_a', '__'];
+for (const [cp] of VERSION_SENSITIVE)
+  for (const context of SENSITIVE_CONTEXTS) texts.push(context.replaceAll('_', String.fromCodePoint(cp)));
+
 // 4. Split with Rust, merge with the real vocabulary, write one case per line with everything outside printable
 // ASCII escaped (so no editor can normalise away a BOM or a line separator).
 const encoder = new BytePairEncoder(bundled.rankBytes);

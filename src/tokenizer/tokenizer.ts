@@ -4,7 +4,7 @@
  */
 import { BytePairEncoder, textToKey } from './bpe.js';
 import { SpecialId } from './special-tokens.js';
-import { compileSplitPattern } from './split-pattern.js';
+import { compileSplitPattern, type SplitPattern } from './split-pattern.js';
 import type { ImageTokenSettings, TekkenVocab } from './vocab.js';
 
 export type SpecialTokenPolicy = 'ignore' | 'names';
@@ -17,7 +17,7 @@ export class Tokenizer {
   readonly image: ImageTokenSettings | null;
   readonly source: string;
   private readonly encoder: BytePairEncoder;
-  private readonly splitter: RegExp;
+  private readonly splitter: SplitPattern;
   private readonly rankBytes: readonly Uint8Array[];
   private readonly specialNames: readonly string[];
   private readonly utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
@@ -36,14 +36,14 @@ export class Tokenizer {
   /** Token ids of plain text: no BOS/EOS, and text that spells a control token stays ordinary text. */
   encode(text: string): number[] {
     const ranks: number[] = [];
-    for (const match of text.matchAll(this.splitter)) this.encoder.encodeKey(textToKey(match[0]), ranks);
+    this.splitter.forEachPiece(text, (piece) => this.encoder.encodeKey(textToKey(piece), ranks));
     for (let i = 0; i < ranks.length; i++) ranks[i]! += this.numSpecial;
     return ranks;
   }
 
   /** The pre-tokenised pieces of a text (what the regex splits before merging). */
   split(text: string): string[] {
-    return Array.from(text.matchAll(this.splitter), (m) => m[0]);
+    return this.splitter.split(text);
   }
 
   isControl(id: number): boolean {
