@@ -17,7 +17,7 @@ import { HubError } from '../src/hub/hub-errors.js';
 import { resolveModel } from '../src/hub/resolve-model.js';
 import { pixtralAsync } from './helpers/cli.js';
 import { fixturePath } from './helpers/fixtures.js';
-import { mistralLayoutFiles } from './helpers/hub-fixture.js';
+import { freshHubEnv, mistralLayoutFiles } from './helpers/hub-fixture.js';
 import { gitBlobSha1, LocalHub, sha256 } from './helpers/local-hub.js';
 
 const REPO = 'tests/tiny-pixtral';
@@ -28,16 +28,7 @@ before(async () => {
 });
 after(() => hub.close());
 
-function freshEnv(): Record<string, string> {
-  const root = mkdtempSync(join(tmpdir(), 'pixtral-resolve-'));
-  return {
-    HF_ENDPOINT: hub.url,
-    HF_HOME: join(root, 'hf-home'),
-    HF_HUB_CACHE: join(root, 'hub'),
-    HF_TOKEN: '',
-    PIXTRAL_HOME: join(root, 'pixtral'),
-  };
-}
+const freshEnv = () => freshHubEnv(hub.url);
 
 const RUN = ['--max-tokens', '3', '--temperature', '0', 'Hello'];
 

@@ -1,13 +1,12 @@
 /** `pixtral pull` as a user runs it, against a hub on loopback: killed half-way and resumed, gated, faults. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RepoCache } from '../src/hub/cache-layout.js';
 import { type CliResult, pixtralAsync } from './helpers/cli.js';
-import { mistralLayoutFiles } from './helpers/hub-fixture.js';
+import { freshHubEnv, mistralLayoutFiles } from './helpers/hub-fixture.js';
 import { LocalHub, sha256 } from './helpers/local-hub.js';
 
 const REPO = 'tests/tiny-pixtral';
@@ -22,18 +21,7 @@ before(async () => {
 });
 after(() => hub.close());
 
-/** A user's environment with every store in fresh temporary folders, pointed at the local hub. */
-function freshEnv(): Record<string, string> {
-  const root = mkdtempSync(join(tmpdir(), 'pixtral-pull-cli-'));
-  return {
-    HF_ENDPOINT: hub.url,
-    HF_HOME: join(root, 'hf-home'),
-    HF_HUB_CACHE: join(root, 'hub'),
-    HF_TOKEN: '',
-    PIXTRAL_HOME: join(root, 'pixtral'),
-    PIXTRAL_PULL_RETRY_DELAY_MS: '10',
-  };
-}
+const freshEnv = () => freshHubEnv(hub.url, { PIXTRAL_PULL_RETRY_DELAY_MS: '10' });
 
 function blobs(env: Record<string, string>): string[] {
   const dir = join(new RepoCache(env.HF_HUB_CACHE!, REPO).dir, 'blobs');

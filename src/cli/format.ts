@@ -1,5 +1,7 @@
 /** Human-readable numbers for CLI output. */
-export function formatBytes(bytes: number): string {
+
+/** A byte count with `decimals` in the largest binary unit that keeps it ≥ 1 (bytes as a whole number). */
+export function binaryBytes(bytes: number, decimals: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;
@@ -7,7 +9,11 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit++;
   }
-  return `${value.toFixed(unit === 0 ? 0 : 2)} ${units[unit]} (${bytes.toLocaleString('en-US')} bytes)`;
+  return `${value.toFixed(unit === 0 ? 0 : decimals)} ${units[unit]}`;
+}
+
+export function formatBytes(bytes: number): string {
+  return `${binaryBytes(bytes, 2)} (${bytes.toLocaleString('en-US')} bytes)`;
 }
 
 export function formatCount(n: number): string {

@@ -4,6 +4,7 @@
  * when it starts, every few seconds while it runs, and when it ends.
  */
 import { endProgressLine } from './progress.js';
+import { binaryBytes } from './format.js';
 
 export interface FileBar {
   /** Bytes present so far (including a resumed prefix) out of the file's size. */
@@ -120,14 +121,7 @@ function barLine(bar: BarState, now: number): string {
 
 /** 1.5 GiB, 12.0 MiB, 438 B: short enough for a bar. */
 export function shortBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+  return binaryBytes(bytes, 1);
 }
 
 /** 75 → 1m15s, 4000 → 1h06m. */

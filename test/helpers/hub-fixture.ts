@@ -1,5 +1,7 @@
 /** Fixture repositories for the local hub, made from the shared tiny-pixtral files. */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fixturePath } from './fixtures.js';
 import type { HubFile } from './local-hub.js';
 
@@ -44,4 +46,17 @@ export function ggufFiles(): HubFile[] {
     gguf('pixtral-12b-Q8_0.gguf'),
     gguf('mmproj-pixtral-12b-f16.gguf'),
   ];
+}
+
+/** A user's environment with every store in fresh temporary folders, pointed at a (local) hub. */
+export function freshHubEnv(hubUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  const root = mkdtempSync(join(tmpdir(), 'pixtral-hub-env-'));
+  return {
+    HF_ENDPOINT: hubUrl,
+    HF_HOME: join(root, 'hf-home'),
+    HF_HUB_CACHE: join(root, 'hub'),
+    HF_TOKEN: '',
+    PIXTRAL_HOME: join(root, 'pixtral'),
+    ...extra,
+  };
 }
