@@ -39,6 +39,30 @@ function randomJson(random: SeededRandom, depth = 0): unknown {
   }
 }
 
+/** JSON.stringify with one space after each `:` and `,` outside strings (the spaced form the grammar allows). */
+function spaced(doc: unknown): string {
+  if (Array.isArray(doc)) return `[${doc.map(spaced).join(', ')}]`;
+  if (typeof doc === 'object' && doc !== null)
+    return `{${Object.entries(doc)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${spaced(v)}`)
+      .join(', ')}}`;
+  return JSON.stringify(doc);
+}
+
+/** Whether every whitespace byte outside strings is a single space right after `:` or `,`. */
+function compactSpacing(text: string): boolean {
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (/\s/.test(c) && !(c === ' ' && (text[i - 1] === ':' || text[i - 1] === ','))) return false;
+  }
+  return true;
+}
+
 function parses(text: string): boolean {
   try {
     JSON.parse(text);
@@ -49,13 +73,32 @@ function parses(text: string): boolean {
 }
 
 describe('incremental JSON validator', () => {
-  it('accepts JSON.stringify output of random documents, compact and pretty', () => {
+  it('accepts random documents compact or with one space after : and , — and refuses them pretty-printed', () => {
     const random = new SeededRandom(7);
     for (let i = 0; i < 300; i++) {
       const doc = randomJson(random);
       assert.equal(run(JSON.stringify(doc)), 'complete', JSON.stringify(doc));
-      assert.equal(run(JSON.stringify(doc, null, 2)), 'complete');
+      assert.equal(run(spaced(doc)), 'complete', spaced(doc));
+      const pretty = JSON.stringify(doc, null, 2);
+      if (pretty !== JSON.stringify(doc)) assert.equal(run(pretty), 'rejected', pretty);
     }
+  });
+
+  it('allows whitespace only as one space after : and ,', () => {
+    for (const padded of [
+      ' {}',
+      '{ }',
+      '{ "a":1}',
+      '{"a" :1}',
+      '{"a":  1}',
+      '{"a":1 }',
+      '[ 1]',
+      '[1 ,2]',
+      '[1,  2]',
+    ])
+      assert.equal(run(padded), 'rejected', padded);
+    for (const text of ['{"a": 1, "b": [1, 2]}', '{"a":1,"b":[1,2]}', '"  spaces inside strings  "'])
+      assert.equal(run(text), 'complete', text);
   });
 
   it('agrees with JSON.parse on mutated documents: complete only when it parses', () => {
@@ -74,7 +117,7 @@ describe('incremental JSON validator', () => {
       const verdict = run(mutated);
       // Duplicate keys parse in JSON.parse but are refused on purpose: a generated object never repeats one.
       const duplicateKey = (mutated.match(/"k\d":/g) ?? []).length !== new Set(mutated.match(/"k\d":/g)).size;
-      const ok = parses(mutated) && !/^\s|\s$/.test(mutated) && !duplicateKey;
+      const ok = parses(mutated) && compactSpacing(mutated) && !duplicateKey;
       if (verdict === 'complete') assert.ok(parses(mutated), `accepted invalid ${mutated}`);
       if (ok) assert.equal(verdict, 'complete', `refused valid ${mutated}`);
       if (verdict === 'rejected') rejected++;

@@ -3,7 +3,7 @@
  * byte fits, whether the frame is complete, or whether a container needs a child value started by this byte.
  * Frames are small mutable objects with `clone()`, so trying a token means cloning a short stack.
  */
-import { type Frame, isDigit, type Step, Whitespace } from './frame.js';
+import { type Frame, isDigit, SPACE, type Step } from './frame.js';
 import { ObjectFrame } from './object-frame.js';
 import type { SchemaNode } from './schema.js';
 
@@ -154,19 +154,24 @@ type ArrayState = 'start' | 'after' | 'item';
 export class ArrayFrame implements Frame {
   private state: ArrayState = 'start';
   private count = 0;
-  private space = new Whitespace();
+  /** Right after `,`: one space may come. */
+  private space = false;
   constructor(
     private readonly items: SchemaNode,
     private readonly minItems: number,
     private readonly maxItems: number,
   ) {}
   push(byte: number): Step {
-    const ws = this.space.accept(byte);
-    if (ws !== null) return ws ? 'ok' : 'reject';
+    if (byte === SPACE && this.space) {
+      this.space = false;
+      return 'ok';
+    }
+    this.space = false;
     if (this.state !== 'item' && byte === 0x5d) return this.count >= this.minItems ? 'done' : 'reject';
     if (this.state === 'after') {
       if (byte !== 0x2c || this.count >= this.maxItems) return 'reject';
       this.state = 'item';
+      this.space = true;
       return 'ok';
     }
     if (this.count >= this.maxItems) return 'reject';
@@ -179,8 +184,7 @@ export class ArrayFrame implements Frame {
   }
   clone(): Frame {
     const copy = new ArrayFrame(this.items, this.minItems, this.maxItems);
-    Object.assign(copy, { state: this.state, count: this.count });
-    copy.space = this.space.clone();
+    Object.assign(copy, { state: this.state, count: this.count, space: this.space });
     return copy;
   }
 }

@@ -3,21 +3,18 @@
  * whether the bytes so far can still become a valid document and whether they already are one. Unions are
  * followed as parallel parse stacks; a stack that rejects a byte is dropped.
  */
-import { type Frame, type Step, Whitespace } from './frame.js';
+import type { Frame, Step } from './frame.js';
 import { startValue } from './json-frames.js';
 import type { SchemaNode } from './schema.js';
 
-/** The document itself: optional leading whitespace, one value, then nothing. */
+/** The document itself: one value from the first byte on, then nothing. */
 class RootFrame implements Frame {
   constructor(
     private readonly schema: SchemaNode,
     private started = false,
-    private readonly space = new Whitespace(),
   ) {}
-  push(byte: number): Step {
+  push(): Step {
     if (this.started) return 'reject';
-    const ws = this.space.accept(byte);
-    if (ws !== null) return ws ? 'ok' : 'reject';
     this.started = true;
     return { spawn: this.schema };
   }
@@ -25,7 +22,7 @@ class RootFrame implements Frame {
     return this.started;
   }
   clone(): Frame {
-    return new RootFrame(this.schema, this.started, this.space.clone());
+    return new RootFrame(this.schema, this.started);
   }
 }
 

@@ -3,7 +3,7 @@
  * the schema allows undeclared keys), each value is parsed with its property's schema, and `}` is accepted only
  * once every required key has appeared.
  */
-import { type Frame, type Step, Whitespace } from './frame.js';
+import { type Frame, SPACE, type Step } from './frame.js';
 import { ANY, type SchemaNode } from './schema.js';
 
 type ObjectSchema = Extract<SchemaNode, { kind: 'object' }>;
@@ -25,7 +25,8 @@ export class ObjectFrame implements Frame {
   private state: ObjectState = 'start';
   private seen: Set<string> = new Set();
   private key: number[] = [];
-  private space = new Whitespace();
+  /** Right after `:` or `,`: one space may come. */
+  private space = false;
   private readonly declared: [string, Uint8Array][];
 
   constructor(private readonly schema: ObjectSchema) {
@@ -59,8 +60,11 @@ export class ObjectFrame implements Frame {
       this.key.push(0x5c, byte); // escaped keys are only possible when keys are free
       return 'ok';
     }
-    const ws = this.space.accept(byte);
-    if (ws !== null) return ws ? 'ok' : 'reject';
+    if (byte === SPACE && this.space) {
+      this.space = false;
+      return 'ok';
+    }
+    this.space = false;
     switch (this.state) {
       case 'start':
         if (byte === 0x7d) return this.requiredSeen() ? 'done' : 'reject';
@@ -70,6 +74,7 @@ export class ObjectFrame implements Frame {
       case 'colon':
         if (byte !== 0x3a) return 'reject';
         this.state = 'value';
+        this.space = true;
         return 'ok';
       case 'value': {
         const name = this.decodedKey();
@@ -83,6 +88,7 @@ export class ObjectFrame implements Frame {
         if (byte !== 0x2c) return 'reject';
         if (this.onlyDeclared && this.declared.every(([name]) => this.seen.has(name))) return 'reject';
         this.state = 'needKey';
+        this.space = true;
         return 'ok';
     }
   }
@@ -129,7 +135,7 @@ export class ObjectFrame implements Frame {
     copy.state = this.state;
     copy.seen = new Set(this.seen);
     copy.key = [...this.key];
-    copy.space = this.space.clone();
+    copy.space = this.space;
     return copy;
   }
 }
