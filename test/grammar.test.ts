@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { JsonMachine } from '../src/generate/grammar/json-machine.js';
-import { ANY, ANY_OBJECT, compileSchema, type SchemaNode } from '../src/generate/grammar/schema.js';
+import {
+  ANY,
+  ANY_OBJECT,
+  compileSchema,
+  SchemaError,
+  type SchemaNode,
+} from '../src/generate/grammar/schema.js';
 import { JsonConstraint } from '../src/generate/grammar/token-constraint.js';
 import { SeededRandom } from '../src/generate/random.js';
 import { bundledTokenizer, SpecialId } from '../src/tokenizer/index.js';
@@ -200,5 +206,161 @@ describe('JSON schema constraint', () => {
     }
     assert.equal(constraint.allows(SpecialId.EOS), true);
     assert.equal(constraint.allows(tokenizer.encode(' ')[0]!), false, 'nothing after the document');
+  });
+});
+
+describe('the supported JSON-Schema subset', () => {
+  const verdicts = (schema: unknown, texts: Record<string, 'complete' | 'prefix' | 'rejected'>) => {
+    const compiled = compileSchema(schema);
+    for (const [text, verdict] of Object.entries(texts)) assert.equal(run(text, compiled), verdict, text);
+  };
+
+  it('counts string lengths in characters: escapes and multi-byte UTF-8 are one each', () => {
+    verdicts(
+      { type: 'string', minLength: 2, maxLength: 3 },
+      {
+        '"ab"': 'complete',
+        '"a"': 'rejected',
+        '"abcd': 'rejected',
+        '"日本語"': 'complete',
+        '"日本語日': 'rejected',
+        '"😀😀"': 'complete',
+        '"\\n\\t"': 'complete',
+        '"\\u00e9ab"': 'complete',
+        '"\\u00e9ab\\n': 'rejected',
+        '"ab': 'prefix',
+      },
+    );
+  });
+
+  it('keeps string bytes well-formed UTF-8 and refuses surrogate escapes', () => {
+    const machine = (bytes: number[]) =>
+      JsonMachine.start(compileSchema({ type: 'string' })).pushBytes(Uint8Array.from(bytes));
+    assert.equal(machine([0x22, 0xc3, 0xa9, 0x22]), true, 'é');
+    assert.equal(machine([0x22, 0xc3]), true, 'a character split across tokens');
+    assert.equal(machine([0x22, 0x80]), false, 'a stray continuation byte');
+    assert.equal(machine([0x22, 0xc0, 0x80]), false, 'an overlong form');
+    assert.equal(machine([0x22, 0xed, 0xa0, 0x80]), false, 'a UTF-8 surrogate');
+    assert.equal(machine([0x22, 0xc3, 0x41]), false, 'a lead byte without continuation');
+    assert.equal(run('"\\ud83d\\ude00"', compileSchema({ type: 'string' })), 'rejected');
+    assert.equal(run('"\\uD7ff"', compileSchema({ type: 'string' })), 'complete');
+  });
+
+  it('holds integers to minimum/maximum digit by digit', () => {
+    verdicts(
+      { type: 'integer', minimum: -5, maximum: 120 },
+      {
+        '120': 'complete',
+        '121': 'rejected',
+        '1200': 'rejected',
+        '-5': 'complete',
+        '-6': 'rejected',
+        '-': 'prefix',
+        '0': 'complete',
+        '12': 'complete',
+        '-50': 'rejected',
+      },
+    );
+    verdicts(
+      { type: 'integer', minimum: 10 },
+      { '1': 'prefix', '9': 'prefix', '10': 'complete', '-': 'rejected', '0': 'rejected' },
+    );
+    verdicts(
+      { type: 'integer', maximum: -3 },
+      { '0': 'rejected', '-2': 'prefix', '-3': 'complete', '3': 'rejected' },
+    );
+    verdicts(
+      { type: 'integer', minimum: 2.5, maximum: 3.5 },
+      { '3': 'complete', '2': 'rejected', '4': 'rejected' },
+    );
+  });
+
+  it('writes format date, date-time and email as fixed patterns', () => {
+    verdicts(
+      { type: 'string', format: 'date' },
+      {
+        '"2024-02-28"': 'complete',
+        '"2024-13-01"': 'rejected',
+        '"2024-02-30"': 'rejected',
+        '"2024-1': 'prefix',
+      },
+    );
+    verdicts(
+      { type: 'string', format: 'date-time' },
+      { '"2024-01-05T23:59:59Z"': 'complete', '"2024-01-05T24': 'rejected', '"2024-01-05"': 'rejected' },
+    );
+    verdicts(
+      { type: 'string', format: 'email' },
+      {
+        '"a.b@example.com"': 'complete',
+        '"x@y.co"': 'complete',
+        '"@x"': 'rejected',
+        '"a@b"': 'rejected',
+        '"a..b': 'rejected',
+      },
+    );
+  });
+
+  it('follows $defs refs (with JSON-pointer escapes), lists of types and enums of any JSON', () => {
+    verdicts(
+      {
+        $defs: { 'a/b': { type: 'integer', maximum: 3 } },
+        type: 'array',
+        items: { $ref: '#/$defs/a~1b' },
+        maxItems: 2,
+      },
+      { '[1, 3]': 'complete', '[4]': 'rejected', '[1, 2, 3]': 'rejected' },
+    );
+    verdicts(
+      { type: ['integer', 'null'], maximum: 9 },
+      { null: 'complete', '9': 'complete', '10': 'rejected' },
+    );
+    verdicts(
+      { enum: [{ a: 1 }, [1, 2], 'x'] },
+      { '{"a":1}': 'complete', '[1,2]': 'complete', '"x"': 'complete', '[1, 2]': 'rejected' },
+    );
+  });
+
+  it('refuses every other keyword, naming it and where it is; ignores annotations', () => {
+    const refused: [unknown, string, string][] = [
+      [{ type: 'string', pattern: '^a' }, 'pattern', '#'],
+      [
+        { type: 'object', properties: { n: { type: 'number', exclusiveMinimum: 0 } } },
+        'exclusiveMinimum',
+        '#/properties/n',
+      ],
+      [{ allOf: [{ type: 'string' }] }, 'allOf', '#'],
+      [{ type: 'array', items: { not: { type: 'null' } } }, 'not', '#/items'],
+      [{ type: 'object', patternProperties: {} }, 'patternProperties', '#'],
+      [{ anyOf: [{ type: 'string' }, { type: 'string', format: 'uri' }] }, 'format', '#/anyOf/1'],
+      [{ type: 'number', minimum: 0 }, 'minimum', '#'],
+      [{ type: 'string', format: 'date', maxLength: 5 }, 'maxLength', '#'],
+      [
+        { $defs: { x: { type: 'string', uniqueItems: true } }, $ref: '#/$defs/x' },
+        'uniqueItems',
+        '#/$defs/x',
+      ],
+    ];
+    for (const [schema, keyword, path] of refused)
+      assert.throws(
+        () => compileSchema(schema),
+        (err: SchemaError) =>
+          err instanceof SchemaError &&
+          err.keyword === keyword &&
+          err.path === path &&
+          err.message.includes(`"${keyword}"`),
+        JSON.stringify(schema),
+      );
+    const annotated = {
+      title: 'T',
+      description: 'd',
+      $schema: 'x',
+      $id: 'y',
+      $comment: 'c',
+      examples: [1],
+      default: 1,
+      type: 'integer',
+    };
+    assert.equal(run('7', compileSchema(annotated)), 'complete');
   });
 });

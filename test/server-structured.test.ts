@@ -186,17 +186,48 @@ describe('structured output through the SDKs', () => {
   });
 
   it('an unusable schema is a 422 naming response_format', async () => {
-    const res = await fetch(`${server.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${await server.key()}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        model: MODEL,
-        messages: [{ role: 'user', content: 'x' }],
-        response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'tuple' } } },
-      }),
+    const res = await post({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'x' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'tuple' } } },
     });
     assert.equal(res.status, 422);
     const body = (await res.json()) as { detail: { loc: unknown[] }[] };
     assert.deepEqual(body.detail[0]!.loc, ['body', 'response_format', 'json_schema', 'schema']);
   });
+
+  it('a keyword outside the supported subset is a 422 naming the keyword and its place in the schema', async () => {
+    const schema = { type: 'object', properties: { code: { type: 'string', pattern: '^[A-Z]+$' } } };
+    const res = await post({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'x' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'x', schema } },
+    });
+    assert.equal(res.status, 422);
+    const [issue] = ((await res.json()) as { detail: { loc: unknown[]; msg: string }[] }).detail;
+    assert.deepEqual(issue!.loc, ['body', 'response_format', 'json_schema', 'schema']);
+    assert.match(issue!.msg, /"pattern".*#\/properties\/code/);
+
+    const tool = {
+      ...TIME_TOOL,
+      function: { ...TIME_TOOL.function, parameters: { type: 'object', not: {} } },
+    };
+    const toolRes = await post({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'x' }],
+      tools: [WEATHER_TOOL, tool],
+    });
+    assert.equal(toolRes.status, 422);
+    const [toolIssue] = ((await toolRes.json()) as { detail: { loc: unknown[]; msg: string }[] }).detail;
+    assert.deepEqual(toolIssue!.loc, ['body', 'tools', 1, 'function', 'parameters']);
+    assert.match(toolIssue!.msg, /"not"/);
+  });
+
+  async function post(body: unknown): Promise<Response> {
+    return fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await server.key()}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
 });

@@ -4,13 +4,13 @@
  * Frames are small mutable objects with `clone()`, so trying a token means cloning a short stack.
  */
 import { type Frame, isDigit, SPACE, type Step } from './frame.js';
+import { FormatFrame } from './formats.js';
+import { NumberFrame } from './number-frame.js';
 import { ObjectFrame } from './object-frame.js';
 import type { SchemaNode } from './schema.js';
+import { StringFrame } from './string-frame.js';
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const isHex = (b: number) => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
-const ESCAPES = new Set([...'"\\/bfnrtu'].map((c) => c.charCodeAt(0)));
 const utf8 = new TextEncoder();
 
 /** The frames a value of `schema` starts with when its first byte is `byte` (several for unions). */
@@ -25,16 +25,20 @@ export function startValue(schema: SchemaNode, byte: number): Frame[] {
         ];
       if (byte === 0x5b) return [new ArrayFrame(schema, 0, Infinity)];
       if (byte === QUOTE) return [new StringFrame()];
-      if (byte === 0x2d || isDigit(byte)) return [new NumberFrame(false, byte)];
+      if (byte === 0x2d || isDigit(byte)) return [new NumberFrame(false, null, byte)];
       return startLiteral(['true', 'false', 'null'], byte);
     case 'object':
       return byte === 0x7b ? [new ObjectFrame(schema)] : [];
     case 'array':
       return byte === 0x5b ? [new ArrayFrame(schema.items, schema.minItems, schema.maxItems)] : [];
     case 'string':
-      return byte === QUOTE ? [new StringFrame()] : [];
-    case 'number':
-      return byte === 0x2d || isDigit(byte) ? [new NumberFrame(schema.integer, byte)] : [];
+      return byte === QUOTE ? [new StringFrame(schema.minLength, schema.maxLength)] : [];
+    case 'format':
+      return byte === QUOTE ? [new FormatFrame(schema.format)] : [];
+    case 'number': {
+      const frame = NumberFrame.start(schema, byte);
+      return frame ? [frame] : [];
+    }
     case 'boolean':
       return startLiteral(['true', 'false'], byte);
     case 'null':
@@ -47,85 +51,6 @@ export function startValue(schema: SchemaNode, byte: number): Frame[] {
 function startLiteral(texts: readonly string[], byte: number): Frame[] {
   const candidates = texts.map((t) => utf8.encode(t)).filter((t) => t[0] === byte);
   return candidates.length > 0 ? [new LiteralFrame(candidates, 1)] : [];
-}
-
-export class StringFrame implements Frame {
-  constructor(
-    private escape = false,
-    private hexLeft = 0,
-  ) {}
-  push(byte: number): Step {
-    if (this.hexLeft > 0) {
-      this.hexLeft--;
-      return isHex(byte) ? 'ok' : 'reject';
-    }
-    if (this.escape) {
-      this.escape = false;
-      if (byte === 0x75) this.hexLeft = 4;
-      return ESCAPES.has(byte) ? 'ok' : 'reject';
-    }
-    if (byte === QUOTE) return 'done';
-    if (byte === BACKSLASH) this.escape = true;
-    return byte < 0x20 ? 'reject' : 'ok';
-  }
-  canEnd(): boolean {
-    return false;
-  }
-  clone(): Frame {
-    return new StringFrame(this.escape, this.hexLeft);
-  }
-}
-
-type NumberState = 'minus' | 'zero' | 'int' | 'dot' | 'frac' | 'e' | 'esign' | 'exp';
-const NUMBER_ACCEPTS: ReadonlySet<NumberState> = new Set(['zero', 'int', 'frac', 'exp']);
-const MAX_NUMBER_BYTES = 40;
-
-export class NumberFrame implements Frame {
-  private state: NumberState;
-  constructor(
-    private readonly integer: boolean,
-    first: number,
-    private length = 1,
-  ) {
-    this.state = first === 0x2d ? 'minus' : first === 0x30 ? 'zero' : 'int';
-  }
-  push(byte: number): Step {
-    const next = this.next(byte);
-    if (next === null || this.length >= MAX_NUMBER_BYTES)
-      return NUMBER_ACCEPTS.has(this.state) ? 'refeed' : 'reject';
-    this.state = next;
-    this.length++;
-    return 'ok';
-  }
-  private next(b: number): NumberState | null {
-    const digit = isDigit(b);
-    switch (this.state) {
-      case 'minus':
-        return b === 0x30 ? 'zero' : digit ? 'int' : null;
-      case 'zero':
-      case 'int':
-        if (digit) return this.state === 'zero' ? null : 'int';
-        if (this.integer) return null;
-        return b === 0x2e ? 'dot' : b === 0x65 || b === 0x45 ? 'e' : null;
-      case 'dot':
-        return digit ? 'frac' : null;
-      case 'frac':
-        return digit ? 'frac' : b === 0x65 || b === 0x45 ? 'e' : null;
-      case 'e':
-        return b === 0x2b || b === 0x2d ? 'esign' : digit ? 'exp' : null;
-      case 'esign':
-      case 'exp':
-        return digit ? 'exp' : null;
-    }
-  }
-  canEnd(): boolean {
-    return NUMBER_ACCEPTS.has(this.state);
-  }
-  clone(): Frame {
-    const copy = new NumberFrame(this.integer, 0x31, this.length);
-    copy.state = this.state;
-    return copy;
-  }
 }
 
 /** One of a set of exact texts (true/false/null, enum and const values), matched byte by byte. */

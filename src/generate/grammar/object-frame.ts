@@ -5,9 +5,10 @@
  */
 import { type Frame, SPACE, type Step } from './frame.js';
 import { ANY, type SchemaNode } from './schema.js';
+import { StringFrame } from './string-frame.js';
 
 type ObjectSchema = Extract<SchemaNode, { kind: 'object' }>;
-type ObjectState = 'start' | 'needKey' | 'key' | 'keyEscape' | 'colon' | 'value' | 'after';
+type ObjectState = 'start' | 'needKey' | 'key' | 'colon' | 'value' | 'after';
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
@@ -25,6 +26,8 @@ export class ObjectFrame implements Frame {
   private state: ObjectState = 'start';
   private seen: Set<string> = new Set();
   private key: number[] = [];
+  /** A free key's text so far, checked like any string (escapes, UTF-8). */
+  private keyText: StringFrame | null = null;
   /** Right after `:` or `,`: one space may come. */
   private space = false;
   private readonly declared: [string, Uint8Array][];
@@ -54,12 +57,8 @@ export class ObjectFrame implements Frame {
   }
 
   push(byte: number): Step {
-    if (this.state === 'key') return this.pushKeyByte(byte);
-    if (this.state === 'keyEscape') {
-      this.state = 'key';
-      this.key.push(0x5c, byte); // escaped keys are only possible when keys are free
-      return 'ok';
-    }
+    if (this.state === 'key')
+      return this.onlyDeclared ? this.pushDeclaredKeyByte(byte) : this.pushFreeKeyByte(byte);
     if (byte === SPACE && this.space) {
       this.space = false;
       return 'ok';
@@ -97,23 +96,33 @@ export class ObjectFrame implements Frame {
     if (byte !== 0x22) return 'reject';
     this.state = 'key';
     this.key = [];
+    this.keyText = this.onlyDeclared ? null : new StringFrame();
     return this.keyFits(false) ? 'ok' : 'reject';
   }
 
-  private pushKeyByte(byte: number): Step {
+  /** Declared names are matched byte for byte (unescaped). */
+  private pushDeclaredKeyByte(byte: number): Step {
     if (byte === 0x22) {
-      if (!this.keyFits(true) || this.seen.has(this.decodedKey())) return 'reject';
+      if (!this.keyFits(true)) return 'reject';
       this.state = 'colon';
       return 'ok';
     }
-    if (byte < 0x20) return 'reject';
-    if (byte === 0x5c) {
-      if (this.onlyDeclared) return 'reject';
-      this.state = 'keyEscape';
+    if (byte < 0x20 || byte === 0x5c) return 'reject';
+    this.key.push(byte);
+    return this.keyFits(false) ? 'ok' : 'reject';
+  }
+
+  private pushFreeKeyByte(byte: number): Step {
+    const step = this.keyText!.push(byte);
+    if (step === 'reject') return 'reject';
+    if (step === 'done') {
+      if (this.seen.has(this.decodedKey())) return 'reject';
+      this.state = 'colon';
+      this.keyText = null;
       return 'ok';
     }
     this.key.push(byte);
-    return this.keyFits(false) ? 'ok' : 'reject';
+    return 'ok';
   }
 
   private decodedKey(): string {
@@ -135,6 +144,7 @@ export class ObjectFrame implements Frame {
     copy.state = this.state;
     copy.seen = new Set(this.seen);
     copy.key = [...this.key];
+    copy.keyText = (this.keyText?.clone() ?? null) as StringFrame | null;
     copy.space = this.space;
     return copy;
   }
