@@ -9,8 +9,10 @@ import {
   type SchemaNode,
 } from '../src/generate/grammar/schema.js';
 import { JsonConstraint } from '../src/generate/grammar/token-constraint.js';
+import { tokenTrie } from '../src/generate/grammar/token-trie.js';
 import { SeededRandom } from '../src/generate/random.js';
 import { bundledTokenizer, SpecialId } from '../src/tokenizer/index.js';
+import { validator } from './helpers/ajv.js';
 
 const utf8 = new TextEncoder();
 
@@ -362,5 +364,86 @@ describe('the supported JSON-Schema subset', () => {
       type: 'integer',
     };
     assert.equal(run('7', compileSchema(annotated)), 'complete');
+  });
+});
+
+describe('closing a document early', () => {
+  const cases: [object, unknown][] = [
+    [
+      {
+        type: 'object',
+        properties: {
+          name: { type: 'string', minLength: 3 },
+          when: { type: 'string', format: 'date-time' },
+          tags: { type: 'array', items: { enum: ['x', 'yz'] }, minItems: 2, maxItems: 4 },
+          n: { type: 'integer', minimum: 100, maximum: 250 },
+          contact: {
+            type: 'object',
+            properties: { mail: { type: 'string', format: 'email' } },
+            required: ['mail'],
+          },
+        },
+        required: ['name', 'tags', 'n', 'contact'],
+      },
+      {
+        tags: ['yz', 'x', 'x'],
+        name: 'héllo "wörld" 😀',
+        n: 199,
+        when: '2024-11-05T10:20:30Z',
+        contact: { mail: 'a.b@c.de' },
+      },
+    ],
+    [{ type: 'array', items: { type: 'integer', maximum: -7 }, minItems: 3 }, [-8, -1234, -7, -99]],
+    [
+      {
+        anyOf: [
+          { type: 'string', minLength: 2 },
+          { type: 'object', properties: { a: { type: 'null' } }, required: ['a'] },
+        ],
+      },
+      { a: null },
+    ],
+    [
+      { type: 'object', additionalProperties: { type: 'number' }, required: ['k'] },
+      { '': 1.5e-3, 'q\u00e9\n': -2, k: 0 },
+    ],
+  ];
+
+  it('the shortest completion from every prefix of a valid document gives a valid document', () => {
+    for (const [schema, doc] of cases) {
+      const valid = validator(schema);
+      assert.equal(valid(doc), null, 'the sample document is valid');
+      const compiled = compileSchema(schema);
+      for (const text of [JSON.stringify(doc), spaced(doc)]) {
+        const bytes = utf8.encode(text);
+        for (let i = 0; i <= bytes.length; i++) {
+          const machine = JsonMachine.start(compiled);
+          assert.ok(machine.pushBytes(bytes.subarray(0, i)));
+          const completion = machine.completion();
+          assert.ok(machine.pushBytes(completion) && machine.complete, `${text.slice(0, i)} + completion`);
+          const closed = new TextDecoder().decode(Uint8Array.from([...bytes.subarray(0, i), ...completion]));
+          assert.equal(valid(JSON.parse(closed)), null, closed);
+        }
+      }
+    }
+  });
+
+  it('turns the completion into the fewest tokens, which the constraint accepts', () => {
+    const tokenizer = bundledTokenizer();
+    const [schema, doc] = cases[0]!;
+    const text = utf8.encode(JSON.stringify(doc));
+    for (const cut of [1, 9, 20, 37, text.length - 3]) {
+      const constraint = new JsonConstraint(tokenizer, compileSchema(schema));
+      // Feed the prefix as single-byte tokens (every byte is a token), split characters and all.
+      for (const b of text.subarray(0, cut))
+        constraint.accept(tokenTrie(tokenizer).encode(Uint8Array.of(b))![0]!);
+      const closing = constraint.closingTokens()!;
+      assert.ok(closing.length > 0 && closing.length <= constraint.completionBytes().length);
+      for (const id of closing) {
+        assert.ok(constraint.allows(id));
+        constraint.accept(id);
+      }
+      assert.equal(constraint.allows(SpecialId.EOS), true);
+    }
   });
 });

@@ -218,6 +218,9 @@ export class FormatFrame implements Frame {
   canEnd(): boolean {
     return false;
   }
+  completion(): number[] {
+    return [...this.dfa.shortest(this.state), 0x22];
+  }
   clone(): Frame {
     return new FormatFrame(this.format, this.state);
   }

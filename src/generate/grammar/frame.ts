@@ -8,6 +8,11 @@ export interface Frame {
   push(byte: number): Step;
   /** Whether the frame is a complete value if the input ended here (numbers, literals). */
   canEnd(): boolean;
+  /**
+   * The shortest bytes that finish this frame from its current state, taking a child value it has started
+   * as finished (the child's own completion comes first). Used to close a document when the budget runs out.
+   */
+  completion(): number[];
   clone(): Frame;
 }
 

@@ -8,6 +8,7 @@ import { FormatFrame } from './formats.js';
 import { NumberFrame } from './number-frame.js';
 import { ObjectFrame } from './object-frame.js';
 import type { SchemaNode } from './schema.js';
+import { join, shortestValue } from './shortest.js';
 import { StringFrame } from './string-frame.js';
 
 const QUOTE = 0x22;
@@ -69,6 +70,10 @@ export class LiteralFrame implements Frame {
   canEnd(): boolean {
     return this.candidates.some((c) => c.length === this.position);
   }
+  completion(): number[] {
+    const shortest = this.candidates.reduce((a, b) => (b.length < a.length ? b : a));
+    return [...shortest.subarray(this.position)];
+  }
   clone(): Frame {
     return new LiteralFrame(this.candidates, this.position);
   }
@@ -106,6 +111,17 @@ export class ArrayFrame implements Frame {
   }
   canEnd(): boolean {
     return false;
+  }
+  /** Items still owed up to minItems (one at least after a comma), then `]`. */
+  completion(): number[] {
+    const item = shortestValue(this.items);
+    const owed =
+      this.state === 'item'
+        ? Math.max(1, this.minItems - this.count)
+        : Math.max(0, this.minItems - this.count);
+    const items = Array.from({ length: owed }, () => item);
+    const lead = this.state === 'after' && owed > 0 ? [0x2c] : [];
+    return [...lead, ...join(items), 0x5d];
   }
   clone(): Frame {
     const copy = new ArrayFrame(this.items, this.minItems, this.maxItems);

@@ -6,6 +6,7 @@
 import type { Frame, Step } from './frame.js';
 import { startValue } from './json-frames.js';
 import type { SchemaNode } from './schema.js';
+import { shortestValue } from './shortest.js';
 
 /** The document itself: one value from the first byte on, then nothing. */
 class RootFrame implements Frame {
@@ -20,6 +21,9 @@ class RootFrame implements Frame {
   }
   canEnd(): boolean {
     return this.started;
+  }
+  completion(): number[] {
+    return this.started ? [] : [...shortestValue(this.schema)];
   }
   clone(): Frame {
     return new RootFrame(this.schema, this.started);
@@ -48,6 +52,17 @@ export class JsonMachine {
   pushBytes(bytes: Uint8Array): boolean {
     for (const byte of bytes) if (!this.push(byte)) return false;
     return true;
+  }
+
+  /** The shortest bytes that make the input so far a complete document (over every parse still alive). */
+  completion(): Uint8Array {
+    let best: number[] | null = null;
+    for (const stack of this.stacks) {
+      const bytes: number[] = [];
+      for (let i = stack.length - 1; i >= 0; i--) bytes.push(...stack[i]!.completion());
+      if (!best || bytes.length < best.length) best = bytes;
+    }
+    return Uint8Array.from(best ?? []);
   }
 
   /** Whether the input so far is a complete document. */

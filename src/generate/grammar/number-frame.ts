@@ -131,6 +131,17 @@ export class NumberFrame implements Frame {
     return !this.bounds || this.bounds.holds(BigInt(this.negative ? `-${this.digits}` : this.digits));
   }
 
+  completion(): number[] {
+    if (this.bounds) {
+      if (this.state !== 'minus' && this.state !== 'zero' && this.state !== 'int') return []; // never: integers
+      const rest = this.bounds.closest(this.negative, this.digits, MAX_NUMBER_BYTES - this.length) ?? '';
+      return [...rest].map((c) => c.charCodeAt(0));
+    }
+    return this.state === 'minus' || this.state === 'dot' || this.state === 'e' || this.state === 'esign'
+      ? [0x30]
+      : [];
+  }
+
   clone(): Frame {
     const copy = new NumberFrame(this.integer, this.bounds, 0x31, this.length);
     copy.state = this.state;

@@ -5,6 +5,7 @@
  */
 import { type Frame, SPACE, type Step } from './frame.js';
 import { ANY, type SchemaNode } from './schema.js';
+import { join, shortestMember, shortestValue } from './shortest.js';
 import { StringFrame } from './string-frame.js';
 
 type ObjectSchema = Extract<SchemaNode, { kind: 'object' }>;
@@ -20,6 +21,19 @@ function declaredKeys(schema: ObjectSchema): [string, Uint8Array][] {
   let keys = DECLARED.get(schema);
   if (!keys) DECLARED.set(schema, (keys = [...schema.properties.keys()].map((k) => [k, utf8.encode(k)])));
   return keys;
+}
+
+const shortest = (a: number[], b: number[]) => (b.length < a.length ? b : a);
+
+/** A key's text as written (escapes and all) → the key. */
+function decodeKey(key: readonly number[]): string {
+  const raw = text.decode(new Uint8Array(key));
+  if (!raw.includes('\\')) return raw;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return raw;
+  }
 }
 
 export class ObjectFrame implements Frame {
@@ -126,17 +140,96 @@ export class ObjectFrame implements Frame {
   }
 
   private decodedKey(): string {
-    const raw = text.decode(new Uint8Array(this.key));
-    if (!raw.includes('\\')) return raw;
-    try {
-      return JSON.parse(`"${raw}"`) as string;
-    } catch {
-      return raw;
-    }
+    return decodeKey(this.key);
   }
 
   canEnd(): boolean {
     return false;
+  }
+
+  private valueSchema(name: string): SchemaNode {
+    return this.schema.properties.get(name) ?? this.schema.additional ?? ANY;
+  }
+
+  /** Members for the required keys not written yet (other than `except`, the one being written). */
+  private owed(except: string | null = null): number[][] {
+    const members: number[][] = [];
+    for (const k of this.schema.required)
+      if (!this.seen.has(k) && k !== except) members.push(shortestMember(k, this.valueSchema(k)));
+    return members;
+  }
+
+  /** The rest of the object after the member `except` is complete: `,` + owed members, then `}`. */
+  private tail(except: string | null): number[] {
+    return [...this.owed(except).flatMap((m) => [0x2c, ...m]), 0x7d];
+  }
+
+  completion(): number[] {
+    switch (this.state) {
+      case 'start':
+        return [...join(this.owed()), 0x7d];
+      case 'needKey': {
+        const owed = this.owed();
+        if (owed.length > 0) return [...join(owed), 0x7d];
+        return [...this.freshMember(), 0x7d]; // a comma was written: one more member must follow
+      }
+      case 'key':
+        return this.onlyDeclared ? this.declaredKeyCompletion() : this.freeKeyCompletion();
+      case 'colon': {
+        const name = this.decodedKey();
+        return [0x3a, ...shortestValue(this.valueSchema(name)), ...this.tail(name)];
+      }
+      case 'value': {
+        const name = this.decodedKey();
+        return [...shortestValue(this.valueSchema(name)), ...this.tail(name)];
+      }
+      case 'after':
+        return this.tail(null);
+    }
+  }
+
+  /** The shortest member under a key not used yet. */
+  private freshMember(): number[] {
+    if (this.onlyDeclared) {
+      const unseen = this.declared.filter(([name]) => !this.seen.has(name));
+      return unseen.map(([name]) => shortestMember(name, this.valueSchema(name))).reduce(shortest);
+    }
+    let name = '';
+    while (this.seen.has(name)) name += 'a';
+    return shortestMember(name, this.valueSchema(name));
+  }
+
+  private declaredKeyCompletion(): number[] {
+    const typed = this.key;
+    const options = this.declared
+      .filter(
+        ([name, bytes]) =>
+          !this.seen.has(name) && bytes.length >= typed.length && typed.every((b, i) => bytes[i] === b),
+      )
+      .map(([name, bytes]) => [
+        ...bytes.subarray(typed.length),
+        0x22,
+        0x3a,
+        ...shortestValue(this.valueSchema(name)),
+        ...this.tail(name),
+      ]);
+    return options.reduce(shortest);
+  }
+
+  private freeKeyCompletion(): number[] {
+    const closing = this.keyText!.completion(); // ends with the quote
+    const pad: number[] = [];
+    const name = () => decodeKey([...this.key, ...closing.slice(0, -1), ...pad]);
+    while (this.seen.has(name())) pad.push(0x61);
+    const full = name();
+    return [
+      ...closing.slice(0, -1),
+      ...pad,
+      0x22,
+      0x3a,
+      ...shortestValue(this.valueSchema(full)),
+      ...this.tail(full),
+    ];
   }
 
   clone(): Frame {

@@ -78,6 +78,17 @@ export class StringFrame implements Frame {
     return false;
   }
 
+  /** Finish the pending character (lowest continuation, `n`, `0`s), pad to minLength with `a`, close. */
+  completion(): number[] {
+    const out: number[] = [];
+    if (this.utf8Left > 0) out.push(this.lo, ...new Array<number>(this.utf8Left - 1).fill(0x80));
+    if (this.escape) out.push(0x6e);
+    out.push(...new Array<number>(this.hexLeft).fill(0x30));
+    out.push(...new Array<number>(Math.max(0, this.minLength - this.count)).fill(0x61));
+    out.push(QUOTE);
+    return out;
+  }
+
   clone(): Frame {
     return Object.assign(new StringFrame(this.minLength, this.maxLength), this);
   }

@@ -6,6 +6,7 @@
 import { SpecialId } from '../../tokenizer/special-tokens.js';
 import { JsonMachine } from './json-machine.js';
 import type { SchemaNode } from './schema.js';
+import { type TokenBytes, tokenTrie } from './token-trie.js';
 
 export interface TokenConstraint {
   allows(id: number): boolean;
@@ -14,9 +15,7 @@ export interface TokenConstraint {
   accept(id: number): void;
 }
 
-export interface TokenBytes {
-  tokenBytes(id: number): Uint8Array | null;
-}
+export type { TokenBytes };
 
 export class JsonConstraint implements TokenConstraint {
   private readonly machine: JsonMachine;
@@ -53,6 +52,29 @@ export class JsonConstraint implements TokenConstraint {
         (bytes.length === 1 || this.machine.clone().pushBytes(bytes));
       if (!fits) logits[id] = -Infinity;
     }
+  }
+
+  /** The shortest bytes that complete the document from here. */
+  completionBytes(): Uint8Array {
+    return this.machine.completion();
+  }
+
+  /** The fewest tokens that complete the document from here (empty when it is complete). */
+  closingTokens(): number[] | null {
+    return tokenTrie(this.tokens).encode(this.machine.completion());
+  }
+
+  /** Whether, after token `id`, the document can still be completed within `budget` more tokens. */
+  fitsAfter(id: number, budget: number): boolean {
+    const bytes = this.tokens.tokenBytes(id);
+    if (!bytes) return true;
+    const after = this.machine.clone();
+    if (!after.pushBytes(bytes)) return false;
+    const completion = after.completion();
+    // A token has at least one byte: the byte count bounds the token count, and is usually enough.
+    if (completion.length <= budget) return true;
+    const ids = tokenTrie(this.tokens).encode(completion);
+    return ids !== null && ids.length <= budget;
   }
 
   accept(id: number): void {
