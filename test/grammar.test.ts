@@ -9,6 +9,7 @@ import {
   type SchemaNode,
 } from '../src/generate/grammar/schema.js';
 import { JsonConstraint } from '../src/generate/grammar/token-constraint.js';
+import { maskCache } from '../src/generate/grammar/token-mask.js';
 import { tokenTrie } from '../src/generate/grammar/token-trie.js';
 import { SeededRandom } from '../src/generate/random.js';
 import { bundledTokenizer, SpecialId } from '../src/tokenizer/index.js';
@@ -445,5 +446,37 @@ describe('closing a document early', () => {
       }
       assert.equal(constraint.allows(SpecialId.EOS), true);
     }
+  });
+});
+
+describe('token masks', () => {
+  it('the cached trie-walk mask equals testing every token, and equal state keys share it', () => {
+    const tokenizer = bundledTokenizer();
+    const schema = compileSchema({
+      type: 'object',
+      properties: { s: { type: 'string', maxLength: 3 }, n: { type: 'integer', minimum: 5, maximum: 70 } },
+      required: ['s'],
+    });
+    const states: [SchemaNode, string][] = [
+      [ANY_OBJECT, '{"a": "x'],
+      [ANY_OBJECT, '{"a": 1, "'],
+      [schema, '{"s": "é'],
+      [schema, '{"n": 6'],
+      [schema, '{"s": "ab", '],
+    ];
+    for (const [node, prefix] of states) {
+      const constraint = new JsonConstraint(tokenizer, node);
+      for (const id of tokenTrie(tokenizer).encode(utf8.encode(prefix))!) constraint.accept(id);
+      const logits = new Float32Array(tokenizer.vocabSize);
+      constraint.maskRefused(logits);
+      for (let id = 0; id < tokenizer.vocabSize; id++)
+        assert.equal(logits[id] === 0, constraint.allows(id), `${prefix} token ${id}`);
+    }
+    const cache = maskCache(tokenizer);
+    const before = cache.misses;
+    const again = new JsonConstraint(tokenizer, ANY_OBJECT);
+    for (const id of tokenTrie(tokenizer).encode(utf8.encode('{"b": "yz'))!) again.accept(id);
+    again.maskRefused(new Float32Array(tokenizer.vocabSize));
+    assert.equal(cache.misses, before, 'inside a free string under the same key: a cache hit');
   });
 });

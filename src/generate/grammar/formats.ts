@@ -221,6 +221,9 @@ export class FormatFrame implements Frame {
   completion(): number[] {
     return [...this.dfa.shortest(this.state), 0x22];
   }
+  key(): string {
+    return `F${this.format}${this.state}`;
+  }
   clone(): Frame {
     return new FormatFrame(this.format, this.state);
   }

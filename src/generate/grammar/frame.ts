@@ -13,6 +13,11 @@ export interface Frame {
    * as finished (the child's own completion comes first). Used to close a document when the budget runs out.
    */
   completion(): number[];
+  /**
+   * A canonical key of the state: two frames with equal keys accept exactly the same byte strings from here
+   * (counters that no longer matter are left out), so token masks can be cached per key.
+   */
+  key(): string;
   clone(): Frame;
 }
 

@@ -8,6 +8,7 @@ import { FormatFrame } from './formats.js';
 import { NumberFrame } from './number-frame.js';
 import { ObjectFrame } from './object-frame.js';
 import type { SchemaNode } from './schema.js';
+import { nodeId } from './node-id.js';
 import { join, shortestValue } from './shortest.js';
 import { StringFrame } from './string-frame.js';
 
@@ -54,6 +55,8 @@ function startLiteral(texts: readonly string[], byte: number): Frame[] {
   return candidates.length > 0 ? [new LiteralFrame(candidates, 1)] : [];
 }
 
+const CANDIDATE_KEYS = new WeakMap<readonly Uint8Array[], string>();
+
 /** One of a set of exact texts (true/false/null, enum and const values), matched byte by byte. */
 export class LiteralFrame implements Frame {
   constructor(
@@ -69,6 +72,12 @@ export class LiteralFrame implements Frame {
   }
   canEnd(): boolean {
     return this.candidates.some((c) => c.length === this.position);
+  }
+  key(): string {
+    let texts = CANDIDATE_KEYS.get(this.candidates);
+    if (texts === undefined)
+      CANDIDATE_KEYS.set(this.candidates, (texts = this.candidates.map((c) => c.join(',')).join('|')));
+    return `L${this.position}:${texts}`;
   }
   completion(): number[] {
     const shortest = this.candidates.reduce((a, b) => (b.length < a.length ? b : a));
@@ -111,6 +120,11 @@ export class ArrayFrame implements Frame {
   }
   canEnd(): boolean {
     return false;
+  }
+  key(): string {
+    // Past minItems an unbounded array's count no longer matters.
+    const count = this.maxItems === Infinity ? Math.min(this.count, this.minItems) : this.count;
+    return `A${nodeId(this.items)},${this.minItems},${this.maxItems},${this.state},${count},${+this.space}`;
   }
   /** Items still owed up to minItems (one at least after a comma), then `]`. */
   completion(): number[] {

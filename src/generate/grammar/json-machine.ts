@@ -6,6 +6,7 @@
 import type { Frame, Step } from './frame.js';
 import { startValue } from './json-frames.js';
 import type { SchemaNode } from './schema.js';
+import { nodeId } from './node-id.js';
 import { shortestValue } from './shortest.js';
 
 /** The document itself: one value from the first byte on, then nothing. */
@@ -24,6 +25,9 @@ class RootFrame implements Frame {
   }
   completion(): number[] {
     return this.started ? [] : [...shortestValue(this.schema)];
+  }
+  key(): string {
+    return this.started ? 'R' : `R${nodeId(this.schema)}`;
   }
   clone(): Frame {
     return new RootFrame(this.schema, this.started);
@@ -63,6 +67,11 @@ export class JsonMachine {
       if (!best || bytes.length < best.length) best = bytes;
     }
     return Uint8Array.from(best ?? []);
+  }
+
+  /** The state's canonical key (see Frame.key). */
+  key(): string {
+    return this.stacks.map((stack) => stack.map((frame) => frame.key()).join('/')).join('|');
   }
 
   /** Whether the input so far is a complete document. */

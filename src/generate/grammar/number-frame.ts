@@ -142,6 +142,13 @@ export class NumberFrame implements Frame {
       : [];
   }
 
+  key(): string {
+    const bounds = this.bounds
+      ? `${this.bounds.minimum},${this.bounds.maximum},${+this.negative}${this.digits}`
+      : '';
+    return `N${+this.integer}${this.state}${this.length}${bounds}`;
+  }
+
   clone(): Frame {
     const copy = new NumberFrame(this.integer, this.bounds, 0x31, this.length);
     copy.state = this.state;

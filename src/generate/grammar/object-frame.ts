@@ -5,6 +5,7 @@
  */
 import { type Frame, SPACE, type Step } from './frame.js';
 import { ANY, type SchemaNode } from './schema.js';
+import { nodeId } from './node-id.js';
 import { join, shortestMember, shortestValue } from './shortest.js';
 import { StringFrame } from './string-frame.js';
 
@@ -39,7 +40,7 @@ function decodeKey(key: readonly number[]): string {
 export class ObjectFrame implements Frame {
   private state: ObjectState = 'start';
   private seen: Set<string> = new Set();
-  private key: number[] = [];
+  private typedKey: number[] = [];
   /** A free key's text so far, checked like any string (escapes, UTF-8). */
   private keyText: StringFrame | null = null;
   /** Right after `:` or `,`: one space may come. */
@@ -61,7 +62,7 @@ export class ObjectFrame implements Frame {
 
   private keyFits(complete: boolean): boolean {
     if (!this.onlyDeclared) return true;
-    const typed = this.key;
+    const typed = this.typedKey;
     return this.declared.some(
       ([name, bytes]) =>
         !this.seen.has(name) &&
@@ -92,7 +93,7 @@ export class ObjectFrame implements Frame {
       case 'value': {
         const name = this.decodedKey();
         this.seen.add(name);
-        this.key = [];
+        this.typedKey = [];
         this.state = 'after';
         return { spawn: this.schema.properties.get(name) ?? this.schema.additional ?? ANY };
       }
@@ -109,7 +110,7 @@ export class ObjectFrame implements Frame {
   private openKey(byte: number): Step {
     if (byte !== 0x22) return 'reject';
     this.state = 'key';
-    this.key = [];
+    this.typedKey = [];
     this.keyText = this.onlyDeclared ? null : new StringFrame();
     return this.keyFits(false) ? 'ok' : 'reject';
   }
@@ -122,7 +123,7 @@ export class ObjectFrame implements Frame {
       return 'ok';
     }
     if (byte < 0x20 || byte === 0x5c) return 'reject';
-    this.key.push(byte);
+    this.typedKey.push(byte);
     return this.keyFits(false) ? 'ok' : 'reject';
   }
 
@@ -135,12 +136,12 @@ export class ObjectFrame implements Frame {
       this.keyText = null;
       return 'ok';
     }
-    this.key.push(byte);
+    this.typedKey.push(byte);
     return 'ok';
   }
 
   private decodedKey(): string {
-    return decodeKey(this.key);
+    return decodeKey(this.typedKey);
   }
 
   canEnd(): boolean {
@@ -200,7 +201,7 @@ export class ObjectFrame implements Frame {
   }
 
   private declaredKeyCompletion(): number[] {
-    const typed = this.key;
+    const typed = this.typedKey;
     const options = this.declared
       .filter(
         ([name, bytes]) =>
@@ -219,7 +220,7 @@ export class ObjectFrame implements Frame {
   private freeKeyCompletion(): number[] {
     const closing = this.keyText!.completion(); // ends with the quote
     const pad: number[] = [];
-    const name = () => decodeKey([...this.key, ...closing.slice(0, -1), ...pad]);
+    const name = () => decodeKey([...this.typedKey, ...closing.slice(0, -1), ...pad]);
     while (this.seen.has(name())) pad.push(0x61);
     const full = name();
     return [
@@ -232,11 +233,37 @@ export class ObjectFrame implements Frame {
     ];
   }
 
+  /**
+   * Which keys were seen matters only for declared and required names (and, while a free key is typed, for
+   * the seen keys it could still duplicate), so a free-key object's key does not grow with its members.
+   */
+  key(): string {
+    const schema = this.schema;
+    const relevant = [...this.seen].filter((k) => schema.properties.has(k) || schema.required.has(k));
+    let typed = '';
+    if (this.state === 'key') {
+      const bytes = this.typedKey;
+      const mayDuplicate =
+        this.onlyDeclared ||
+        bytes.includes(0x5c) ||
+        [...this.seen].some((k) => {
+          const seen = utf8.encode(k);
+          return seen.length >= bytes.length && bytes.every((b, i) => seen[i] === b);
+        });
+      typed = mayDuplicate ? `${bytes.join(',')};${[...this.seen].sort().join('\u0000')}` : '';
+      typed += `;${this.keyText?.key() ?? ''}`;
+    } else if (this.state === 'colon' || this.state === 'value') {
+      const name = this.decodedKey();
+      typed = `${nodeId(this.valueSchema(name))}${schema.properties.has(name) || schema.required.has(name) ? JSON.stringify(name) : ''}`;
+    }
+    return `O${nodeId(schema)},${this.state},${+this.space},${relevant.sort().join('\u0000')};${typed}`;
+  }
+
   clone(): Frame {
     const copy = new ObjectFrame(this.schema);
     copy.state = this.state;
     copy.seen = new Set(this.seen);
-    copy.key = [...this.key];
+    copy.typedKey = [...this.typedKey];
     copy.keyText = (this.keyText?.clone() ?? null) as StringFrame | null;
     copy.space = this.space;
     return copy;

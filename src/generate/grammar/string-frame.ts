@@ -89,6 +89,12 @@ export class StringFrame implements Frame {
     return out;
   }
 
+  key(): string {
+    const need = Math.max(0, this.minLength - this.count);
+    const room = this.maxLength - this.count;
+    return `S${need},${room},${+this.escape}${this.hexLeft}${+this.lowHex}${this.utf8Left},${this.lo},${this.hi}`;
+  }
+
   clone(): Frame {
     return Object.assign(new StringFrame(this.minLength, this.maxLength), this);
   }

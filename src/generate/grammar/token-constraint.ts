@@ -6,6 +6,7 @@
 import { SpecialId } from '../../tokenizer/special-tokens.js';
 import { JsonMachine } from './json-machine.js';
 import type { SchemaNode } from './schema.js';
+import { allowed, maskCache } from './token-mask.js';
 import { type TokenBytes, tokenTrie } from './token-trie.js';
 
 export interface TokenConstraint {
@@ -34,24 +35,12 @@ export class JsonConstraint implements TokenConstraint {
     return this.machine.clone().pushBytes(bytes);
   }
 
+  /** Masks with the cached allowed-token set of the current state (computed by a trie walk on a miss). */
   maskRefused(logits: Float32Array): void {
-    // Most tokens fail on their first byte (a letter where `,` or `}` must come): test each byte value once.
-    const firstByteFits = new Uint8Array(256);
-    for (let b = 0; b < 256; b++) firstByteFits[b] = this.machine.clone().push(b) ? 1 : 0;
-    for (let id = 0; id < logits.length; id++) {
-      if (logits[id] === -Infinity) continue;
-      if (id === SpecialId.EOS) {
-        if (!this.machine.complete) logits[id] = -Infinity;
-        continue;
-      }
-      const bytes = this.tokens.tokenBytes(id);
-      const fits =
-        bytes !== null &&
-        bytes.length > 0 &&
-        firstByteFits[bytes[0]!] === 1 &&
-        (bytes.length === 1 || this.machine.clone().pushBytes(bytes));
-      if (!fits) logits[id] = -Infinity;
-    }
+    const mask = maskCache(this.tokens).mask(this.machine);
+    const complete = this.machine.complete;
+    for (let id = 0; id < logits.length; id++)
+      if (id === SpecialId.EOS ? !complete : !allowed(mask, id)) logits[id] = -Infinity;
   }
 
   /** The shortest bytes that complete the document from here. */
