@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Mistral } from '@mistralai/mistralai';
 import OpenAI from 'openai';
+import { validator } from './helpers/ajv.js';
 import { MODEL, startTestServer, type TestServer } from './helpers/server.js';
 
 const WEATHER_TOOL = {
@@ -185,18 +186,107 @@ describe('structured output through the SDKs', () => {
     assert.ok(res.usage.promptTokens! > 20);
   });
 
+  it('a tiny max_tokens closes the document early: it parses and validates, finish_reason length, truncated', async () => {
+    const schemas = [
+      SCHEMA,
+      { type: 'object', properties: { note: { type: 'string', minLength: 2 } }, required: ['note'] },
+      { type: 'array', items: { type: 'string', format: 'email' }, minItems: 2 },
+      {
+        type: 'object',
+        properties: { a: { type: 'array', items: { type: 'integer', minimum: 1000 } } },
+        required: ['a'],
+      },
+    ];
+    let truncated = 0;
+    for (const [i, schema] of schemas.entries())
+      for (const stream of [false, true]) {
+        const res = await post({
+          model: MODEL,
+          messages: [{ role: 'user', content: 'JSON please.' }],
+          temperature: 1,
+          seed: i,
+          max_tokens: 24,
+          stream,
+          response_format: { type: 'json_schema', json_schema: { name: 'x', schema } },
+        });
+        assert.equal(res.status, 200);
+        const choice = stream ? await streamedChoice(res) : plainChoice((await res.json()) as never);
+        assert.equal(validator(schema)(JSON.parse(choice.content)), null, choice.content);
+        if (choice.finish_reason === 'length') assert.equal(choice.truncated, true, choice.content);
+        else assert.equal(choice.truncated, undefined);
+        if (choice.truncated) truncated++;
+      }
+    assert.ok(truncated >= 6, `${truncated} of 8 answers were closed early`);
+  });
+
+  interface Choice {
+    content: string;
+    finish_reason: string;
+    truncated?: boolean;
+  }
+
+  function plainChoice(body: {
+    choices: (Omit<Choice, 'content'> & { message: { content: string } })[];
+  }): Choice {
+    const { message, ...rest } = body.choices[0]!;
+    return { ...rest, content: message.content };
+  }
+
+  /** The joined content and the final chunk's finish_reason / truncated of a streamed answer. */
+  async function streamedChoice(res: Response): Promise<Choice> {
+    const choice: Choice = { content: '', finish_reason: '' };
+    for (const line of (await res.text()).split('\n')) {
+      if (!line.startsWith('data: {')) continue;
+      const c = JSON.parse(line.slice(6)).choices[0];
+      choice.content += c.delta.content ?? '';
+      if (c.finish_reason) Object.assign(choice, { finish_reason: c.finish_reason, truncated: c.truncated });
+    }
+    return choice;
+  }
+
   it('an unusable schema is a 422 naming response_format', async () => {
-    const res = await fetch(`${server.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${await server.key()}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        model: MODEL,
-        messages: [{ role: 'user', content: 'x' }],
-        response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'tuple' } } },
-      }),
+    const res = await post({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'x' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'tuple' } } },
     });
     assert.equal(res.status, 422);
     const body = (await res.json()) as { detail: { loc: unknown[] }[] };
     assert.deepEqual(body.detail[0]!.loc, ['body', 'response_format', 'json_schema', 'schema']);
   });
+
+  it('a keyword outside the supported subset is a 422 naming the keyword and its place in the schema', async () => {
+    const schema = { type: 'object', properties: { code: { type: 'string', pattern: '^[A-Z]+$' } } };
+    const res = await post({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'x' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'x', schema } },
+    });
+    assert.equal(res.status, 422);
+    const [issue] = ((await res.json()) as { detail: { loc: unknown[]; msg: string }[] }).detail;
+    assert.deepEqual(issue!.loc, ['body', 'response_format', 'json_schema', 'schema']);
+    assert.match(issue!.msg, /"pattern".*#\/properties\/code/);
+
+    const tool = {
+      ...TIME_TOOL,
+      function: { ...TIME_TOOL.function, parameters: { type: 'object', not: {} } },
+    };
+    const toolRes = await post({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'x' }],
+      tools: [WEATHER_TOOL, tool],
+    });
+    assert.equal(toolRes.status, 422);
+    const [toolIssue] = ((await toolRes.json()) as { detail: { loc: unknown[]; msg: string }[] }).detail;
+    assert.deepEqual(toolIssue!.loc, ['body', 'tools', 1, 'function', 'parameters']);
+    assert.match(toolIssue!.msg, /"not"/);
+  });
+
+  async function post(body: unknown): Promise<Response> {
+    return fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await server.key()}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
 });

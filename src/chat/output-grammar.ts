@@ -2,7 +2,8 @@
  * The output grammars of a request: `response_format` (json_object → any JSON object, json_schema → that
  * schema) and, when tools are offered, the shape of the call list after [TOOL_CALLS] — each call's name one
  * of the offered tools (or the one tool_choice names) and its arguments that tool's parameter schema.
- * Problems are recorded as 422 issues naming the field, like every other validation problem.
+ * Problems are recorded as 422 issues naming the field, like every other validation problem; a schema the
+ * grammar cannot enforce is refused with a message naming the keyword and its place inside the schema.
  */
 import { ANY_OBJECT, compileSchema, SchemaError, type SchemaNode } from '../generate/grammar/schema.js';
 import { toPlainJson } from './pyfloat.js';
@@ -65,6 +66,13 @@ export function toolCallSchema(
     );
     return undefined;
   }
+  // Each tool's parameters first on their own, so a refused keyword is reported at that tool.
+  let usable = true;
+  tools.forEach((tool, i) => {
+    const parameters = toPlainJson(tool.function.parameters) ?? { type: 'object' };
+    if (!compileOrRecord(parameters, ['body', 'tools', i, 'function', 'parameters'], issues)) usable = false;
+  });
+  if (!usable) return undefined;
   const calls = offered.map((tool) => ({
     type: 'object',
     properties: {

@@ -39,11 +39,17 @@ export class Sampler {
    */
   sample(logits: Float32Array, forced?: number, constraint?: TokenConstraint): number {
     const id = forced ?? this.choose(logits, constraint);
-    this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+    this.record(id);
     return id;
   }
 
-  private choose(logits: Float32Array, constraint?: TokenConstraint): number {
+  /** Remembers a produced token for the penalties (`sample` does it; a caller that overrides `choose` must). */
+  record(id: number): void {
+    this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+  }
+
+  /** Picks a token without remembering it. */
+  choose(logits: Float32Array, constraint?: TokenConstraint): number {
     for (const id of this.blocked) logits[id] = -Infinity;
     this.applyPenalties(logits);
     const pick = () => (this.options.temperature <= 0 ? argmax(logits) : this.nucleus(logits));

@@ -7,6 +7,7 @@
 import { SpecialId, StreamDecoder, type Tokenizer } from '../tokenizer/index.js';
 import { JsonConstraint, type TokenConstraint } from './grammar/token-constraint.js';
 import type { SchemaNode } from './grammar/schema.js';
+import { ForcedClose } from './forced-close.js';
 import { Sampler, type SamplingOptions } from './sampler.js';
 import { StopStringMatcher } from './stop-strings.js';
 import { parseToolCalls, type ToolCall } from './tool-calls.js';
@@ -44,6 +45,8 @@ export type GenerationEvent =
       readonly toolCalls: ToolCall[] | null;
       readonly tokens: number[];
       readonly usage: Usage;
+      /** JSON mode: the budget ran out and the document was closed early by forced tokens ('length'). */
+      readonly truncated: boolean;
     };
 
 export class ContextLengthError extends Error {
@@ -86,6 +89,8 @@ export class Sequence {
   private finished = false;
   /** Active output grammar: the response schema from the start, the tool-call schema after [TOOL_CALLS]. */
   private constraint: TokenConstraint | null;
+  /** Keeps a JSON-mode answer closable within max_tokens (not tool calls). */
+  private closer: ForcedClose | null = null;
 
   constructor(
     private readonly tokenizer: Tokenizer,
@@ -95,7 +100,9 @@ export class Sequence {
     this.sampler = new Sampler(options.sampling, blockedIds(tokenizer, options.tools ?? 'none'));
     this.decoder = new StreamDecoder(tokenizer);
     this.stops = new StopStringMatcher(options.stop ?? []);
-    this.constraint = options.responseSchema ? new JsonConstraint(tokenizer, options.responseSchema) : null;
+    const json = options.responseSchema ? new JsonConstraint(tokenizer, options.responseSchema) : null;
+    this.constraint = json;
+    this.closer = json && new ForcedClose(json);
   }
 
   /** The constraint for the next pick; the first token may also open a tool call when tools are offered. */
@@ -127,25 +134,38 @@ export class Sequence {
   accept(logits: Float32Array): SequenceStep {
     if (this.finished) throw new Error('sequence already finished');
     const { tokens, options } = this;
-    const forced = tokens.length === 0 && options.tools === 'required' ? SpecialId.TOOL_CALLS : undefined;
-    const id = this.sampler.sample(logits, forced, this.nextConstraint());
+    const id = this.pick(logits);
     if (id === SpecialId.EOS) return { events: this.finish('stop'), next: null };
     tokens.push(id);
     const events: GenerationEvent[] = [];
     if (tokens.length === 1 && id === SpecialId.TOOL_CALLS) {
       this.toolMode = true;
       this.constraint = options.toolSchema ? new JsonConstraint(this.tokenizer, options.toolSchema) : null;
+      this.closer = null;
     } else this.constraint?.accept(id);
     if (!this.toolMode) {
       const { emit, stopped } = this.stops.push(this.decoder.push(id));
       if (emit) events.push(this.emitText(emit));
       if (stopped) return { events: [...events, ...this.finish('stop', true)], next: null };
     }
+    if (this.closer?.closed) return { events: [...events, ...this.finish('length')], next: null };
     if (tokens.length >= options.maxTokens) {
       const reason = options.maxTokens < options.room ? 'length' : 'model_length';
       return { events: [...events, ...this.finish(reason)], next: null };
     }
     return { events, next: id };
+  }
+
+  /** The next token: forced ([TOOL_CALLS] first when required, a forced close), else the sampler's pick. */
+  private pick(logits: Float32Array): number {
+    const { tokens, options } = this;
+    const forced =
+      tokens.length === 0 && options.tools === 'required' ? SpecialId.TOOL_CALLS : this.closer?.next();
+    let id = forced ?? this.sampler.choose(logits, this.nextConstraint());
+    if (forced === undefined && this.closer && id !== SpecialId.TOOL_CALLS)
+      id = this.closer.settle(id, options.maxTokens - tokens.length - 1);
+    this.sampler.record(id);
+    return id;
   }
 
   private emitText(text: string): GenerationEvent {
@@ -162,7 +182,17 @@ export class Sequence {
       const calls = reason === 'stop' ? parseToolCalls(raw) : null;
       if (calls) {
         const tokens = this.tokens;
-        return [{ type: 'done', finishReason: 'tool_calls', text: '', toolCalls: calls, tokens, usage }];
+        return [
+          {
+            type: 'done',
+            finishReason: 'tool_calls',
+            text: '',
+            toolCalls: calls,
+            tokens,
+            usage,
+            truncated: false,
+          },
+        ];
       }
       // Unparseable calls come back as plain text (spec §9 judgement).
       events.push(this.emitText(raw));
@@ -179,6 +209,7 @@ export class Sequence {
       toolCalls: null,
       tokens: this.tokens,
       usage,
+      truncated: this.closer?.truncated ?? false,
     });
     return events;
   }

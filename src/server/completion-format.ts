@@ -16,6 +16,8 @@ export interface ChoiceResult {
   readonly text: string;
   readonly toolCalls: readonly ToolCall[] | null;
   readonly finishReason: FinishReason;
+  /** The document was closed early to fit max_tokens (present only when true). */
+  readonly truncated?: boolean;
 }
 
 export const completionId = (): string => `cmpl-${randomBytes(16).toString('hex')}`;
@@ -55,6 +57,7 @@ export function completionBody(
         prefix: false,
       },
       finish_reason: choice.finishReason,
+      ...(choice.truncated && { truncated: true }),
     })),
     usage: usageBody(usage),
   };
@@ -74,13 +77,14 @@ export function chunkBody(
   delta: ChunkDelta,
   finishReason: FinishReason | null,
   usage?: Usage,
+  truncated = false,
 ) {
   return {
     id,
     object: 'chat.completion.chunk',
     created,
     model,
-    choices: [{ index, delta, finish_reason: finishReason }],
+    choices: [{ index, delta, finish_reason: finishReason, ...(truncated && { truncated: true }) }],
     ...(usage && { usage: usageBody(usage) }),
   };
 }

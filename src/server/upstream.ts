@@ -127,6 +127,7 @@ export class UpstreamEngine implements EngineClient {
   private async *events(frames: AsyncIterable<{ event: string; data: string }>, promptTokens: number) {
     let text = '';
     let finishReason: string | null = null;
+    let truncated = false;
     let usage: { prompt_tokens?: number; completion_tokens?: number } | null = null;
     const calls: StreamedToolCall[] = [];
     let pieces = 0;
@@ -150,6 +151,7 @@ export class UpstreamEngine implements EngineClient {
       }
       for (const call of delta.tool_calls ?? []) mergeToolCall(calls, call);
       if (choice.finish_reason) finishReason = choice.finish_reason;
+      if (choice.truncated === true) truncated = true;
     }
     const completionTokens = usage?.completion_tokens ?? this.tokenizer.encode(text).length;
     const toolCalls = calls.length > 0 ? parseToolCalls(JSON.stringify(calls.map(toParsable))) : null;
@@ -160,6 +162,7 @@ export class UpstreamEngine implements EngineClient {
       toolCalls,
       tokens: [],
       usage: { promptTokens: usage?.prompt_tokens ?? promptTokens, completionTokens },
+      truncated,
     } as GenerationEvent;
   }
 }

@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   server: () => import('./server.js'),
   fuzz: () => import('./fuzz.js'),
   soak: () => import('./soak.js'),
+  grammar: () => import('./grammar.js'),
 };
 
 const args = process.argv.slice(2);

@@ -8,40 +8,24 @@ export interface Frame {
   push(byte: number): Step;
   /** Whether the frame is a complete value if the input ended here (numbers, literals). */
   canEnd(): boolean;
+  /**
+   * The shortest bytes that finish this frame from its current state, taking a child value it has started
+   * as finished (the child's own completion comes first). Used to close a document when the budget runs out.
+   */
+  completion(): number[];
+  /**
+   * A canonical key of the state: two frames with equal keys accept exactly the same byte strings from here
+   * (counters that no longer matter are left out), so token masks can be cached per key.
+   */
+  key(): string;
   clone(): Frame;
 }
 
 /**
- * Whitespace between JSON tokens, as llama.cpp's JSON grammar allows it: nothing, one space, or one newline
- * followed by up to 20 spaces/tabs of indentation — enough for compact and pretty-printed JSON, and no room
- * for a model to drift into endless blank output.
+ * Whitespace outside strings is compact JSON's and no more: one optional space right after `:` and `,`, nowhere
+ * else (not at the start, not before `:` `,` `}` `]`, not after `{` `[`). Every other padding would be a way for
+ * a sampled model to spend its whole budget on blanks and never close the document.
  */
-export class Whitespace {
-  constructor(
-    private length = 0,
-    private newline = false,
-  ) {}
+export const SPACE = 0x20;
 
-  /** null: not whitespace (the run ends); true: accepted; false: whitespace beyond what is allowed. */
-  accept(byte: number): boolean | null {
-    if (!isWhitespace(byte)) {
-      this.length = 0;
-      this.newline = false;
-      return null;
-    }
-    const first = this.length === 0;
-    this.length++;
-    if (first) {
-      this.newline = byte === 0x0a;
-      return byte === 0x20 || byte === 0x0a;
-    }
-    return this.newline && (byte === 0x20 || byte === 0x09) && this.length <= 21;
-  }
-
-  clone(): Whitespace {
-    return new Whitespace(this.length, this.newline);
-  }
-}
-
-export const isWhitespace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 export const isDigit = (b: number) => b >= 0x30 && b <= 0x39;

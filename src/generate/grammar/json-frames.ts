@@ -3,14 +3,16 @@
  * byte fits, whether the frame is complete, or whether a container needs a child value started by this byte.
  * Frames are small mutable objects with `clone()`, so trying a token means cloning a short stack.
  */
-import { type Frame, isDigit, type Step, Whitespace } from './frame.js';
+import { type Frame, isDigit, SPACE, type Step } from './frame.js';
+import { FormatFrame } from './formats.js';
+import { NumberFrame } from './number-frame.js';
 import { ObjectFrame } from './object-frame.js';
 import type { SchemaNode } from './schema.js';
+import { nodeId } from './node-id.js';
+import { join, shortestValue } from './shortest.js';
+import { StringFrame } from './string-frame.js';
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const isHex = (b: number) => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
-const ESCAPES = new Set([...'"\\/bfnrtu'].map((c) => c.charCodeAt(0)));
 const utf8 = new TextEncoder();
 
 /** The frames a value of `schema` starts with when its first byte is `byte` (several for unions). */
@@ -25,16 +27,20 @@ export function startValue(schema: SchemaNode, byte: number): Frame[] {
         ];
       if (byte === 0x5b) return [new ArrayFrame(schema, 0, Infinity)];
       if (byte === QUOTE) return [new StringFrame()];
-      if (byte === 0x2d || isDigit(byte)) return [new NumberFrame(false, byte)];
+      if (byte === 0x2d || isDigit(byte)) return [new NumberFrame(false, null, byte)];
       return startLiteral(['true', 'false', 'null'], byte);
     case 'object':
       return byte === 0x7b ? [new ObjectFrame(schema)] : [];
     case 'array':
       return byte === 0x5b ? [new ArrayFrame(schema.items, schema.minItems, schema.maxItems)] : [];
     case 'string':
-      return byte === QUOTE ? [new StringFrame()] : [];
-    case 'number':
-      return byte === 0x2d || isDigit(byte) ? [new NumberFrame(schema.integer, byte)] : [];
+      return byte === QUOTE ? [new StringFrame(schema.minLength, schema.maxLength)] : [];
+    case 'format':
+      return byte === QUOTE ? [new FormatFrame(schema.format)] : [];
+    case 'number': {
+      const frame = NumberFrame.start(schema, byte);
+      return frame ? [frame] : [];
+    }
     case 'boolean':
       return startLiteral(['true', 'false'], byte);
     case 'null':
@@ -49,84 +55,7 @@ function startLiteral(texts: readonly string[], byte: number): Frame[] {
   return candidates.length > 0 ? [new LiteralFrame(candidates, 1)] : [];
 }
 
-export class StringFrame implements Frame {
-  constructor(
-    private escape = false,
-    private hexLeft = 0,
-  ) {}
-  push(byte: number): Step {
-    if (this.hexLeft > 0) {
-      this.hexLeft--;
-      return isHex(byte) ? 'ok' : 'reject';
-    }
-    if (this.escape) {
-      this.escape = false;
-      if (byte === 0x75) this.hexLeft = 4;
-      return ESCAPES.has(byte) ? 'ok' : 'reject';
-    }
-    if (byte === QUOTE) return 'done';
-    if (byte === BACKSLASH) this.escape = true;
-    return byte < 0x20 ? 'reject' : 'ok';
-  }
-  canEnd(): boolean {
-    return false;
-  }
-  clone(): Frame {
-    return new StringFrame(this.escape, this.hexLeft);
-  }
-}
-
-type NumberState = 'minus' | 'zero' | 'int' | 'dot' | 'frac' | 'e' | 'esign' | 'exp';
-const NUMBER_ACCEPTS: ReadonlySet<NumberState> = new Set(['zero', 'int', 'frac', 'exp']);
-const MAX_NUMBER_BYTES = 40;
-
-export class NumberFrame implements Frame {
-  private state: NumberState;
-  constructor(
-    private readonly integer: boolean,
-    first: number,
-    private length = 1,
-  ) {
-    this.state = first === 0x2d ? 'minus' : first === 0x30 ? 'zero' : 'int';
-  }
-  push(byte: number): Step {
-    const next = this.next(byte);
-    if (next === null || this.length >= MAX_NUMBER_BYTES)
-      return NUMBER_ACCEPTS.has(this.state) ? 'refeed' : 'reject';
-    this.state = next;
-    this.length++;
-    return 'ok';
-  }
-  private next(b: number): NumberState | null {
-    const digit = isDigit(b);
-    switch (this.state) {
-      case 'minus':
-        return b === 0x30 ? 'zero' : digit ? 'int' : null;
-      case 'zero':
-      case 'int':
-        if (digit) return this.state === 'zero' ? null : 'int';
-        if (this.integer) return null;
-        return b === 0x2e ? 'dot' : b === 0x65 || b === 0x45 ? 'e' : null;
-      case 'dot':
-        return digit ? 'frac' : null;
-      case 'frac':
-        return digit ? 'frac' : b === 0x65 || b === 0x45 ? 'e' : null;
-      case 'e':
-        return b === 0x2b || b === 0x2d ? 'esign' : digit ? 'exp' : null;
-      case 'esign':
-      case 'exp':
-        return digit ? 'exp' : null;
-    }
-  }
-  canEnd(): boolean {
-    return NUMBER_ACCEPTS.has(this.state);
-  }
-  clone(): Frame {
-    const copy = new NumberFrame(this.integer, 0x31, this.length);
-    copy.state = this.state;
-    return copy;
-  }
-}
+const CANDIDATE_KEYS = new WeakMap<readonly Uint8Array[], string>();
 
 /** One of a set of exact texts (true/false/null, enum and const values), matched byte by byte. */
 export class LiteralFrame implements Frame {
@@ -144,6 +73,16 @@ export class LiteralFrame implements Frame {
   canEnd(): boolean {
     return this.candidates.some((c) => c.length === this.position);
   }
+  key(): string {
+    let texts = CANDIDATE_KEYS.get(this.candidates);
+    if (texts === undefined)
+      CANDIDATE_KEYS.set(this.candidates, (texts = this.candidates.map((c) => c.join(',')).join('|')));
+    return `L${this.position}:${texts}`;
+  }
+  completion(): number[] {
+    const shortest = this.candidates.reduce((a, b) => (b.length < a.length ? b : a));
+    return [...shortest.subarray(this.position)];
+  }
   clone(): Frame {
     return new LiteralFrame(this.candidates, this.position);
   }
@@ -154,19 +93,24 @@ type ArrayState = 'start' | 'after' | 'item';
 export class ArrayFrame implements Frame {
   private state: ArrayState = 'start';
   private count = 0;
-  private space = new Whitespace();
+  /** Right after `,`: one space may come. */
+  private space = false;
   constructor(
     private readonly items: SchemaNode,
     private readonly minItems: number,
     private readonly maxItems: number,
   ) {}
   push(byte: number): Step {
-    const ws = this.space.accept(byte);
-    if (ws !== null) return ws ? 'ok' : 'reject';
+    if (byte === SPACE && this.space) {
+      this.space = false;
+      return 'ok';
+    }
+    this.space = false;
     if (this.state !== 'item' && byte === 0x5d) return this.count >= this.minItems ? 'done' : 'reject';
     if (this.state === 'after') {
       if (byte !== 0x2c || this.count >= this.maxItems) return 'reject';
       this.state = 'item';
+      this.space = true;
       return 'ok';
     }
     if (this.count >= this.maxItems) return 'reject';
@@ -177,10 +121,25 @@ export class ArrayFrame implements Frame {
   canEnd(): boolean {
     return false;
   }
+  key(): string {
+    // Past minItems an unbounded array's count no longer matters.
+    const count = this.maxItems === Infinity ? Math.min(this.count, this.minItems) : this.count;
+    return `A${nodeId(this.items)},${this.minItems},${this.maxItems},${this.state},${count},${+this.space}`;
+  }
+  /** Items still owed up to minItems (one at least after a comma), then `]`. */
+  completion(): number[] {
+    const item = shortestValue(this.items);
+    const owed =
+      this.state === 'item'
+        ? Math.max(1, this.minItems - this.count)
+        : Math.max(0, this.minItems - this.count);
+    const items = Array.from({ length: owed }, () => item);
+    const lead = this.state === 'after' && owed > 0 ? [0x2c] : [];
+    return [...lead, ...join(items), 0x5d];
+  }
   clone(): Frame {
     const copy = new ArrayFrame(this.items, this.minItems, this.maxItems);
-    Object.assign(copy, { state: this.state, count: this.count });
-    copy.space = this.space.clone();
+    Object.assign(copy, { state: this.state, count: this.count, space: this.space });
     return copy;
   }
 }

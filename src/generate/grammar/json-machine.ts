@@ -3,29 +3,34 @@
  * whether the bytes so far can still become a valid document and whether they already are one. Unions are
  * followed as parallel parse stacks; a stack that rejects a byte is dropped.
  */
-import { type Frame, type Step, Whitespace } from './frame.js';
+import type { Frame, Step } from './frame.js';
 import { startValue } from './json-frames.js';
 import type { SchemaNode } from './schema.js';
+import { nodeId } from './node-id.js';
+import { shortestValue } from './shortest.js';
 
-/** The document itself: optional leading whitespace, one value, then nothing. */
+/** The document itself: one value from the first byte on, then nothing. */
 class RootFrame implements Frame {
   constructor(
     private readonly schema: SchemaNode,
     private started = false,
-    private readonly space = new Whitespace(),
   ) {}
-  push(byte: number): Step {
+  push(): Step {
     if (this.started) return 'reject';
-    const ws = this.space.accept(byte);
-    if (ws !== null) return ws ? 'ok' : 'reject';
     this.started = true;
     return { spawn: this.schema };
   }
   canEnd(): boolean {
     return this.started;
   }
+  completion(): number[] {
+    return this.started ? [] : [...shortestValue(this.schema)];
+  }
+  key(): string {
+    return this.started ? 'R' : `R${nodeId(this.schema)}`;
+  }
   clone(): Frame {
-    return new RootFrame(this.schema, this.started, this.space.clone());
+    return new RootFrame(this.schema, this.started);
   }
 }
 
@@ -51,6 +56,22 @@ export class JsonMachine {
   pushBytes(bytes: Uint8Array): boolean {
     for (const byte of bytes) if (!this.push(byte)) return false;
     return true;
+  }
+
+  /** The shortest bytes that make the input so far a complete document (over every parse still alive). */
+  completion(): Uint8Array {
+    let best: number[] | null = null;
+    for (const stack of this.stacks) {
+      const bytes: number[] = [];
+      for (let i = stack.length - 1; i >= 0; i--) bytes.push(...stack[i]!.completion());
+      if (!best || bytes.length < best.length) best = bytes;
+    }
+    return Uint8Array.from(best ?? []);
+  }
+
+  /** The state's canonical key (see Frame.key). */
+  key(): string {
+    return this.stacks.map((stack) => stack.map((frame) => frame.key()).join('/')).join('|');
   }
 
   /** Whether the input so far is a complete document. */

@@ -6,6 +6,8 @@
 import { SpecialId } from '../../tokenizer/special-tokens.js';
 import { JsonMachine } from './json-machine.js';
 import type { SchemaNode } from './schema.js';
+import { allowed, maskCache } from './token-mask.js';
+import { type TokenBytes, tokenTrie } from './token-trie.js';
 
 export interface TokenConstraint {
   allows(id: number): boolean;
@@ -14,9 +16,7 @@ export interface TokenConstraint {
   accept(id: number): void;
 }
 
-export interface TokenBytes {
-  tokenBytes(id: number): Uint8Array | null;
-}
+export type { TokenBytes };
 
 export class JsonConstraint implements TokenConstraint {
   private readonly machine: JsonMachine;
@@ -35,24 +35,35 @@ export class JsonConstraint implements TokenConstraint {
     return this.machine.clone().pushBytes(bytes);
   }
 
+  /** Masks with the cached allowed-token set of the current state (computed by a trie walk on a miss). */
   maskRefused(logits: Float32Array): void {
-    // Most tokens fail on their first byte (a letter where `,` or `}` must come): test each byte value once.
-    const firstByteFits = new Uint8Array(256);
-    for (let b = 0; b < 256; b++) firstByteFits[b] = this.machine.clone().push(b) ? 1 : 0;
-    for (let id = 0; id < logits.length; id++) {
-      if (logits[id] === -Infinity) continue;
-      if (id === SpecialId.EOS) {
-        if (!this.machine.complete) logits[id] = -Infinity;
-        continue;
-      }
-      const bytes = this.tokens.tokenBytes(id);
-      const fits =
-        bytes !== null &&
-        bytes.length > 0 &&
-        firstByteFits[bytes[0]!] === 1 &&
-        (bytes.length === 1 || this.machine.clone().pushBytes(bytes));
-      if (!fits) logits[id] = -Infinity;
-    }
+    const mask = maskCache(this.tokens).mask(this.machine);
+    const complete = this.machine.complete;
+    for (let id = 0; id < logits.length; id++)
+      if (id === SpecialId.EOS ? !complete : !allowed(mask, id)) logits[id] = -Infinity;
+  }
+
+  /** The shortest bytes that complete the document from here. */
+  completionBytes(): Uint8Array {
+    return this.machine.completion();
+  }
+
+  /** The fewest tokens that complete the document from here (empty when it is complete). */
+  closingTokens(): number[] | null {
+    return tokenTrie(this.tokens).encode(this.machine.completion());
+  }
+
+  /** Whether, after token `id`, the document can still be completed within `budget` more tokens. */
+  fitsAfter(id: number, budget: number): boolean {
+    const bytes = this.tokens.tokenBytes(id);
+    if (!bytes) return true;
+    const after = this.machine.clone();
+    if (!after.pushBytes(bytes)) return false;
+    const completion = after.completion();
+    // A token has at least one byte: the byte count bounds the token count, and is usually enough.
+    if (completion.length <= budget) return true;
+    const ids = tokenTrie(this.tokens).encode(completion);
+    return ids !== null && ids.length <= budget;
   }
 
   accept(id: number): void {

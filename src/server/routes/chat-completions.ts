@@ -214,6 +214,7 @@ async function collectChoices(streams: AsyncIterable<GenerationEvent>[], ctx: Re
     text: r.text,
     toolCalls: r.toolCalls,
     finishReason: r.finishReason,
+    truncated: r.truncated,
   }));
   ctx.reply.headers(ctx.ledger.headers);
   return completionBody(ctx.id, ctx.created, ctx.deps.config.modelName, choices, ctx.usage);
@@ -238,7 +239,7 @@ async function streamChoices(streams: AsyncIterable<GenerationEvent>[], ctx: Req
         // The last choice to finish carries the usage of the whole request.
         const usage = --unfinished === 0 ? ctx.usage : undefined;
         const delta = event.toolCalls ? toolCallDelta(event.toolCalls) : { content: '' };
-        sse.data(chunkBody(id, created, model, choice, delta, event.finishReason, usage));
+        sse.data(chunkBody(id, created, model, choice, delta, event.finishReason, usage, event.truncated));
       }
     }),
   );
