@@ -1,8 +1,11 @@
 /**
  * Validating answers with ajv, the way a client would: the formats the grammar writes are checked for real
- * (calendar dates, RFC 3339 times, ajv-formats' full email rule). Written against the API ajv 6 and 8 share.
+ * (calendar dates, RFC 3339 times, ajv-formats' full email rule).
  */
-import Ajv from 'ajv';
+import AjvModule from 'ajv';
+
+// ajv is CommonJS: from an ES module its class is the module's `default` export.
+const Ajv = AjvModule.default;
 
 const isDate = (s: string) => {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
@@ -22,7 +25,7 @@ const FORMATS = {
 
 /** A validator for `schema`: null when a value is valid, else ajv's errors as text. */
 export function validator(schema: object): (value: unknown) => string | null {
-  const ajv = new Ajv({ formats: FORMATS, strict: false } as never);
+  const ajv = new Ajv({ formats: FORMATS, strict: false });
   const validate = ajv.compile(schema);
   return (value) => (validate(value) ? null : JSON.stringify(validate.errors));
 }
