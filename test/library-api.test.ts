@@ -17,8 +17,10 @@ import {
   loadModel,
   type Model,
   ModelNotFoundError,
+  OutputParseError,
   PixtralError,
 } from 'pixtral-ts';
+import { z } from 'zod';
 
 const SHAPES = fileURLToPath(new URL('../../examples/shapes.png', import.meta.url));
 const SHAPES_SIZE = { width: 320, height: 200 };
@@ -90,6 +92,26 @@ describe('pixtral-ts library API', () => {
       })
       .json();
     assert.deepEqual(Object.keys(receipt as object).sort(), ['merchant', 'paid', 'total_cents']);
+  });
+
+  it('json() with a zod schema: the answer is parsed by it and typed as its output', async () => {
+    const Receipt = z.object({
+      merchant: z.enum(['ACME', 'Globex']),
+      totalCents: z.number().int(),
+      paid: z.boolean(),
+      items: z.array(z.object({ name: z.string().max(12), cents: z.number().int() })).max(2),
+    });
+    const receipt: z.infer<typeof Receipt> = await model
+      .chat({ messages: 'Extract the receipt.', responseFormat: Receipt, temperature: 0, maxTokens: 300 })
+      .json();
+    assert.deepEqual(Receipt.parse(receipt), receipt);
+    assert.ok(['ACME', 'Globex'].includes(receipt.merchant));
+    // a document the schema refuses is an OutputParseError, not a silently wrong type
+    const Stricter = Receipt.refine(() => false, 'never');
+    await assert.rejects(
+      model.chat({ messages: 'Extract.', responseFormat: Stricter, temperature: 0, maxTokens: 300 }).json(),
+      (err: unknown) => err instanceof OutputParseError && err.code === 'invalid_output',
+    );
   });
 
   it('images as a Buffer, a Uint8Array, a file path, a file URL and a data: URI are the same image', async () => {
