@@ -3,12 +3,16 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
+/** Spelled out because declaration files cannot name node:util's internal result types. */
+type Parsed<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
+>;
 
 export function parseCommandArgs<O extends Options>(
   argv: string[],
   options: O,
   positionals: { min: number; max: number; names: string },
-) {
+): Parsed<O> {
   let parsed;
   try {
     parsed = parseArgs({

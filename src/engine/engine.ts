@@ -60,8 +60,10 @@ interface ModelRunner {
 export class Engine implements EngineClient {
   private constructor(
     readonly id: string,
-    private readonly tokenizer: Tokenizer,
-    private readonly image: ImageSettings | null,
+    /** The model's tokenizer (counting and tokenizing for the library; prompts are rendered in prepare). */
+    readonly tokenizer: Tokenizer,
+    /** How images are sized into patches; null when the model has no vision encoder. */
+    readonly image: ImageSettings | null,
     private readonly runner: ModelRunner,
     private readonly where: string,
   ) {}

@@ -15,6 +15,8 @@ import { loadNativeAddon } from '../backend/native/addon.js';
 import { bundledTokenizer, loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 
 export const BUILTIN_TINY = 'builtin:tiny';
+/** The model used when none is named (`pixtral serve`, the library's loadModel): the one line to change. */
+export const DEFAULT_MODEL = BUILTIN_TINY;
 /** The official name of Pixtral 12B, and the short names clients use for it. */
 export const PIXTRAL_12B_NAME = 'pixtral-12b-2409';
 export const PIXTRAL_12B_ALIASES: readonly string[] = ['pixtral-12b', 'pixtral-12b-latest', 'pixtral'];

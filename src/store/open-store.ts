@@ -4,8 +4,6 @@
  * is returned. Errors name the database and the problem, and never contain a password.
  */
 import { join, resolve } from 'node:path';
-import { PostgresStore } from './postgres-store.js';
-import { SqliteStore } from './sqlite-store.js';
 import type { Store } from './types.js';
 
 export const DEFAULT_SQLITE_FILE = 'pixtral.db';
@@ -79,7 +77,7 @@ export async function openStore(url: string | undefined, dataDir: string): Promi
       : `PostgreSQL database ${redactUrl(location.url)}`;
   let store: Store | undefined;
   try {
-    store = location.kind === 'sqlite' ? new SqliteStore(location.path) : new PostgresStore(location.url);
+    store = location.kind === 'sqlite' ? await sqliteStore(location.path) : await postgresStore(location.url);
     await store.migrate();
     return store;
   } catch (err) {
@@ -90,4 +88,28 @@ export async function openStore(url: string | undefined, dataDir: string): Promi
     if (password !== '') problem = problem.split(password).join('***');
     throw new StoreOpenError(`cannot open ${label}: ${problem}`, { cause: err });
   }
+}
+
+/**
+ * The drivers load when a store is opened, not when this module is: better-sqlite3 is an optional dependency
+ * (it compiles where no prebuilt binary fits), so an installation without it still runs models and the
+ * library, and only opening a SQLite store says what is missing.
+ */
+async function sqliteStore(path: string): Promise<Store> {
+  let module: typeof import('./sqlite-store.js');
+  try {
+    module = await import('./sqlite-store.js');
+  } catch (err) {
+    throw new StoreOpenError(
+      `the SQLite driver (better-sqlite3) is not installed or did not build: ${describeError(err)}; ` +
+        'npm install better-sqlite3, or use --db postgres://…',
+      { cause: err },
+    );
+  }
+  return new module.SqliteStore(path);
+}
+
+async function postgresStore(url: string): Promise<Store> {
+  const { PostgresStore } = await import('./postgres-store.js');
+  return new PostgresStore(url);
 }

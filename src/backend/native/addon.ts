@@ -1,6 +1,12 @@
 /**
- * Loading the compiled kernels (build/Release/pixtral_native.node). When they are missing or cannot load,
- * callers get null and one warning, and the engine runs on the reference backend.
+ * Loading the compiled kernels: a binary built on this machine (build/Release, by the install script or
+ * `npm run build:native`), else the prebuilt one shipped for this platform (prebuilds/<platform>-<arch>[-libc],
+ * made by `npm run prebuild`). A local build comes first because it exists only when someone built these very
+ * sources here — the install skips building when a prebuild loads — so a prebuild can never shadow a C++ change.
+ * When neither loads, callers get null and one warning naming why, and the engine runs on the reference backend.
+ *
+ * The kernels use Node-API (ABI-stable), so one binary per platform, CPU architecture and C library serves
+ * every Node version ≥ 20; that is all a loader needs to know, hence these few lines rather than a dependency.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -96,7 +102,7 @@ export interface NativeAddon {
 
 type KvData = Float32Array | Uint16Array | Int8Array;
 
-let loaded: { addon: NativeAddon | null; reason: string } | undefined;
+let loaded: { addon: NativeAddon | null; reason: string; path?: string } | undefined;
 let warned = false;
 
 function projectRoot(): string {
@@ -106,17 +112,52 @@ function projectRoot(): string {
   return dir;
 }
 
+const ADDON_FILE = 'pixtral_native.node';
+
+/** `linux-x64-glibc`, `linux-arm64-musl`, `darwin-arm64`, `win32-x64`: what a prebuilt binary must match. */
+export function prebuildPlatform(): string {
+  const base = `${process.platform}-${process.arch}`;
+  if (process.platform !== 'linux') return base;
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
+  return `${base}-${header?.glibcVersionRuntime ? 'glibc' : 'musl'}`;
+}
+
+/** Where this machine's prebuilt binary is (or would be) in the package. */
+export function prebuildPath(root = projectRoot()): string {
+  return join(root, 'prebuilds', prebuildPlatform(), ADDON_FILE);
+}
+
+/** The binaries to try, in order, that exist. */
+function candidates(): string[] {
+  const root = projectRoot();
+  return [join(root, 'build', 'Release', ADDON_FILE), prebuildPath(root)].filter((path) => existsSync(path));
+}
+
 export function loadNativeAddon(): NativeAddon | null {
-  if (!loaded) {
-    const path = join(projectRoot(), 'build', 'Release', 'pixtral_native.node');
+  if (!loaded) loaded = load();
+  return loaded.addon;
+}
+
+function load(): NonNullable<typeof loaded> {
+  if (process.env.PIXTRAL_NO_NATIVE) return { addon: null, reason: 'PIXTRAL_NO_NATIVE is set' };
+  const paths = candidates();
+  if (paths.length === 0)
+    return { addon: null, reason: `no prebuilt binary for ${prebuildPlatform()} and none built from source` };
+  const reasons: string[] = [];
+  for (const path of paths) {
     try {
-      if (process.env.PIXTRAL_NO_NATIVE) throw new Error('PIXTRAL_NO_NATIVE is set');
-      loaded = { addon: createRequire(import.meta.url)(path) as NativeAddon, reason: '' };
+      return { addon: createRequire(import.meta.url)(path) as NativeAddon, reason: '', path };
     } catch (err) {
-      loaded = { addon: null, reason: (err as Error).message.split('\n')[0]! };
+      reasons.push(`${path}: ${(err as Error).message.split('\n')[0]!}`);
     }
   }
-  return loaded.addon;
+  return { addon: null, reason: reasons.join('; ') };
+}
+
+/** Which binary loaded (null when none did). */
+export function nativeAddonPath(): string | null {
+  loadNativeAddon();
+  return loaded!.path ?? null;
 }
 
 /** Why the addon is unavailable (empty when it loaded). */
