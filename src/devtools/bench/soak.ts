@@ -206,6 +206,12 @@ export async function run(args: string[]): Promise<void> {
       if (r.life.rssAfterMinute !== null) r.life.peakRss = Math.max(r.life.peakRss, rss);
     }
   }, 2000);
+  // The RSS curve, a line a minute (a leak climbs; V8's heap sizing steps up and then stays).
+  const curve = setInterval(() => {
+    const minute = Math.round((Date.now() - began) / 60_000);
+    const levels = replicas.map((r) => `${r.name} ${Math.round(rssBytes(r.process.child.pid!) / 1e6)} MB`);
+    console.error(`soak: minute ${minute}: ${levels.join(', ')}`);
+  }, 60_000);
   const killer = (async () => {
     while (Date.now() + killEvery < deadline) {
       await new Promise((r) => setTimeout(r, killEvery));
@@ -232,6 +238,7 @@ export async function run(args: string[]): Promise<void> {
   );
   await killer;
   clearInterval(sampler);
+  clearInterval(curve);
   // Rows of the last killed process are closed by the survivors' lease sweep within a lease (60 s) + a heartbeat.
   const settle = Date.now() + 90_000;
   let rows = await store.usage();
