@@ -96,6 +96,14 @@ export class StringFrame implements Frame {
   }
 
   clone(): Frame {
-    return Object.assign(new StringFrame(this.minLength, this.maxLength), this);
+    const copy = new StringFrame(this.minLength, this.maxLength);
+    copy.count = this.count;
+    copy.escape = this.escape;
+    copy.hexLeft = this.hexLeft;
+    copy.lowHex = this.lowHex;
+    copy.utf8Left = this.utf8Left;
+    copy.lo = this.lo;
+    copy.hi = this.hi;
+    return copy;
   }
 }
