@@ -450,6 +450,22 @@ describe('closing a document early', () => {
 });
 
 describe('token masks', () => {
+  /** Whether the mask `maskRefused` applies equals testing every token with `allows`. */
+  function assertMaskExact(constraint: JsonConstraint, vocabSize: number, what: string) {
+    const logits = new Float32Array(vocabSize);
+    constraint.maskRefused(logits);
+    for (let id = 0; id < vocabSize; id++)
+      if ((logits[id] === 0) !== constraint.allows(id))
+        assert.fail(`${what}: token ${id} masked ${logits[id] !== 0}, allowed ${constraint.allows(id)}`);
+  }
+
+  /** A constraint fed `bytes` one byte-token at a time (so cuts may split characters and escapes). */
+  function fedBytes(tokenizer: ReturnType<typeof bundledTokenizer>, node: SchemaNode, bytes: Uint8Array) {
+    const constraint = new JsonConstraint(tokenizer, node);
+    for (const b of bytes) constraint.accept(tokenTrie(tokenizer).encode(Uint8Array.of(b))![0]!);
+    return constraint;
+  }
+
   it('the cached trie-walk mask equals testing every token, and equal state keys share it', () => {
     const tokenizer = bundledTokenizer();
     const schema = compileSchema({
@@ -478,5 +494,56 @@ describe('token masks', () => {
     for (const id of tokenTrie(tokenizer).encode(utf8.encode('{"b": "yz'))!) again.accept(id);
     again.maskRefused(new Float32Array(tokenizer.vocabSize));
     assert.equal(cache.misses, before, 'inside a free string under the same key: a cache hit');
+  });
+
+  it('equals testing every token at random cuts of random documents (the cache shared across them)', () => {
+    const tokenizer = bundledTokenizer();
+    const random = new SeededRandom(23);
+    const bounded = {
+      type: 'object',
+      properties: {
+        name: { type: 'string', minLength: 2, maxLength: 12 },
+        tags: { type: 'array', items: { enum: ['x', 'y"z', 'é'] }, maxItems: 3 },
+        n: { type: 'integer', minimum: -40, maximum: 1234 },
+        v: { type: ['number', 'null'] },
+        when: { type: 'string', format: 'date' },
+        any: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'boolean' }] },
+      },
+      required: ['name', 'n'],
+    };
+    const boundedDocs = [
+      { name: 'h\u00e9"l', tags: ['y"z', 'é'], n: -39, v: 1.5e-3, when: '2024-02-28', any: 'ab' },
+      { any: true, n: 1234, name: '日本語テキスト😀', v: null },
+      { name: 'ab', n: 0, tags: [] },
+    ];
+    const cases: [SchemaNode, string][] = [
+      ...Array.from({ length: 4 }, (): [SchemaNode, string] => [
+        ANY_OBJECT,
+        JSON.stringify({ k: randomJson(random, 1), 'é\n': randomJson(random, 1) }),
+      ]),
+      ...boundedDocs.flatMap((doc): [SchemaNode, string][] => [
+        [compileSchema(bounded), JSON.stringify(doc)],
+        [compileSchema(bounded), spaced(doc)],
+      ]),
+    ];
+    for (const [node, text] of cases) {
+      const bytes = utf8.encode(text);
+      for (let k = 0; k < 3; k++) {
+        const cut = Math.floor(random.next() * bytes.length);
+        const constraint = fedBytes(tokenizer, node, bytes.subarray(0, cut));
+        assertMaskExact(constraint, tokenizer.vocabSize, `${text} cut at byte ${cut}`);
+      }
+    }
+  });
+
+  it('a state of a schema compiled again (the next request) hits the cached mask', () => {
+    const tokenizer = bundledTokenizer();
+    const schema = { type: 'object', properties: { q: { type: 'string', maxLength: 9 } } };
+    const prefix = utf8.encode('{"q": "ab');
+    fedBytes(tokenizer, compileSchema(schema), prefix).maskRefused(new Float32Array(tokenizer.vocabSize));
+    const cache = maskCache(tokenizer);
+    const before = cache.misses;
+    fedBytes(tokenizer, compileSchema(schema), prefix).maskRefused(new Float32Array(tokenizer.vocabSize));
+    assert.equal(cache.misses, before);
   });
 });

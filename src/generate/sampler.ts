@@ -21,6 +21,7 @@ export interface SamplingOptions {
 export class Sampler {
   private readonly random: SeededRandom;
   private readonly counts = new Map<number, number>();
+  private weights: Float64Array | null = null;
 
   /**
    * @param blocked ids that may never be produced (control tokens other than EOS and, when tools are on,
@@ -52,23 +53,48 @@ export class Sampler {
   choose(logits: Float32Array, constraint?: TokenConstraint): number {
     for (const id of this.blocked) logits[id] = -Infinity;
     this.applyPenalties(logits);
-    const pick = () => (this.options.temperature <= 0 ? argmax(logits) : this.nucleus(logits));
-    if (!constraint) return pick();
-    // As llama.cpp does with grammars: a reasonable model's own pick usually fits, and checking one token is
-    // cheap; only when it does not is the whole vocabulary masked and the pick made again.
-    const attempts = this.options.temperature <= 0 ? GREEDY_ATTEMPTS : 1;
+    if (!constraint) return this.options.temperature <= 0 ? argmax(logits) : this.nucleus(logits);
+    if (this.options.temperature > 0) {
+      // A reasonable model's own pick usually fits, and checking one token is cheap. When it does not, the
+      // draw is made again from the same weights restricted to what fits (no second softmax). Always this
+      // way, cached mask or not, so a seeded answer does not depend on what the mask cache holds.
+      const id = this.nucleus(logits);
+      if (constraint.allows(id)) return id;
+      constraint.maskRefused(logits);
+      return this.redraw(logits) ?? this.pickAllowed(logits);
+    }
+    // Greedy wants the best allowed token: a cached mask gives it at once; otherwise, as llama.cpp does with
+    // grammars, the next best is tried a few times before the whole vocabulary is searched.
+    if (constraint.maskIfCached(logits)) return this.pickAllowed(logits);
     const saved = new Map<number, number>();
-    for (let attempt = 0; attempt < attempts; attempt++) {
-      const id = pick();
+    for (let attempt = 0; attempt < GREEDY_ATTEMPTS; attempt++) {
+      const id = argmax(logits);
       if (constraint.allows(id)) return id;
       saved.set(id, logits[id]!);
       logits[id] = -Infinity;
     }
-    // Sampling draws again from the full distribution restricted to what fits.
     for (const [id, logit] of saved) logits[id] = logit;
     constraint.maskRefused(logits);
+    return this.pickAllowed(logits);
+  }
+
+  /** A pick from masked logits. */
+  private pickAllowed(logits: Float32Array): number {
     if (!logits.some((v) => v !== -Infinity)) throw new Error('no token satisfies the output constraint');
-    return pick();
+    return this.options.temperature <= 0 ? argmax(logits) : this.nucleus(logits);
+  }
+
+  /**
+   * The last softmax's weights with the now-refused tokens zeroed, drawn from (top-p over what remains); null
+   * when what remains is too small a share to be exact in float64 (then the caller recomputes the softmax).
+   */
+  private redraw(logits: Float32Array): number | null {
+    const weights = this.weights!;
+    let total = 0;
+    for (let i = 0; i < logits.length; i++)
+      if (logits[i] === -Infinity) weights[i] = 0;
+      else total += weights[i]!;
+    return total > 1e-280 ? this.drawWeighted(weights, total) : null;
   }
 
   private applyPenalties(logits: Float32Array): void {
@@ -82,13 +108,16 @@ export class Sampler {
     const t = this.options.temperature;
     let max = -Infinity;
     for (const v of logits) if (v > max) max = v;
-    // Softmax weights at temperature t over the tokens that can still be chosen.
-    const weights = new Float64Array(logits.length);
+    // Softmax weights at temperature t over the tokens that can still be chosen (one buffer per sampler).
+    if (this.weights?.length !== logits.length) this.weights = new Float64Array(logits.length);
+    const weights = this.weights;
     let total = 0;
-    for (let i = 0; i < logits.length; i++) {
-      if (logits[i] === -Infinity) continue;
-      total += weights[i] = Math.exp((logits[i]! - max) / t);
-    }
+    for (let i = 0; i < logits.length; i++)
+      total += weights[i] = logits[i] === -Infinity ? 0 : Math.exp((logits[i]! - max) / t);
+    return this.drawWeighted(weights, total);
+  }
+
+  private drawWeighted(weights: Float64Array, total: number): number {
     const keep = this.options.topP >= 1 ? null : nucleusIds(weights, total * this.options.topP);
     if (!keep) return draw(weights, total, this.random.next());
     const kept = keep.reduce((s, id) => s + weights[id]!, 0);

@@ -117,6 +117,12 @@ export class Sequence {
         json.maskRefused(logits);
         logits[SpecialId.TOOL_CALLS] = toolCalls;
       },
+      maskIfCached: (logits) => {
+        const toolCalls = logits[SpecialId.TOOL_CALLS]!;
+        if (!json.maskIfCached(logits)) return false;
+        logits[SpecialId.TOOL_CALLS] = toolCalls;
+        return true;
+      },
       accept: () => {},
     };
   }

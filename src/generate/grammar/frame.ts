@@ -19,6 +19,23 @@ export interface Frame {
    */
   key(): string;
   clone(): Frame;
+  /**
+   * When the frame is inside a string (a value's or a free key's), the string: until its closing quote, the
+   * frame accepts exactly the bytes the string does — which lets a mask be read off a per-token table.
+   */
+  stringBody?(): StringBody | null;
+}
+
+/** What a token mask needs of a string in progress (see StringFrame). */
+export interface StringBody {
+  /** Characters that may still be added. */
+  readonly room: number;
+  /** The escape and UTF-8 state, as a key: equal keys accept the same bytes up to a quote. */
+  subState(): string;
+  /** A copy at the same escape and UTF-8 state, with no characters and no length bounds. */
+  probe(): StringBody & Frame;
+  /** Characters so far. */
+  readonly length: number;
 }
 
 /**

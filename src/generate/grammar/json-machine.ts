@@ -34,22 +34,66 @@ class RootFrame implements Frame {
   }
 }
 
-type Stack = Frame[];
+/**
+ * One parse: its frames bottom to top. Clones share frames copy-on-write — the lowest `shared` frames may be
+ * referenced by another stack too, so one is cloned before it is changed — which makes cloning a machine
+ * (once per token tried, once per trie edge in a mask walk) a copy of a few pointers and at most one frame.
+ */
+class Stack {
+  constructor(
+    readonly frames: Frame[],
+    public shared: number,
+  ) {}
+
+  /** A copy sharing every frame; this stack now shares them too. */
+  fork(): Stack {
+    this.shared = this.frames.length;
+    return new Stack(this.frames.slice(), this.frames.length);
+  }
+
+  /** The top frame, owned by this stack (cloned first when it is shared). */
+  ownTop(): Frame | undefined {
+    const top = this.frames.length - 1;
+    if (top < 0) return undefined;
+    if (top < this.shared) {
+      this.frames[top] = this.frames[top]!.clone();
+      this.shared = top;
+    }
+    return this.frames[top];
+  }
+
+  pop(): void {
+    this.frames.pop();
+    if (this.shared > this.frames.length) this.shared = this.frames.length;
+  }
+}
 
 export class JsonMachine {
   private constructor(private stacks: Stack[]) {}
 
   static start(schema: SchemaNode): JsonMachine {
-    return new JsonMachine([[new RootFrame(schema)]]);
+    return new JsonMachine([new Stack([new RootFrame(schema)], 0)]);
   }
 
   clone(): JsonMachine {
-    return new JsonMachine(this.stacks.map((stack) => stack.map((frame) => frame.clone())));
+    return new JsonMachine(this.stacks.map((stack) => stack.fork()));
+  }
+
+  /** The top frame when exactly one parse is alive (for masks that know a frame's language). */
+  soleTop(): Frame | undefined {
+    return this.stacks.length === 1 ? this.stacks[0]!.frames.at(-1) : undefined;
   }
 
   /** Feeds one byte; false (leaving the machine unusable) when no parse can take it. */
   push(byte: number): boolean {
-    this.stacks = this.stacks.flatMap((stack) => pushStack(stack, byte));
+    const stacks = this.stacks;
+    if (stacks.length === 1) {
+      // The common case, without flatMap's allocations.
+      const next = pushStack(stacks[0]!, byte);
+      if (next.length !== 1) this.stacks = next;
+      return next.length > 0;
+    }
+    this.stacks = stacks.flatMap((stack) => pushStack(stack, byte));
     return this.stacks.length > 0;
   }
 
@@ -61,9 +105,9 @@ export class JsonMachine {
   /** The shortest bytes that make the input so far a complete document (over every parse still alive). */
   completion(): Uint8Array {
     let best: number[] | null = null;
-    for (const stack of this.stacks) {
+    for (const { frames } of this.stacks) {
       const bytes: number[] = [];
-      for (let i = stack.length - 1; i >= 0; i--) bytes.push(...stack[i]!.completion());
+      for (let i = frames.length - 1; i >= 0; i--) bytes.push(...frames[i]!.completion());
       if (!best || bytes.length < best.length) best = bytes;
     }
     return Uint8Array.from(best ?? []);
@@ -71,21 +115,23 @@ export class JsonMachine {
 
   /** The state's canonical key (see Frame.key). */
   key(): string {
-    return this.stacks.map((stack) => stack.map((frame) => frame.key()).join('/')).join('|');
+    return this.stacks.map(({ frames }) => frames.map((frame) => frame.key()).join('/')).join('|');
   }
 
   /** Whether the input so far is a complete document. */
   get complete(): boolean {
-    return this.stacks.some((stack) => stack.every((frame) => frame.canEnd()));
+    return this.stacks.some(({ frames }) => frames.every((frame) => frame.canEnd()));
   }
 }
 
+const NONE: Stack[] = [];
+
 function pushStack(stack: Stack, byte: number): Stack[] {
-  const top = stack[stack.length - 1];
-  if (!top) return [];
+  const top = stack.ownTop();
+  if (!top) return NONE;
   const step = top.push(byte);
   if (step === 'ok') return [stack];
-  if (step === 'reject') return [];
+  if (step === 'reject') return NONE;
   if (step === 'done') {
     stack.pop();
     return [stack];
@@ -96,8 +142,8 @@ function pushStack(stack: Stack, byte: number): Stack[] {
   }
   const starts = startValue(step.spawn, byte);
   return starts.map((frame, i) => {
-    const base = i === starts.length - 1 ? stack : stack.map((f) => f.clone());
-    base.push(frame);
+    const base = i === starts.length - 1 ? stack : stack.fork();
+    base.frames.push(frame);
     return base;
   });
 }

@@ -3,7 +3,7 @@
  * the schema allows undeclared keys), each value is parsed with its property's schema, and `}` is accepted only
  * once every required key has appeared.
  */
-import { type Frame, SPACE, type Step } from './frame.js';
+import { type Frame, SPACE, type Step, type StringBody } from './frame.js';
 import { ANY, type SchemaNode } from './schema.js';
 import { nodeId } from './node-id.js';
 import { join, shortestMember, shortestValue } from './shortest.js';
@@ -146,6 +146,11 @@ export class ObjectFrame implements Frame {
 
   canEnd(): boolean {
     return false;
+  }
+
+  /** A free key being typed: its bytes until the quote are a string's (duplicates only matter at the quote). */
+  stringBody(): StringBody | null {
+    return this.state === 'key' ? this.keyText : null;
   }
 
   private valueSchema(name: string): SchemaNode {

@@ -5,14 +5,14 @@
  * character; `\u` escapes of surrogates are refused (a lone one is not text, and a pair would count as two
  * escapes but one character), which costs nothing since any character can be written as raw UTF-8.
  */
-import { type Frame, isDigit, type Step } from './frame.js';
+import { type Frame, isDigit, type Step, type StringBody } from './frame.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const isHex = (b: number) => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
 const ESCAPES = new Set([...'"\\/bfnrtu'].map((c) => c.charCodeAt(0)));
 
-export class StringFrame implements Frame {
+export class StringFrame implements Frame, StringBody {
   private count = 0;
   private escape = false;
   private hexLeft = 0;
@@ -89,13 +89,44 @@ export class StringFrame implements Frame {
     return out;
   }
 
+  get length(): number {
+    return this.count;
+  }
+
+  get room(): number {
+    return this.maxLength - this.count;
+  }
+
+  subState(): string {
+    return `${+this.escape}${this.hexLeft}${+this.lowHex}${this.utf8Left},${this.lo},${this.hi}`;
+  }
+
+  probe(): StringFrame {
+    return this.copyInto(new StringFrame(), 0);
+  }
+
+  stringBody(): StringBody {
+    return this;
+  }
+
   key(): string {
     const need = Math.max(0, this.minLength - this.count);
     const room = this.maxLength - this.count;
-    return `S${need},${room},${+this.escape}${this.hexLeft}${+this.lowHex}${this.utf8Left},${this.lo},${this.hi}`;
+    return `S${need},${room},${this.subState()}`;
   }
 
   clone(): Frame {
-    return Object.assign(new StringFrame(this.minLength, this.maxLength), this);
+    return this.copyInto(new StringFrame(this.minLength, this.maxLength), this.count);
+  }
+
+  private copyInto(copy: StringFrame, count: number): StringFrame {
+    copy.count = count;
+    copy.escape = this.escape;
+    copy.hexLeft = this.hexLeft;
+    copy.lowHex = this.lowHex;
+    copy.utf8Left = this.utf8Left;
+    copy.lo = this.lo;
+    copy.hi = this.hi;
+    return copy;
   }
 }

@@ -13,6 +13,8 @@ export interface TokenConstraint {
   allows(id: number): boolean;
   /** Sets the logit of every token the constraint refuses to −∞ (the exact, whole-vocabulary check). */
   maskRefused(logits: Float32Array): void;
+  /** maskRefused when the state's allowed set is known already (no search); false, leaving logits, if not. */
+  maskIfCached(logits: Float32Array): boolean;
   accept(id: number): void;
 }
 
@@ -37,7 +39,16 @@ export class JsonConstraint implements TokenConstraint {
 
   /** Masks with the cached allowed-token set of the current state (computed by a trie walk on a miss). */
   maskRefused(logits: Float32Array): void {
-    const mask = maskCache(this.tokens).mask(this.machine);
+    this.apply(maskCache(this.tokens).mask(this.machine), logits);
+  }
+
+  maskIfCached(logits: Float32Array): boolean {
+    const mask = maskCache(this.tokens).cached(this.machine);
+    if (mask) this.apply(mask, logits);
+    return mask !== null;
+  }
+
+  private apply(mask: Uint32Array, logits: Float32Array): void {
     const complete = this.machine.complete;
     for (let id = 0; id < logits.length; id++)
       if (id === SpecialId.EOS ? !complete : !allowed(mask, id)) logits[id] = -Infinity;

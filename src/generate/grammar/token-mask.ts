@@ -6,40 +6,68 @@
  * state rather than once per token.
  */
 import type { JsonMachine } from './json-machine.js';
+import { StringMasks } from './string-mask.js';
 import type { TokenBytes } from './token-trie.js';
 import { type TokenTrie, tokenTrie } from './token-trie.js';
 
 /** Hits and misses of every mask cache in this thread (for the grammar benchmark). */
 export const maskStats = { hits: 0, misses: 0 };
 
+let epoch = 0;
+
+/** Empties every mask cache (for the grammar benchmark's cold runs). */
+export function clearMaskCaches(): void {
+  epoch++;
+}
+
 /** 16 KiB per mask over 131K tokens: 2048 masks ≈ 32 MiB at most. */
 const CAPACITY = 2048;
 
 export class MaskCache {
   private readonly masks = new Map<string, Uint32Array>();
+  private readonly strings: StringMasks;
+  private epoch = epoch;
   hits = 0;
   misses = 0;
 
   constructor(
     readonly trie: TokenTrie,
-    readonly vocabSize: number,
-  ) {}
+    readonly tokens: TokenBytes,
+  ) {
+    this.strings = new StringMasks(tokens);
+  }
+
+  /** The mask of `machine`'s state when it is cached (no search), else null. */
+  cached(machine: JsonMachine): Uint32Array | null {
+    return this.lookup(machine.key());
+  }
+
+  private lookup(key: string): Uint32Array | null {
+    if (this.epoch !== epoch) {
+      this.masks.clear();
+      this.epoch = epoch;
+    }
+    const cached = this.masks.get(key);
+    if (!cached) return null;
+    this.hits++;
+    maskStats.hits++;
+    // Map order is insertion order: re-inserting marks the entry as most recently used.
+    this.masks.delete(key);
+    this.masks.set(key, cached);
+    return cached;
+  }
 
   /** The allowed tokens of `machine`'s state (EOS and control tokens are never in it). */
   mask(machine: JsonMachine): Uint32Array {
     const key = machine.key();
-    const cached = this.masks.get(key);
-    if (cached) {
-      this.hits++;
-      maskStats.hits++;
-      // Map order is insertion order: re-inserting marks the entry as most recently used.
-      this.masks.delete(key);
-      this.masks.set(key, cached);
-      return cached;
-    }
+    const cached = this.lookup(key);
+    if (cached) return cached;
     this.misses++;
     maskStats.misses++;
-    const mask = walk(this.trie, machine, this.vocabSize);
+    const mask = new Uint32Array(Math.ceil(this.tokens.vocabSize / 32));
+    const body = machine.soleTop()?.stringBody?.();
+    if (body) this.strings.mask(body, machine, mask);
+    else walk(this.trie, machine, mask);
     if (this.masks.size >= CAPACITY) this.masks.delete(this.masks.keys().next().value!);
     this.masks.set(key, mask);
     return mask;
@@ -50,8 +78,7 @@ export class MaskCache {
   }
 }
 
-function walk(trie: TokenTrie, machine: JsonMachine, vocabSize: number): Uint32Array {
-  const bits = new Uint32Array(Math.ceil(vocabSize / 32));
+function walk(trie: TokenTrie, machine: JsonMachine, bits: Uint32Array): void {
   const { firstChild, childCount, token, byte } = trie;
   // Depth first; the last child reuses its parent's machine, the others get clones.
   const visit = (node: number, state: JsonMachine) => {
@@ -66,7 +93,6 @@ function walk(trie: TokenTrie, machine: JsonMachine, vocabSize: number): Uint32A
     }
   };
   visit(0, machine.clone());
-  return bits;
 }
 
 const caches = new WeakMap<TokenBytes, MaskCache>();
@@ -74,7 +100,7 @@ const caches = new WeakMap<TokenBytes, MaskCache>();
 /** The mask cache of a tokenizer. */
 export function maskCache(tokens: TokenBytes): MaskCache {
   let cache = caches.get(tokens);
-  if (!cache) caches.set(tokens, (cache = new MaskCache(tokenTrie(tokens), tokens.vocabSize)));
+  if (!cache) caches.set(tokens, (cache = new MaskCache(tokenTrie(tokens), tokens)));
   return cache;
 }
 
