@@ -43,6 +43,8 @@ export interface EngineSettings {
   readonly maxBatch: number;
   readonly maxQueue: number;
   readonly kvBudgetTokens: number;
+  /** Bytes the image-feature cache may hold. */
+  readonly imageCacheBytes: number;
 }
 
 /** The scheduler in this thread, or its proxy in the engine worker: both queue prompts for generation. */

@@ -10,9 +10,11 @@ import { type GenerateOptions, type GenerationEvent, Sequence } from '../generat
 import type { KvCache } from '../model/kv-cache.js';
 import type { PixtralModel } from '../model/pixtral.js';
 import type { ImageInput } from '../model/vision-encoder.js';
+import { availableMemory } from '../hub/memory-fit.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import type { EngineSettings } from './engine.js';
 import { EventChannel } from './event-channel.js';
+import { ImageFeatureCache, type ImageCacheStats, LOCAL_SCOPE } from './image-cache.js';
 
 /** Defaults of the scheduler, in one place. */
 export const DEFAULT_MAX_BATCH = 8;
@@ -25,6 +27,8 @@ export interface SchedulerOptions {
   readonly maxQueue?: number;
   /** KV-cache positions (Σ prompt + max answer) the running sequences may reserve together. */
   readonly kvBudgetTokens?: number;
+  /** Bytes of image features (adapter outputs) kept for reuse; 0 keeps none; default a quarter of free memory. */
+  readonly imageCacheBytes?: number;
 }
 
 export class QueueFullError extends Error {
@@ -41,34 +45,70 @@ export class SchedulerClosedError extends Error {
   }
 }
 
+/** One choice of a prompt: its sampler state and stream, and its own cache once the prompt is prefilled. */
 interface Job {
-  readonly ids: readonly number[];
-  readonly images: readonly ImageInput[];
   readonly sequence: Sequence;
   readonly channel: EventChannel<GenerationEvent>;
   readonly signal: AbortSignal | undefined;
+  readonly group: Group;
   cache: KvCache | null;
-  prefill: Generator<number, Float32Array> | null;
   /** The token to feed in the next decode step. */
   next: number | null;
 }
 
-export interface SchedulerStats {
+/** A prompt and its choices (`n`): the images are encoded and the prompt prefilled once for all of them. */
+interface Group {
+  readonly prompt: PromptInput;
+  /** The choices still waiting for the prompt's logits. */
+  readonly jobs: Job[];
+  cache: KvCache | null;
+  prefill: Generator<number, Float32Array> | null;
+}
+
+/** What a prompt brings to the scheduler: its ids, its images, and whose cached image features it may use. */
+export interface PromptInput {
+  readonly ids: readonly number[];
+  readonly images: readonly ImageInput[];
+  /** The image-cache scope (the API key): a prompt only ever hits entries of its own scope. */
+  readonly scope?: string;
+}
+
+export interface SchedulerStats extends ImageCacheStats {
   readonly waiting: number;
   readonly running: number;
   readonly decodeSteps: number;
   readonly decodedTokens: number;
+  /** Prompts prefilled (once per prompt, however many choices share it). */
+  readonly prefills: number;
+  /** Images run through the vision encoder and adapter (cache misses). */
+  readonly visionEncodes: number;
 }
 
+/** The stats of an engine that has run nothing. */
+export const EMPTY_STATS: SchedulerStats = {
+  waiting: 0,
+  running: 0,
+  decodeSteps: 0,
+  decodedTokens: 0,
+  prefills: 0,
+  visionEncodes: 0,
+  imageCacheHits: 0,
+  imageCacheMisses: 0,
+  imageCacheBytes: 0,
+};
+
 export class Scheduler {
-  private readonly waiting: Job[] = [];
+  private readonly waiting: Group[] = [];
   private readonly running: Job[] = [];
-  private prefilling: Job | null = null;
+  private prefilling: Group | null = null;
   private looping = false;
   private closed = false;
   private idle: Promise<void> = Promise.resolve();
   private decodeSteps = 0;
   private decodedTokens = 0;
+  private prefills = 0;
+  private visionEncodes = 0;
+  private readonly imageCache: ImageFeatureCache;
   readonly maxBatch: number;
   readonly maxQueue: number;
   readonly kvBudgetTokens: number;
@@ -81,6 +121,8 @@ export class Scheduler {
     this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     this.maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.kvBudgetTokens = options.kvBudgetTokens ?? 4 * model.config.maxContext;
+    // Default: a quarter of the memory left once the weights are loaded (the scheduler starts after them).
+    this.imageCache = new ImageFeatureCache(options.imageCacheBytes ?? Math.floor(availableMemory() / 4));
   }
 
   get settings(): EngineSettings {
@@ -92,15 +134,19 @@ export class Scheduler {
       maxBatch: this.maxBatch,
       maxQueue: this.maxQueue,
       kvBudgetTokens: this.kvBudgetTokens,
+      imageCacheBytes: this.imageCache.maxBytes,
     };
   }
 
   get stats(): SchedulerStats {
     return {
-      waiting: this.waiting.length,
-      running: this.running.length + (this.prefilling ? 1 : 0),
+      waiting: this.waiting.reduce((n, group) => n + group.jobs.length, 0),
+      running: this.active().length,
       decodeSteps: this.decodeSteps,
       decodedTokens: this.decodedTokens,
+      prefills: this.prefills,
+      visionEncodes: this.visionEncodes,
+      ...this.imageCache.stats,
     };
   }
 
@@ -114,35 +160,44 @@ export class Scheduler {
     images: readonly ImageInput[],
     options: GenerateOptions,
   ): AsyncIterable<GenerationEvent> {
+    return this.submitChoices({ ids, images }, [options])[0]!;
+  }
+
+  /**
+   * Queues the choices of one prompt (one GenerateOptions each: their seeds differ) and returns one stream per
+   * choice. The prompt is prefilled once; each choice then decodes from its own copy of the prompt's cache.
+   */
+  submitChoices(prompt: PromptInput, choices: readonly GenerateOptions[]): AsyncIterable<GenerationEvent>[] {
     if (this.closed) throw new SchedulerClosedError();
-    const sequence = new Sequence(this.tokenizer, ids.length, options);
+    if (choices.length === 0) throw new Error('a prompt needs at least one choice');
     const startsNow = this.waiting.length === 0 && !this.prefilling && this.running.length < this.maxBatch;
     if (!startsNow && this.waiting.length >= this.maxQueue) throw new QueueFullError(this.waiting.length);
-    const job: Job = {
-      ids,
-      images,
-      sequence,
-      signal: options.signal,
-      channel: new EventChannel<GenerationEvent>(() => this.kick()),
-      cache: null,
-      prefill: null,
-      next: null,
-    };
-    this.waiting.push(job);
+    const group: Group = { prompt, jobs: [], cache: null, prefill: null };
+    for (const options of choices)
+      group.jobs.push({
+        sequence: new Sequence(this.tokenizer, prompt.ids.length, options),
+        signal: options.signal,
+        channel: new EventChannel<GenerationEvent>(() => this.kick()),
+        group,
+        cache: null,
+        next: null,
+      });
+    this.waiting.push(group);
     this.kick();
-    return job.channel;
+    return group.jobs.map((job) => job.channel);
   }
 
   /** Stops admitting; in-flight work finishes (or, with cancel, is failed) and the loop ends. */
   async close({ cancel = false } = {}): Promise<void> {
     this.closed = true;
-    for (const job of this.waiting.splice(0)) job.channel.fail(new SchedulerClosedError());
+    for (const group of this.waiting.splice(0))
+      for (const job of group.jobs) job.channel.fail(new SchedulerClosedError());
     if (cancel) for (const job of this.active()) this.finish(job, new SchedulerClosedError());
     await this.idle;
   }
 
   private active(): Job[] {
-    return this.prefilling ? [this.prefilling, ...this.running] : [...this.running];
+    return this.prefilling ? [...this.prefilling.jobs, ...this.running] : [...this.running];
   }
 
   private kick(): void {
@@ -167,39 +222,57 @@ export class Scheduler {
   }
 
   private dropCancelled(): void {
-    for (const job of [...this.waiting, ...this.active()]) {
+    const waiting = this.waiting.flatMap((group) => group.jobs);
+    for (const job of [...waiting, ...this.active()]) {
       if (job.channel.cancelled) this.finish(job, null);
       else if (job.signal?.aborted) this.finish(job, job.signal.reason);
     }
   }
 
-  private reservedTokens(): number {
-    return this.active().reduce((n, job) => n + job.sequence.capacity, 0);
+  private reservedTokens(jobs: readonly Job[]): number {
+    return jobs.reduce((n, job) => n + job.sequence.capacity, 0);
   }
 
   private admit(): void {
     if (this.prefilling || this.waiting.length === 0) return;
-    if (this.running.length >= this.maxBatch) return;
-    const job = this.waiting[0]!;
-    const fits = this.reservedTokens() + job.sequence.capacity <= this.kvBudgetTokens;
-    if (!fits && this.running.length > 0) return; // wait for memory; a lone sequence always runs
+    const group = this.waiting[0]!;
+    const alone = this.running.length === 0; // a lone prompt always runs
+    if (!alone && this.running.length + group.jobs.length > this.maxBatch) return;
+    const fits = this.reservedTokens(this.active()) + this.reservedTokens(group.jobs) <= this.kvBudgetTokens;
+    if (!fits && !alone) return; // wait for memory
     this.waiting.shift();
-    this.prefilling = job;
+    this.prefilling = group;
   }
 
-  private prefillChunk(job: Job): void {
-    if (!job.prefill) {
-      job.cache = this.model.newCache(job.sequence.capacity);
+  private prefillChunk(group: Group): void {
+    if (!group.prefill) {
+      const { ids, images, scope = LOCAL_SCOPE } = group.prompt;
+      group.cache = this.model.newCache(group.jobs[0]!.sequence.capacity);
       const imageRows: Tensor | undefined =
-        job.images.length > 0 ? this.model.imageEmbeddings(job.images) : undefined;
-      job.prefill = this.model.prefillSteps(job.ids, job.cache, imageRows);
+        images.length > 0 ? this.imageCache.rows(images, scope, (image) => this.encode(image)) : undefined;
+      group.prefill = this.model.prefillSteps(ids, group.cache, imageRows);
+      this.prefills++;
       return; // the vision encoder was this tick's work
     }
-    const step = job.prefill.next();
+    const step = group.prefill.next();
     if (!step.done) return;
     this.prefilling = null;
-    this.accept(job, step.value);
-    if (job.next !== null) this.running.push(job);
+    // Every choice but the last decodes from a copy of the prompt's cache and samples from its own logits
+    // (a constraint may mask them in place).
+    const cache = group.cache!;
+    group.cache = null;
+    const jobs = group.jobs.splice(0);
+    jobs.forEach((job, i) => {
+      const last = i === jobs.length - 1;
+      job.cache = last ? cache : cache.fork();
+      this.accept(job, last ? step.value : step.value.slice());
+      if (job.next !== null) this.running.push(job);
+    });
+  }
+
+  private encode(image: ImageInput): Tensor {
+    this.visionEncodes++;
+    return this.model.imageEmbeddings([image]);
   }
 
   private decodeStep(): void {
@@ -222,13 +295,20 @@ export class Scheduler {
   }
 
   private finish(job: Job, error: unknown): void {
-    const remove = (list: Job[]) => {
-      const at = list.indexOf(job);
+    const remove = <T>(list: T[], item: T) => {
+      const at = list.indexOf(item);
       if (at >= 0) list.splice(at, 1);
     };
-    remove(this.waiting);
-    remove(this.running);
-    if (this.prefilling === job) this.prefilling = null;
+    const { group } = job;
+    remove(group.jobs, job);
+    if (group.jobs.length === 0) {
+      // No choice is left waiting for this prompt: stop its prefill and give its cache back.
+      remove(this.waiting, group);
+      if (this.prefilling === group) this.prefilling = null;
+      group.cache?.release();
+      group.cache = null;
+    }
+    remove(this.running, job);
     job.cache?.release();
     job.cache = null;
     job.next = null;

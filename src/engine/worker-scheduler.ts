@@ -10,14 +10,14 @@ import type { ImageInput } from '../model/vision-encoder.js';
 import type { EngineSettings } from './engine.js';
 import { EventChannel } from './event-channel.js';
 import type { EngineOptions } from './load-model.js';
-import { QueueFullError, SchedulerClosedError, type SchedulerStats } from './scheduler.js';
+import { EMPTY_STATS, QueueFullError, SchedulerClosedError, type SchedulerStats } from './scheduler.js';
 import { deserializeError, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
 export class WorkerScheduler {
   private readonly channels = new Map<number, EventChannel<GenerationEvent>>();
   private nextId = 1;
   private closed = false;
-  private lastStats: SchedulerStats = { waiting: 0, running: 0, decodeSteps: 0, decodedTokens: 0 };
+  private lastStats: SchedulerStats = EMPTY_STATS;
   private closing: Promise<void> | null = null;
   private readonly maxInFlight: number;
 

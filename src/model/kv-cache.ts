@@ -2,8 +2,9 @@
  * Per-sequence key/value cache of the decoder (spec §7.5): for each layer, K and V after RoPE for every position
  * so far, stored as float32, f16 or q8 (int8 with a scale per position and kv head), in fixed-size pages.
  * Capacity is fixed when the sequence starts (prompt + requested tokens, at most the model's context); pages are
- * taken as the sequence grows — never copied, so a long context costs no re-allocation — and `release()` gives
- * them all back. Attention reads the pages in place.
+ * taken as the sequence grows — never re-allocated, so a long context costs no copy — and `release()` gives them
+ * all back. `fork()` copies the filled pages for another choice of the same prompt. Attention reads the pages
+ * in place.
  */
 import {
   floatToHalf,
@@ -144,6 +145,34 @@ export class KvCache {
   /** Forgets positions from `length` on (e.g. to reuse a shared prompt prefix). */
   truncate(length: number): void {
     this.length = Math.min(this.length, length);
+  }
+
+  /**
+   * A new cache of the same shape holding a copy of the positions filled so far (the prompt shared by `n`
+   * choices), page by page; each copy then grows on its own.
+   */
+  fork(): KvCache {
+    const copy = new KvCache(
+      this.layers,
+      this.kvWidth,
+      this.capacity,
+      this.format,
+      this.headDim,
+      this.pagePositions,
+    );
+    copy.reserve(this.length);
+    const used = copy.layerPages[0]?.keys.length ?? 0;
+    copy.layerPages.forEach((to, layer) => {
+      const from = this.layerPages[layer]!;
+      for (let page = 0; page < used; page++) {
+        to.keys[page]!.set(from.keys[page]!);
+        to.values[page]!.set(from.values[page]!);
+        to.keyScales[page]!.set(from.keyScales[page]!);
+        to.valueScales[page]!.set(from.valueScales[page]!);
+      }
+    });
+    copy.length = this.length;
+    return copy;
   }
 
   release(): void {

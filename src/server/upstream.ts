@@ -9,7 +9,12 @@ import { pyJsonDumps } from '../chat/pyjson.js';
 import type { EngineClient } from '../engine/engine.js';
 import { dataUriFetcher } from '../engine/fetchers.js';
 import { choiceOptions, type ImageFetcher, preparePrompt, type Prompt } from '../engine/prepare.js';
-import { QueueFullError, SchedulerClosedError, type SchedulerStats } from '../engine/scheduler.js';
+import {
+  EMPTY_STATS,
+  QueueFullError,
+  SchedulerClosedError,
+  type SchedulerStats,
+} from '../engine/scheduler.js';
 import type { GenerateOptions, GenerationEvent } from '../generate/sequence.js';
 import { parseToolCalls } from '../generate/tool-calls.js';
 import { bundledTokenizer, type Tokenizer } from '../tokenizer/index.js';
@@ -59,7 +64,7 @@ export class UpstreamEngine implements EngineClient {
   }
 
   stats(): SchedulerStats {
-    return { waiting: 0, running: this.inFlight, decodeSteps: 0, decodedTokens: 0 };
+    return { ...EMPTY_STATS, running: this.inFlight };
   }
 
   async close(): Promise<void> {
