@@ -52,6 +52,23 @@ describe('engine worker thread', () => {
     assert.equal(typeof JSON.parse(results[0]!.worker.done.text).ok, 'boolean');
   });
 
+  it('runs n choices of an image prompt with one prefill and one vision encode, as the engine does alone', async () => {
+    const g = goldens.model.generate.find((x: { ids: number[] }) => x.ids.includes(10));
+    const body = JSON.parse(readFileSync(fixturePath(g.request), 'utf8'));
+    const sampled = { ...body, max_tokens: 6, temperature: 1, random_seed: 3 };
+    const prompt = await prepare(worker, sampled, fetchImage);
+    const before = worker.stats();
+    const streams = worker.generateChoices(prompt, 3, { scope: 'key:worker-test' });
+    const choices = await Promise.all(streams.map(async (s) => (await collect(s)).done.tokens));
+    const after = worker.stats();
+    assert.equal(after.prefills - before.prefills, 1);
+    assert.equal(after.visionEncodes - before.visionEncodes, 1);
+    const engine = fixtureEngine();
+    const local = await prepare(engine, sampled, fetchImage);
+    for (const [i, tokens] of choices.entries())
+      assert.deepEqual(tokens, (await collect(engine.generate(local, i))).done.tokens, `choice ${i}`);
+  });
+
   it('stops a cancelled generation and keeps serving', async () => {
     const prompt = await prepare(worker, ask('Go on.', 500));
     const controller = new AbortController();

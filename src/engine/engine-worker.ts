@@ -4,6 +4,7 @@
  * and streams each request's events back; cancel and close messages arrive between steps.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { GenerationEvent } from '../generate/sequence.js';
 import { loadModel } from './load-model.js';
 import { Scheduler } from './scheduler.js';
 import { type FromWorker, serializeError, type ToWorker, type WorkerInit } from './worker-protocol.js';
@@ -26,25 +27,42 @@ try {
 
 const cancels = new Map<number, AbortController>();
 
-async function serve(message: Extract<ToWorker, { type: 'submit' }>): Promise<void> {
-  const controller = new AbortController();
-  cancels.set(message.id, controller);
+/** Runs one prompt's choices, each streamed back under its own id and cancelled on its own. */
+function serve(message: Extract<ToWorker, { type: 'submit' }>): void {
+  const controllers = message.streams.map((id) => {
+    const controller = new AbortController();
+    cancels.set(id, controller);
+    return controller;
+  });
+  let streams: AsyncIterable<GenerationEvent>[];
   try {
-    const events = scheduler.submit(message.ids, message.images, {
-      ...message.options,
-      signal: controller.signal,
-    });
-    for await (const event of events) post({ type: 'event', id: message.id, event, stats: scheduler.stats });
-    post({ type: 'end', id: message.id, stats: scheduler.stats });
+    streams = scheduler.submitChoices(
+      message.prompt,
+      message.choices.map((options, i) => ({ ...options, signal: controllers[i]!.signal })),
+    );
   } catch (err) {
-    post({ type: 'error', id: message.id, error: serializeError(err), stats: scheduler.stats });
+    for (const id of message.streams) {
+      post({ type: 'error', id, error: serializeError(err), stats: scheduler.stats });
+      cancels.delete(id);
+    }
+    return;
+  }
+  streams.forEach((events, i) => void relay(message.streams[i]!, events));
+}
+
+async function relay(id: number, events: AsyncIterable<GenerationEvent>): Promise<void> {
+  try {
+    for await (const event of events) post({ type: 'event', id, event, stats: scheduler.stats });
+    post({ type: 'end', id, stats: scheduler.stats });
+  } catch (err) {
+    post({ type: 'error', id, error: serializeError(err), stats: scheduler.stats });
   } finally {
-    cancels.delete(message.id);
+    cancels.delete(id);
   }
 }
 
 port.on('message', (message: ToWorker) => {
-  if (message.type === 'submit') void serve(message);
+  if (message.type === 'submit') serve(message);
   else if (message.type === 'cancel')
     cancels.get(message.id)?.abort(new DOMException('cancelled', 'AbortError'));
   else

@@ -7,12 +7,11 @@
 import type { CompletionRequest } from '../chat/completion-request.js';
 import type { ImageSettings } from '../checkpoint/index.js';
 import type { GenerateOptions, GenerationEvent } from '../generate/sequence.js';
-import type { ImageInput } from '../model/vision-encoder.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { dataUriFetcher } from './fetchers.js';
 import { type EngineOptions, type LoadHooks, loadModel, loadPromptSide } from './load-model.js';
 import { choiceOptions, type ImageFetcher, preparePrompt, type Prompt } from './prepare.js';
-import { Scheduler, type SchedulerStats } from './scheduler.js';
+import { type PromptInput, Scheduler, type SchedulerStats } from './scheduler.js';
 import { WorkerScheduler } from './worker-scheduler.js';
 
 export type { EngineOptions } from './load-model.js';
@@ -30,9 +29,20 @@ export interface EngineClient {
   prepare(request: CompletionRequest, fetchImage?: ImageFetcher): Promise<Prompt>;
   /** Starts choice `choice` of a prompt; throws at once when it cannot be queued (overload, shutdown). */
   generate(prompt: Prompt, choice?: number, signal?: AbortSignal): AsyncIterable<GenerationEvent>;
+  /**
+   * Starts `n` choices of a prompt together (a local model encodes its images and prefills it once), one
+   * stream each; `scope` (the API key) bounds which cached image features it may reuse.
+   */
+  generateChoices(prompt: Prompt, n: number, run?: ChoicesRun): AsyncIterable<GenerationEvent>[];
   stats(): SchedulerStats;
   /** Stops taking work; with cancel, fails what is in flight instead of finishing it. */
   close(options?: { cancel?: boolean }): Promise<void>;
+}
+
+export interface ChoicesRun {
+  readonly signal?: AbortSignal;
+  /** Whose cached image features the prompt may use: the API key's id (one key never sees another's). */
+  readonly scope?: string;
 }
 
 /** The settings a model actually runs with, as the thread that runs it reports them. */
@@ -49,11 +59,7 @@ export interface EngineSettings {
 
 /** The scheduler in this thread, or its proxy in the engine worker: both queue prompts for generation. */
 interface ModelRunner {
-  submit(
-    ids: readonly number[],
-    images: readonly ImageInput[],
-    options: GenerateOptions,
-  ): AsyncIterable<GenerationEvent>;
+  submitChoices(prompt: PromptInput, choices: readonly GenerateOptions[]): AsyncIterable<GenerationEvent>[];
   readonly stats: SchedulerStats;
   readonly settings: EngineSettings;
   close(options?: { cancel?: boolean }): Promise<void>;
@@ -109,7 +115,17 @@ export class Engine implements EngineClient {
   }
 
   generate(prompt: Prompt, choice = 0, signal?: AbortSignal): AsyncIterable<GenerationEvent> {
-    return this.runner.submit(prompt.ids, prompt.images, choiceOptions(prompt, choice, signal));
+    const { ids, images } = prompt;
+    return this.runner.submitChoices({ ids, images }, [choiceOptions(prompt, choice, signal)])[0]!;
+  }
+
+  generateChoices(prompt: Prompt, n: number, run: ChoicesRun = {}): AsyncIterable<GenerationEvent>[] {
+    const { ids, images } = prompt;
+    const choices = Array.from({ length: n }, (_, choice) => choiceOptions(prompt, choice, run.signal));
+    return this.runner.submitChoices(
+      { ids, images, ...(run.scope !== undefined && { scope: run.scope }) },
+      choices,
+    );
   }
 
   stats(): SchedulerStats {

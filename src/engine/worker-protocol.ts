@@ -19,7 +19,13 @@ export interface WorkerInit {
 export type WorkerOptions = Omit<GenerateOptions, 'signal'>;
 
 export type ToWorker =
-  | { type: 'submit'; id: number; ids: number[]; images: ImageInput[]; options: WorkerOptions }
+  /** One prompt's choices: `streams[i]` is the id the events of choice i (options `choices[i]`) come back with. */
+  | {
+      type: 'submit';
+      streams: number[];
+      prompt: { ids: number[]; images: ImageInput[]; scope?: string };
+      choices: WorkerOptions[];
+    }
   | { type: 'cancel'; id: number }
   | { type: 'close'; cancel: boolean };
 

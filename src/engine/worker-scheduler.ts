@@ -6,11 +6,16 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { GenerateOptions, GenerationEvent } from '../generate/sequence.js';
-import type { ImageInput } from '../model/vision-encoder.js';
 import type { EngineSettings } from './engine.js';
 import { EventChannel } from './event-channel.js';
 import type { EngineOptions } from './load-model.js';
-import { EMPTY_STATS, QueueFullError, SchedulerClosedError, type SchedulerStats } from './scheduler.js';
+import {
+  EMPTY_STATS,
+  type PromptInput,
+  QueueFullError,
+  SchedulerClosedError,
+  type SchedulerStats,
+} from './scheduler.js';
 import { deserializeError, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
 export class WorkerScheduler {
@@ -52,25 +57,34 @@ export class WorkerScheduler {
     return this.lastStats;
   }
 
-  submit(
-    ids: readonly number[],
-    images: readonly ImageInput[],
-    options: GenerateOptions,
-  ): AsyncIterable<GenerationEvent> {
+  submitChoices(prompt: PromptInput, choices: readonly GenerateOptions[]): AsyncIterable<GenerationEvent>[] {
     if (this.closed) throw new SchedulerClosedError();
-    if (this.channels.size >= this.maxInFlight) throw new QueueFullError(this.lastStats.waiting);
-    const id = this.nextId++;
-    const { signal, ...rest } = options;
-    const cancel = () => this.post({ type: 'cancel', id });
-    const channel = new EventChannel<GenerationEvent>(cancel);
-    this.channels.set(id, channel);
-    signal?.addEventListener('abort', () => {
-      cancel();
-      channel.fail(signal.reason);
-      this.channels.delete(id);
+    if (this.channels.size + choices.length > this.maxInFlight)
+      throw new QueueFullError(this.lastStats.waiting);
+    const streams = choices.map(() => this.nextId++);
+    const channels = choices.map(({ signal }, i) => {
+      const id = streams[i]!;
+      const cancel = () => this.post({ type: 'cancel', id });
+      const channel = new EventChannel<GenerationEvent>(cancel);
+      this.channels.set(id, channel);
+      signal?.addEventListener('abort', () => {
+        cancel();
+        channel.fail(signal.reason);
+        this.channels.delete(id);
+      });
+      return channel;
     });
-    this.post({ type: 'submit', id, ids: [...ids], images: [...images], options: rest });
-    return channel;
+    this.post({
+      type: 'submit',
+      streams,
+      prompt: {
+        ids: [...prompt.ids],
+        images: [...prompt.images],
+        ...(prompt.scope !== undefined && { scope: prompt.scope }),
+      },
+      choices: choices.map(({ signal: _signal, ...rest }) => rest),
+    });
+    return channels;
   }
 
   close({ cancel = false } = {}): Promise<void> {

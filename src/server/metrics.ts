@@ -62,6 +62,36 @@ export class ServerMetrics {
         this.set(stats().running);
       },
     });
+    // The engine's own counters, read at scrape time (they cross from the engine worker with its stats).
+    const engineTotal = (name: string, help: string, value: (s: SchedulerStats) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(value(stats()));
+        },
+      });
+    engineTotal(
+      'pixtral_image_cache_hits_total',
+      'Images whose features came from the image cache',
+      (s) => s.imageCacheHits,
+    );
+    engineTotal(
+      'pixtral_image_cache_misses_total',
+      'Images run through the vision encoder (not in the image cache)',
+      (s) => s.imageCacheMisses,
+    );
+    engineTotal('pixtral_prefills_total', 'Prompts prefilled (once for all n choices)', (s) => s.prefills);
+    new Gauge({
+      name: 'pixtral_image_cache_bytes',
+      help: 'Bytes the image-feature cache holds',
+      registers,
+      collect() {
+        this.set(stats().imageCacheBytes);
+      },
+    });
   }
 
   /** Counts a request once, by the route that knows how it ended. */

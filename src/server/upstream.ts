@@ -6,7 +6,7 @@
  */
 import type { CompletionRequest } from '../chat/completion-request.js';
 import { pyJsonDumps } from '../chat/pyjson.js';
-import type { EngineClient } from '../engine/engine.js';
+import type { ChoicesRun, EngineClient } from '../engine/engine.js';
 import { dataUriFetcher } from '../engine/fetchers.js';
 import { choiceOptions, type ImageFetcher, preparePrompt, type Prompt } from '../engine/prepare.js';
 import {
@@ -69,6 +69,11 @@ export class UpstreamEngine implements EngineClient {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** The upstream server runs each choice as its own request (it has its own caches). */
+  generateChoices(prompt: Prompt, n: number, run: ChoicesRun = {}): AsyncIterable<GenerationEvent>[] {
+    return Array.from({ length: n }, (_, choice) => this.generate(prompt, choice, run.signal));
   }
 
   generate(prompt: Prompt, choice = 0, signal?: AbortSignal): AsyncIterable<GenerationEvent> {

@@ -79,9 +79,9 @@ async function handle(request: FastifyRequest, reply: FastifyReply, deps: ChatRo
 
   let streams: AsyncIterable<GenerationEvent>[];
   try {
-    streams = Array.from({ length: completion.n }, (_, choice) =>
-      engine.generate(prompt, choice, controller.signal),
-    );
+    // One key's cached image features never serve another key (nor time its requests).
+    const scope = request.apiKey ? `key:${request.apiKey.id}` : 'anonymous';
+    streams = engine.generateChoices(prompt, completion.n, { signal: controller.signal, scope });
   } catch (err) {
     controller.abort();
     // Refused before any work (overloaded, shutting down): recorded, not billed.
