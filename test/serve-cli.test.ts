@@ -36,6 +36,7 @@ describe('pixtral serve', () => {
     const server = await serve(
       ...['--model', fixturePath(loadGoldens().model.consolidated), '--backend', 'reference'],
       ...['--kv-cache', 'q8', '--context', '96', '--max-batch', '3', '--max-queue', '5'],
+      ...['--cache-size', '12345'],
     );
     const health = (await (await fetch(`${server.url}/health`)).json()) as {
       engine: Record<string, unknown>;
@@ -46,6 +47,7 @@ describe('pixtral serve', () => {
       max_context: 96,
       max_batch: 3,
       max_queue: 5,
+      image_cache_bytes: 12345,
     });
     assert.equal((await chat(server.url, 'model-consolidated')).status, 200);
   });

@@ -12,6 +12,7 @@ import { parseCommandArgs } from '../args.js';
 import { BACKEND_OPTIONS, engineOptions } from '../backend-options.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
+import { formatBytes } from '../format.js';
 import { numberOption } from '../options.js';
 import { fitModel } from '../fit-model.js';
 import { MODEL_OPTIONS, resolveModelOption } from '../model-option.js';
@@ -28,6 +29,7 @@ const OPTIONS = {
   'upstream-model': { type: 'string' },
   'max-batch': { type: 'string' },
   'max-queue': { type: 'string' },
+  'cache-size': { type: 'string' },
   'free-rpm': { type: 'string' },
   'free-tpm': { type: 'string' },
   'free-monthly-tokens': { type: 'string' },
@@ -52,6 +54,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     {
       maxBatch: numberOption(values['max-batch'], 'max-batch', DEFAULT_MAX_BATCH, 1, 256),
       maxQueue: numberOption(values['max-queue'], 'max-queue', DEFAULT_MAX_QUEUE, 0, 100_000),
+      // Unset: the engine takes a quarter of the memory left after the weights (printed below).
+      ...(values['cache-size'] !== undefined && {
+        imageCacheBytes: Math.floor(
+          numberOption(values['cache-size'], 'cache-size', 0, 0, Number.MAX_SAFE_INTEGER),
+        ),
+      }),
     },
   );
   // The model runs in an engine worker thread so HTTP stays responsive during forward passes.
@@ -66,6 +74,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   } else {
     io.err(`pixtral serve: loading ${model!.location} in the engine worker…`);
     engine = await Engine.inWorker(model!.location, options);
+    const cacheBytes = engine.settings!.imageCacheBytes;
+    io.err(
+      `pixtral serve: image-feature cache of ${formatBytes(cacheBytes)} per process (--cache-size BYTES)`,
+    );
   }
   const count = (name: keyof typeof values, fallback: number | null) =>
     values[name] === undefined

@@ -25,6 +25,7 @@ export function registerOps(
         max_context: engine.settings.maxContext,
         max_batch: engine.settings.maxBatch,
         max_queue: engine.settings.maxQueue,
+        image_cache_bytes: engine.settings.imageCacheBytes,
       },
       replica: config.replica,
       queue_depth: stats.waiting,
