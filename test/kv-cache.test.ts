@@ -66,6 +66,28 @@ describe('KV cache formats', () => {
     }
   });
 
+  it('fork copies the filled positions (values and q8 scales) and then grows apart from the original', () => {
+    for (const format of ['f32', 'f16', 'q8'] as const) {
+      const { cache } = filled(format, 300, 64, 32, 128);
+      const copy = cache.fork();
+      assert.equal(copy.length, 300);
+      for (const layer of [0, 1]) {
+        const [a, b] = [cache.view(layer, 300), copy.view(layer, 300)];
+        assert.deepEqual(kvToFloat32(b.k), kvToFloat32(a.k), `${format} layer ${layer} keys`);
+        assert.deepEqual(kvToFloat32(b.v), kvToFloat32(a.v), `${format} layer ${layer} values`);
+      }
+      // Writing to the copy leaves the original alone.
+      const before = kvToFloat32(cache.view(0, 300).k);
+      copy.truncate(100);
+      copy.reserve(5);
+      copy.write(0, tensor([5, 64], values(5 * 64)), tensor([5, 64], values(5 * 64)));
+      copy.write(1, tensor([5, 64], values(5 * 64)), tensor([5, 64], values(5 * 64)));
+      assert.deepEqual(kvToFloat32(cache.view(0, 300).k), before, format);
+      copy.release();
+      assert.equal(cache.length, 300);
+    }
+  });
+
   it('attention over f16 and q8 caches equals attention over their float32 contents, on both backends', () => {
     const addon = loadNativeAddon();
     const best = addon?.features().best;
