@@ -9,6 +9,7 @@ import { parseCsv } from '../src/extract/sinks/csv.js';
 import { readRows } from '../src/extract/sinks/xlsx-sink.js';
 import { pixtral, pixtralAsync } from './helpers/cli.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
+import { MODEL, startTestServer } from './helpers/server.js';
 import { tinyPdf } from './helpers/tiny-pdf.js';
 
 const model = fixturePath(loadGoldens().model.consolidated);
@@ -125,6 +126,34 @@ describe('pixtral extract', () => {
     // 3. Everything done: a third run asks the model nothing.
     const again = pixtral(run(xlsxPath), 120_000);
     assert.match(again.stderr, /5 of 6 inputs are already in/);
+  });
+
+  it('asks a server with --url/--key and writes the rows a local model writes (jsonl)', async () => {
+    const image = join(scratch, 'remote.png');
+    await receipt(image, 'KIOSK', [['water', '1.20']]);
+    writeFileSync(join(scratch, 'schema.json'), JSON.stringify(schema));
+    const args = ['extract', '--schema', join(scratch, 'schema.json'), image, '--max-tokens', '300'];
+    const local = join(scratch, 'local.jsonl');
+    const remote = join(scratch, 'remote.jsonl');
+    assert.equal((await pixtralAsync([...args, '--model', model, '--out', local], 300_000)).status, 0);
+    const server = await startTestServer();
+    try {
+      const key = await server.key();
+      const result = await pixtralAsync(
+        [...args, '--url', server.url, '--key', key, '--model', MODEL, '--out', remote],
+        300_000,
+      );
+      assert.equal(result.status, 0, result.stderr);
+    } finally {
+      await server.stop();
+    }
+    const lines = (path: string) =>
+      readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+    assert.deepEqual(Object.keys(lines(remote)[0]), header);
+    assert.deepEqual(lines(remote), lines(local));
   });
 
   it('refuses a schema with several arrays of objects without --rows, in one line', () => {

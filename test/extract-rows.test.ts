@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { validateCompletionRequest } from '../src/chat/completion-request.js';
 import { errorsPath, ErrorsLog } from '../src/extract/errors-log.js';
 import { flatten } from '../src/extract/flatten.js';
 import { rowShape } from '../src/extract/row-shape.js';
@@ -84,6 +85,17 @@ describe('extract rows', () => {
     assert.throws(() => rowShape(two), /several arrays of objects \(items, payments\).*--rows PATH/);
     assert.deepEqual(rowShape(two, 'payments').columns, ['items', 'payments.method']);
     assert.throws(() => rowShape(two, 'nope'), /--rows nope is not an array of objects/);
+  });
+
+  it('ships example schemas the output grammar compiles', () => {
+    for (const name of ['receipt', 'invoice', 'support-ticket']) {
+      const schema = JSON.parse(readFileSync(`examples/schemas/${name}.json`, 'utf8'));
+      validateCompletionRequest({
+        messages: [{ role: 'user', content: 'x' }],
+        response_format: { type: 'json_schema', json_schema: { name, schema } },
+      });
+      assert.ok(rowShape(schema).columns.length > 0);
+    }
   });
 
   it('gives one row per input for a schema without arrays of objects', () => {
