@@ -74,6 +74,11 @@ describe('extract rows', () => {
     assert.equal(rows[0]!['merchant.name'], 'x');
   });
 
+  it('keeps only text a workbook can hold, so csv, jsonl and xlsx agree', () => {
+    const shape = rowShape({ type: 'object', properties: { a: { type: 'string' } } });
+    assert.equal(flatten({ a: 'x\u0001y\r\nz\rw\t' }, shape, 's')[0]!.a, 'xy\nz\nw\t');
+  });
+
   it('refuses several arrays of objects unless --rows names one', () => {
     const two = {
       type: 'object',

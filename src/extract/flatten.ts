@@ -46,6 +46,16 @@ function asArray(value: unknown): unknown[] {
 
 function cell(value: unknown): Cell {
   if (value === undefined || value === null) return null;
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-  return JSON.stringify(value);
+  if (typeof value === 'string') return spreadsheetText(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  return spreadsheetText(JSON.stringify(value));
+}
+
+/**
+ * Text every output can hold alike: a workbook is XML, which has no control characters (exceljs drops them)
+ * and reads a stored CR LF back as LF. Cleaning here keeps the .csv, .jsonl and .xlsx rows identical.
+ */
+function spreadsheetText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
 }
