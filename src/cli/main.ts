@@ -46,6 +46,12 @@ const COMMANDS: Record<string, Command> = {
       'pixtral run --model MODEL|builtin:tiny [--pull] [--revision REV] [--token HF_TOKEN] [--image PATH_OR_URL ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8] [--json] "prompt"',
     load: () => import('./commands/run.js'),
   },
+  extract: {
+    summary: 'extract table rows from images and PDFs under a JSON schema (csv, xlsx or jsonl; resumable)',
+    usage:
+      'pixtral extract --schema SCHEMA.json [--prompt STR] [--rows PATH] INPUTS... --out rows.csv|rows.xlsx|rows.jsonl [--model MODEL | --url URL [--key KEY] [--model NAME]] [--concurrency N] [--temperature T] [--max-tokens N] [--pull] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8] [--context N]',
+    load: () => import('./commands/extract.js'),
+  },
   serve: {
     summary: 'serve the Mistral-compatible HTTP API (keys, metering, free tier)',
     usage:
