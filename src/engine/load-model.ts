@@ -57,7 +57,7 @@ export function loadModel(location: string, options: EngineOptions = {}, hooks: 
 }
 
 /** The tokenizer and image settings of a model, without its weights (the server's main thread). */
-export function loadPromptSide(location: string): Omit<LoadedModel, 'model'> & { maxContext: number } {
+export function loadPromptSide(location: string): Omit<LoadedModel, 'model'> {
   const source = openModelSource(location);
   try {
     const image = source.weights.config.vision ? source.image : null;
@@ -65,7 +65,6 @@ export function loadPromptSide(location: string): Omit<LoadedModel, 'model'> & {
       id: source.id,
       tokenizer: source.tokenizer,
       image,
-      maxContext: source.weights.config.maxContext,
     };
   } finally {
     source.close();

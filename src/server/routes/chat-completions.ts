@@ -83,11 +83,8 @@ async function handle(request: FastifyRequest, reply: FastifyReply, deps: ChatRo
     const scope = request.apiKey ? `key:${request.apiKey.id}` : 'anonymous';
     streams = engine.generateChoices(prompt, completion.n, { signal: controller.signal, scope });
   } catch (err) {
-    controller.abort();
     // Refused before any work (overloaded, shutting down): recorded, not billed.
-    const apiError = toApiError(err);
-    await ledger.close('failed', { prompt: 0, completion: 0 }, apiError.status);
-    throw apiError;
+    throw await ctx.failed(err);
   }
   return completion.stream ? streamChoices(streams, ctx) : collectChoices(streams, ctx);
 }
