@@ -21,21 +21,11 @@ import {
   PixtralError,
 } from 'pixtral-ts';
 import { z } from 'zod';
+import { RECEIPT_SCHEMA } from './helpers/receipt-schema.js';
 
 const SHAPES = fileURLToPath(new URL('../../examples/shapes.png', import.meta.url));
 const SHAPES_SIZE = { width: 320, height: 200 };
 const GREEDY = { temperature: 0, seed: 7, maxTokens: 6 } as const;
-
-const RECEIPT_SCHEMA = {
-  type: 'object',
-  properties: {
-    merchant: { enum: ['ACME', 'Globex'] },
-    total_cents: { type: 'integer' },
-    paid: { type: 'boolean' },
-  },
-  required: ['merchant', 'total_cents', 'paid'],
-  additionalProperties: false,
-};
 
 async function collect(events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
   const out: ChatEvent[] = [];

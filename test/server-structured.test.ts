@@ -5,6 +5,7 @@ import { Mistral } from '@mistralai/mistralai';
 import OpenAI from 'openai';
 import { validator } from './helpers/ajv.js';
 import { MODEL, startTestServer, type TestServer } from './helpers/server.js';
+import { RECEIPT_SCHEMA } from './helpers/receipt-schema.js';
 
 const WEATHER_TOOL = {
   type: 'function' as const,
@@ -25,17 +26,6 @@ const TIME_TOOL = {
     description: 'Current time',
     parameters: { type: 'object', properties: { utc: { type: 'boolean' } }, required: ['utc'] },
   },
-};
-
-const SCHEMA = {
-  type: 'object',
-  properties: {
-    merchant: { enum: ['ACME', 'Globex'] },
-    total_cents: { type: 'integer' },
-    paid: { type: 'boolean' },
-  },
-  required: ['merchant', 'total_cents', 'paid'],
-  additionalProperties: false,
 };
 
 describe('structured output through the SDKs', () => {
@@ -59,7 +49,7 @@ describe('structured output through the SDKs', () => {
       maxTokens: 120,
       responseFormat: {
         type: 'json_schema',
-        jsonSchema: { name: 'receipt', schemaDefinition: SCHEMA, strict: true },
+        jsonSchema: { name: 'receipt', schemaDefinition: RECEIPT_SCHEMA, strict: true },
       },
     });
     const choice = res.choices[0]!;
@@ -81,7 +71,7 @@ describe('structured output through the SDKs', () => {
       stream: true,
       response_format: {
         type: 'json_schema',
-        json_schema: { name: 'receipt', schema: SCHEMA, strict: true },
+        json_schema: { name: 'receipt', schema: RECEIPT_SCHEMA, strict: true },
       },
     });
     let text = '';
@@ -188,7 +178,7 @@ describe('structured output through the SDKs', () => {
 
   it('a tiny max_tokens closes the document early: it parses and validates, finish_reason length, truncated', async () => {
     const schemas = [
-      SCHEMA,
+      RECEIPT_SCHEMA,
       { type: 'object', properties: { note: { type: 'string', minLength: 2 } }, required: ['note'] },
       { type: 'array', items: { type: 'string', format: 'email' }, minItems: 2 },
       {
