@@ -64,8 +64,7 @@ export class KvCache {
   get bytes(): number {
     const layer = this.layerPages[0];
     if (!layer) return 0;
-    const bytes = (pages: ArrayLike<number>[]) =>
-      pages.reduce((n, page) => n + (page as KvPageData | Float32Array).byteLength, 0);
+    const bytes = (pages: readonly ArrayBufferView[]) => pages.reduce((n, page) => n + page.byteLength, 0);
     return this.layers * 2 * (bytes(layer.keys) + bytes(layer.keyScales));
   }
 
