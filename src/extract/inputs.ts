@@ -7,7 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import type { ImageSource } from '../library/images.js';
-import { pdfPageCount, renderPdfPage } from './pdf-pages.js';
+import { pdfPageCount, renderPdfPage } from '../documents/pdf.js';
 
 export interface ExtractInput {
   readonly source: string;

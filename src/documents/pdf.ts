@@ -1,6 +1,7 @@
 /**
- * PDF pages as PNG images, rendered by pdfjs-dist (its legacy build is the one for Node; it draws on
- * @napi-rs/canvas, a prebuilt binary). Loaded only when a PDF is among the inputs.
+ * PDFs through pdfjs-dist (its legacy build is the one for Node): pages as PNG images (drawn on @napi-rs/canvas,
+ * a prebuilt binary) for the vision model, and their text for documents attached to a prompt. Loaded only when
+ * a PDF is among the inputs.
  */
 import { readFile } from 'node:fs/promises';
 import { CliError } from '../cli/errors.js';
@@ -52,6 +53,26 @@ export async function renderPdfPage(path: string, number: number, dpi = PDF_DPI)
       canvas: canvas as RenderParameters['canvas'],
     }).promise;
     return (canvas as unknown as { toBuffer(mime: 'image/png'): Buffer }).toBuffer('image/png');
+  } finally {
+    await doc.destroy();
+  }
+}
+
+/** The text of every page, in reading order as pdfjs gives it; pages separated by a blank line. */
+export async function pdfText(path: string): Promise<string> {
+  const doc = await openPdf(path);
+  try {
+    const pages: string[] = [];
+    for (let number = 1; number <= doc.numPages; number++) {
+      const content = await (await doc.getPage(number)).getTextContent();
+      let text = '';
+      for (const item of content.items) {
+        if (!('str' in item)) continue;
+        text += item.str + (item.hasEOL ? '\n' : '');
+      }
+      pages.push(text.trim());
+    }
+    return pages.join('\n\n');
   } finally {
     await doc.destroy();
   }
