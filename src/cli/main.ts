@@ -14,6 +14,12 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  chat: {
+    summary: 'talk with a model in the terminal (images, documents, history)',
+    usage:
+      'pixtral chat [--model MODEL | --url SERVER [--key KEY] [--model NAME]] [--system STR] [--temperature T] [--top-p P] [--max-tokens N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N]',
+    load: () => import('./commands/chat.js'),
+  },
   pull: {
     summary: 'download a model from the Hugging Face Hub into the shared Hugging Face cache',
     usage: 'pixtral pull REPO[:FILE_OR_QUANT] [--revision REV] [--token HF_TOKEN] [--parallel N]',
@@ -43,7 +49,7 @@ const COMMANDS: Record<string, Command> = {
   run: {
     summary: 'answer a prompt (with images) and stream the reply',
     usage:
-      'pixtral run --model MODEL|builtin:tiny [--pull] [--revision REV] [--token HF_TOKEN] [--image PATH_OR_URL ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8] [--json] "prompt"',
+      'pixtral run [--model MODEL] [--pull] [--revision REV] [--token HF_TOKEN] [--image PATH_OR_URL ...] [--file DOC ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8] [--json] "prompt"',
     load: () => import('./commands/run.js'),
   },
   extract: {
@@ -84,6 +90,12 @@ const COMMANDS: Record<string, Command> = {
     summary: 'compare a quantized model with full precision (top-1 agreement, KL)',
     usage: 'pixtral quality MODEL|builtin:tiny --quant q8|q4 [--baseline none|q8] [--image PATH] [--json]',
     load: () => import('./commands/quality.js'),
+  },
+  eval: {
+    summary: "score a model on the demo model's held-out questions, per question type and precision",
+    usage:
+      'pixtral eval --task demo [--model MODEL] [--quant none,q8,q4] [--per-task N] [--plot OUT.png] [--backend auto|native|reference] [--threads N] [--json]',
+    load: () => import('./commands/eval.js'),
   },
   parity: {
     summary: 'check this engine against a golden fixture set',

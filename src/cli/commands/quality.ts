@@ -1,8 +1,14 @@
 /**
  * `pixtral quality MODEL_DIR --quant q8|q4 [--baseline none|q8] [--image PATH]`: top-1 agreement and mean KL
- * divergence of the quantized model against full precision over a fixed text + image prompt set.
+ * divergence of the quantized model against full precision over a fixed text + image prompt set. On the demo
+ * model (a trained one, unlike builtin:tiny) it also scores the held-out questions at both precisions.
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Quantization } from '../../backend/native/native-weight.js';
+import { demoModelDir } from '../../demo/embedded-model.js';
+import { evaluateDemo, type TaskAccuracy } from '../../demo/evaluate.js';
+import { loadModel } from '../../library/model.js';
 import { measureQuality } from '../../devtools/quality/quality.js';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../errors.js';
@@ -35,10 +41,39 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     { backend: 'native', quant },
     { onWarning: io.err, ...(image && { imageDataUri: image }) },
   );
-  if (values.json) io.out(JSON.stringify({ quant, baseline, ...report }));
-  else
+  const demo =
+    resolve(location) === resolve(demoModelDir())
+      ? await demoAccuracy(location, baseline, quant, io)
+      : undefined;
+  if (values.json) io.out(JSON.stringify({ quant, baseline, ...report, ...(demo && { demoEval: demo }) }));
+  else {
     io.out(
       `${quant} vs ${baseline === 'none' ? 'bf16' : baseline}: top-1 agreement ${(report.top1Agreement * 100).toFixed(2)}% over ${report.positions} positions, mean KL ${report.meanKl.toExponential(3)} (max ${report.maxKl.toExponential(3)})`,
     );
+    if (demo)
+      for (const [name, tasks] of Object.entries(demo))
+        io.out(
+          `demo eval ${name}: ${tasks.map((t) => `${t.task} ${((100 * t.correct) / t.items).toFixed(1)}%`).join(', ')}`,
+        );
+  }
   return 0;
+}
+
+/** Held-out accuracy of the demo model at the baseline and the quantized precision. */
+async function demoAccuracy(
+  location: string,
+  baseline: Quantization,
+  quant: Quantization,
+  io: CliIO,
+): Promise<Record<string, TaskAccuracy[]>> {
+  const out: Record<string, TaskAccuracy[]> = {};
+  for (const q of [baseline, quant]) {
+    const model = await loadModel(location, { quant: q, onWarning: io.err });
+    try {
+      out[q === 'none' ? 'bf16' : q] = (await evaluateDemo(model)).tasks;
+    } finally {
+      await model.close();
+    }
+  }
+  return out;
 }

@@ -1,18 +1,17 @@
 /**
- * `pixtral run --model DIR [--image PATH_OR_URL ...] [--system STR] [--json] "prompt"`: one chat turn,
+ * `pixtral run [--model DIR] [--image PATH_OR_URL ...] [--file DOC ...] [--system STR] [--json] "prompt"`: one chat turn,
  * streamed to stdout as it is generated (or printed whole with usage under --json).
  */
 import { DEFAULT_TEMPERATURE, validateCompletionRequest } from '../../chat/completion-request.js';
-import { Engine } from '../../engine/engine.js';
+import { documentPrompt, readDocument } from '../../documents/read-document.js';
 import { parseCommandArgs } from '../args.js';
-import { BACKEND_OPTIONS, engineOptions } from '../backend-options.js';
-import { UsageError } from '../errors.js';
+import { formatCount } from '../format.js';
+import { BACKEND_OPTIONS } from '../backend-options.js';
 import { cliImageFetcher, imageUrl } from '../image-input.js';
 import type { CliIO } from '../io.js';
-import { progressBar } from '../progress.js';
+import { loadLocalEngine } from '../local-engine.js';
 import { numberOption } from '../options.js';
-import { fitModel } from '../fit-model.js';
-import { MODEL_OPTIONS, resolveModelOption } from '../model-option.js';
+import { MODEL_OPTIONS } from '../model-option.js';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -20,6 +19,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     {
       model: { type: 'string' },
       image: { type: 'string', multiple: true },
+      file: { type: 'string', multiple: true },
       system: { type: 'string' },
       json: { type: 'boolean' },
       'max-tokens': { type: 'string' },
@@ -32,14 +32,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     },
     { min: 1, max: 1, names: 'the prompt' },
   );
-  if (!values.model)
-    throw new UsageError(
-      '--model is required (a model folder, a hub name such as pixtral-12b or org/name, or builtin:tiny for the demo model)',
-    );
   const content: unknown[] = [];
   for (const image of values.image ?? [])
     content.push({ type: 'image_url', image_url: await imageUrl(image) });
-  content.push({ type: 'text', text: positionals[0]! });
+  const documents = await Promise.all((values.file ?? []).map(readDocument));
+  content.push({ type: 'text', text: documentPrompt(documents, positionals[0]!) });
   const messages: unknown[] = [];
   if (values.system) messages.push({ role: 'system', content: values.system });
   messages.push({ role: 'user', content });
@@ -53,14 +50,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     ...(values.stop && { stop: values.stop }),
   });
 
-  const model = await fitModel(await resolveModelOption(values.model, values, io), values.quant, io);
-  const progress = progressBar('loading model', io);
-  const engine = Engine.load(model.location, engineOptions({ ...values, quant: model.quant }), {
-    onProgress: progress.update,
-    onWarning: io.err,
-  });
-  progress.done();
+  const engine = await loadLocalEngine(values, io);
 
+  for (const doc of documents)
+    io.err(
+      `${doc.name} is ${formatCount(engine.tokenizer.encode(doc.text).length)} tokens of your ${formatCount(engine.maxContext)}-token context`,
+    );
   const prompt = await engine.prepare(request, cliImageFetcher);
   const started = Date.now();
   let done;

@@ -3,7 +3,7 @@
  * API keys, metering and free-tier limits stored in SQLite (default) or PostgreSQL (--db postgres://…).
  */
 import { Engine, type EngineClient } from '../../engine/engine.js';
-import { DEFAULT_MODEL, PIXTRAL_12B_ALIASES, PIXTRAL_12B_NAME } from '../../engine/model-source.js';
+import { PIXTRAL_12B_ALIASES, PIXTRAL_12B_NAME } from '../../engine/model-source.js';
 import { DEFAULT_MAX_BATCH, DEFAULT_MAX_QUEUE } from '../../engine/scheduler.js';
 import { defaultServerConfig, DEFAULT_LIMITS } from '../../server/config.js';
 import { startServer } from '../../server/serve.js';
@@ -15,7 +15,7 @@ import type { CliIO } from '../io.js';
 import { formatBytes } from '../format.js';
 import { numberOption } from '../options.js';
 import { fitModel } from '../fit-model.js';
-import { MODEL_OPTIONS, resolveModelOption } from '../model-option.js';
+import { MODEL_OPTIONS, modelOrDemo, resolveModelOption } from '../model-option.js';
 import { STORE_OPTIONS, storeLocation } from '../store-options.js';
 
 const OPTIONS = {
@@ -48,7 +48,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   // Resolved here: the engine worker only ever receives a local location.
   const model = values.upstream
     ? null
-    : await fitModel(await resolveModelOption(values.model ?? DEFAULT_MODEL, values, io), values.quant, io);
+    : await fitModel(await resolveModelOption(modelOrDemo(values.model, io), values, io), values.quant, io);
   const options = engineOptions(
     { ...values, quant: model?.quant },
     {
