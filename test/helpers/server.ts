@@ -37,6 +37,8 @@ export async function startTestServer(
     upstream?: { url: string; model: string };
     /** Options of the fixture engine this server loads (each server has its own and closes it). */
     engine?: EngineOptions;
+    /** Another model than the fixture (a folder), served under the same name. */
+    location?: string;
     logger?: LoggerOption;
   } = {},
 ): Promise<TestServer> {
@@ -48,7 +50,7 @@ export async function startTestServer(
     port: 0,
     engine: options.upstream
       ? new UpstreamEngine(options.upstream)
-      : Engine.load(fixtureLocation(), options.engine ?? {}),
+      : Engine.load(options.location ?? fixtureLocation(), options.engine ?? {}),
     dataDir,
     ...(options.db && { db: options.db }),
     ...(options.store && { store: options.store }),
