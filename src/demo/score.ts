@@ -1,5 +1,5 @@
 /** Is a demo answer right? Each task's answer is read the way a person would check it, not matched verbatim. */
-import type { DemoItem, DemoTruth } from './dataset.js';
+import type { DemoItem } from './dataset.js';
 import { COLOUR_NAMES, SHAPE_KINDS } from './scenes.js';
 
 export interface Score {
@@ -24,11 +24,7 @@ function wordsOf(text: string, vocabulary: readonly string[]): string[] {
 
 const SIDES = ['left', 'right', 'top', 'bottom'];
 
-export function scoreAnswer(item: DemoItem, answer: string): Score {
-  return scoreTruth(item.truth, answer);
-}
-
-export function scoreTruth(truth: DemoTruth, answer: string): Score {
+export function scoreAnswer({ truth }: DemoItem, answer: string): Score {
   switch (truth.task) {
     case 'count':
       return { correct: firstNumber(answer) === truth.count };

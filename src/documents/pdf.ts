@@ -19,7 +19,7 @@ async function openPdf(path: string): Promise<PdfDocument> {
   try {
     pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
   } catch (err) {
-    throw new CliError(`cannot render PDFs here: pdfjs-dist does not load (${(err as Error).message})`);
+    throw new CliError(`cannot read PDFs here: pdfjs-dist does not load (${(err as Error).message})`);
   }
   const data = new Uint8Array(await readFile(path));
   // No font loading from the network or the system: pdfjs draws the standard fonts with its built-in glyphs.

@@ -1,8 +1,7 @@
 /**
- * What `--model` means, for every command, in one order: an existing path (folder or file) → `builtin:*` → an
- * the demo model
- * `pixtral-demo` → an alias → `org/name[:FILE_OR_QUANT]` in the Hugging Face cache. The answer is a local location, so the engine
- * stays path-based; what to do about a hub model not in the cache (pull it, ask, refuse) is the caller's.
+ * What `--model` means, for every command, in one order: an existing path (folder or file) → `builtin:*` → the
+ * demo model `pixtral-demo` → an alias → `org/name[:FILE_OR_QUANT]` in the Hugging Face cache. The answer is a
+ * local location, so the engine stays path-based; what to do about a hub model not in the cache (pull it, ask, refuse) is the caller's.
  */
 import { existsSync } from 'node:fs';
 import { DEMO_MODEL, demoModelDir } from '../demo/embedded-model.js';

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { DEFAULT_TEMPERATURE, validateCompletionRequest } from '../../chat/completion-request.js';
 import { readDocument } from '../../documents/read-document.js';
 import type { EngineClient } from '../../engine/engine.js';
+import { PIXTRAL_12B_NAME } from '../../engine/model-source.js';
 import { UpstreamEngine } from '../../server/upstream.js';
 import { parseCommandArgs } from '../args.js';
 import { BACKEND_OPTIONS } from '../backend-options.js';
@@ -60,7 +61,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 function remoteEngine(url: string, model: string | undefined, apiKey: string | undefined): EngineClient {
   return new UpstreamEngine({
     url,
-    model: model ?? 'pixtral-12b-2409',
+    model: model ?? PIXTRAL_12B_NAME,
     ...(apiKey !== undefined && { apiKey }),
   });
 }

@@ -9,6 +9,7 @@ import { evaluateDemo, type DemoEvalResult } from '../../demo/evaluate.js';
 import { loadModel } from '../../library/model.js';
 import { barChartSvg, writeSvgPng } from '../../plot/charts.js';
 import { parseCommandArgs } from '../args.js';
+import { backendSpec } from '../backend-options.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { MODEL_OPTIONS, modelOrDemo, resolveModelOption } from '../model-option.js';
@@ -37,18 +38,16 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   for (const q of quants)
     if (!QUANTIZATIONS.includes(q))
       throw new UsageError(`--quant takes ${QUANTIZATIONS.join(', ')} (comma-separated), got "${q}"`);
-  const backend = values.backend ?? 'auto';
-  if (backend !== 'auto' && backend !== 'native' && backend !== 'reference')
-    throw new UsageError(`--backend must be auto, native or reference, got "${backend}"`);
+  const { backend, threads } = backendSpec({ backend: values.backend, threads: values.threads });
   const perTask = numberOption(values['per-task'], 'per-task', 60, 1, 10_000);
   const { location } = await resolveModelOption(modelOrDemo(values.model, io), values, io);
 
   const results: { quant: Quantization; result: DemoEvalResult }[] = [];
   for (const quant of quants) {
     const model = await loadModel(location, {
-      backend,
+      ...(backend !== undefined && { backend }),
       quant,
-      ...(values.threads !== undefined && { threads: numberOption(values.threads, 'threads', 1, 1, 256) }),
+      ...(threads !== undefined && { threads }),
       onWarning: io.err,
     });
     try {

@@ -12,9 +12,10 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { encodeChat, validateChatRequest } from '../../chat/index.js';
-import { decodeImage, preprocessImage, targetPatchGrid } from '../../image/index.js';
+import { decodeImage, preprocessImage, type RgbImage, targetPatchGrid } from '../../image/index.js';
 import { loadTokenizer, SpecialId, type Tokenizer } from '../../tokenizer/index.js';
 import { heldOutItems, trainingItems, type DemoItem } from '../../demo/dataset.js';
+import { DEMO_MODEL } from '../../demo/embedded-model.js';
 import { demoMessages, scenePng } from '../../demo/render.js';
 import { PATCH_CLASSES, patchLabels } from '../../demo/patch-labels.js';
 import { writeDemoTekken } from './demo-tokenizer.js';
@@ -24,23 +25,26 @@ export interface EncodedItem {
   /** Index in `ids` of the first answer token (loss is taken from here). */
   answerStart: number;
   png: Uint8Array | null;
+  /** The picture decoded as the engine decodes it (null without one). */
+  rgb: RgbImage | null;
 }
 
 /** An item as the engine would see it: prompt ids (image tokens laid out) + answer ids + EOS. */
 export async function encodeDemoItem(item: DemoItem, tokenizer: Tokenizer): Promise<EncodedItem> {
   const png = item.scene ? await scenePng(item.scene) : null;
+  const rgb = png ? await decodeImage(png) : null;
   const grids = [];
-  if (png) {
-    const { width, height } = await decodeImage(png);
+  if (rgb) {
+    const { width, height } = rgb;
     const grid = targetPatchGrid(width, height, 1024, 16);
     if (grid.cols * 16 !== width || grid.rows * 16 !== height)
       throw new Error(`demo picture ${width}×${height} is not a whole number of 16-px patches`);
     grids.push(grid);
   }
-  const request = validateChatRequest({ model: 'pixtral-demo', messages: demoMessages(item, png) });
+  const request = validateChatRequest({ model: DEMO_MODEL, messages: demoMessages(item, png) });
   const prompt = encodeChat(request, tokenizer, grids).ids;
   const ids = [...prompt, ...tokenizer.encode(item.answer), SpecialId.EOS];
-  return { ids, answerStart: prompt.length, png };
+  return { ids, answerStart: prompt.length, png, rgb };
 }
 
 async function main(): Promise<void> {
@@ -66,10 +70,9 @@ async function main(): Promise<void> {
     let height = 0;
     let width = 0;
     let patches = 0;
-    if (encoded.png && item.scene) {
-      const rgb = await decodeImage(encoded.png);
-      ({ height, width } = rgb);
-      if (!images.write(rgb.rgb)) await once(images, 'drain');
+    if (encoded.rgb && item.scene) {
+      ({ height, width } = encoded.rgb);
+      if (!images.write(encoded.rgb.rgb)) await once(images, 'drain');
       const classes = patchLabels(item.scene);
       patches = classes.length;
       if (!labels.write(classes)) await once(labels, 'drain');
