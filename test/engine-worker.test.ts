@@ -122,3 +122,43 @@ describe('engine options reach the engine (in this thread and in the worker)', (
     });
   }
 });
+
+describe('engine worker shutdown', () => {
+  it('close() lets every in-flight stream deliver its last events before the thread ends', async () => {
+    // The scheduler's last step and the relay of its last events are a few turns apart, and 'closed' ends the
+    // thread: the worker waits for its relays first, or a stream would fail with "the engine worker stopped".
+    for (let round = 0; round < 6; round++) {
+      const engine = await Engine.inWorker(location, { scheduler: { maxBatch: 4, maxQueue: 8 } });
+      let closed: Promise<void> | undefined;
+      try {
+        const prompts = await Promise.all([3, 5, 8].map((n) => prepare(engine, ask(`Count to ${n}`, n))));
+        // Started streams (a first token each): waiting ones are failed by a shutdown on purpose.
+        const streams = await Promise.all(
+          prompts.map(async (prompt) => {
+            const events = engine.generate(prompt)[Symbol.asyncIterator]();
+            const first = await events.next();
+            assert.ok(!first.done);
+            return { first: first.value, events };
+          }),
+        );
+        closed = engine.close();
+        const results = await Promise.all(
+          streams.map(({ first, events }) =>
+            collect({ [Symbol.asyncIterator]: () => prepend(first, events) }),
+          ),
+        );
+        assert.deepEqual(
+          results.map((r) => r.done.usage.completionTokens),
+          [3, 5, 8],
+        );
+      } finally {
+        await (closed ?? engine.close({ cancel: true }));
+      }
+    }
+  });
+});
+
+async function* prepend<T>(first: T, rest: AsyncIterator<T>): AsyncGenerator<T> {
+  yield first;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+}

@@ -26,6 +26,8 @@ try {
 }
 
 const cancels = new Map<number, AbortController>();
+/** Streams still being relayed: their last events can follow the scheduler's last step by a few turns. */
+const relays = new Set<Promise<void>>();
 
 /** Runs one prompt's choices, each streamed back under its own id and cancelled on its own. */
 function serve(message: Extract<ToWorker, { type: 'submit' }>): void {
@@ -47,7 +49,11 @@ function serve(message: Extract<ToWorker, { type: 'submit' }>): void {
     }
     return;
   }
-  streams.forEach((events, i) => void relay(message.streams[i]!, events));
+  streams.forEach((events, i) => {
+    const relaying = relay(message.streams[i]!, events);
+    relays.add(relaying);
+    void relaying.finally(() => relays.delete(relaying));
+  });
 }
 
 async function relay(id: number, events: AsyncIterable<GenerationEvent>): Promise<void> {
@@ -66,7 +72,9 @@ port.on('message', (message: ToWorker) => {
   else if (message.type === 'cancel')
     cancels.get(message.id)?.abort(new DOMException('cancelled', 'AbortError'));
   else
-    void scheduler.close({ cancel: message.cancel }).then(() => {
+    void scheduler.close({ cancel: message.cancel }).then(async () => {
+      // 'closed' makes the parent end the thread: every stream's last events and end must be posted first.
+      while (relays.size > 0) await Promise.all(relays);
       post({ type: 'closed' });
       port.close();
     });
