@@ -220,13 +220,13 @@ const MAKERS: Record<DemoTask, (rng: SeededRandom) => DemoItem> = {
   greeting: greetingItem,
 };
 
-/** How often each task appears in training (receipts and text are the hardest to learn). */
+/** How often each task appears in training (receipts, position and text are the hardest to learn). */
 const TRAINING_MIX: [DemoTask, number][] = [
-  ['count', 0.2],
-  ['colour', 0.16],
-  ['position', 0.18],
-  ['text', 0.18],
-  ['receipt', 0.25],
+  ['count', 0.17],
+  ['colour', 0.13],
+  ['position', 0.2],
+  ['text', 0.17],
+  ['receipt', 0.3],
   ['greeting', 0.03],
 ];
 

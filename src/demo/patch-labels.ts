@@ -1,14 +1,16 @@
 /**
- * What each 16-px patch of a demo picture shows, as a class id: nothing, a shape (its colour and kind — the patch
- * holding the shape's centre), or a character of text (every patch a glyph covers). The trainer uses them for an
+ * What each 16-px patch of a demo picture shows, as a class id: nothing, part of a shape (its colour, kind and
+ * side — every patch it covers), or a character of text (every patch a glyph covers). The trainer uses them for an
  * auxiliary per-patch loss on the vision encoder (a throwaway head, not part of the checkpoint), so the encoder
  * learns to see from the first steps instead of the decoder learning to ignore the picture.
  */
-import { COLOUR_NAMES, receiptLines, SHAPE_KINDS, type Scene } from './scenes.js';
+import { COLOUR_NAMES, receiptLines, SHAPE_KINDS, sideOfPair, type Scene, type Side } from './scenes.js';
 
 const CHARACTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:-%$';
-const SHAPE_CLASSES = COLOUR_NAMES.length * SHAPE_KINDS.length;
-/** 0 = nothing, then every (colour, kind), then every character. */
+/** A shape's side relative to the other one in two-shape pictures, none otherwise. */
+const SIDES: (Side | 'none')[] = ['none', 'left', 'right', 'top', 'bottom'];
+const SHAPE_CLASSES = COLOUR_NAMES.length * SHAPE_KINDS.length * SIDES.length;
+/** 0 = nothing, then every (colour, kind, side), then every character. */
 export const PATCH_CLASSES = 1 + SHAPE_CLASSES + CHARACTERS.length;
 const PATCH = 16;
 
@@ -26,14 +28,30 @@ export function patchLabels(scene: Scene): Uint8Array {
     if (label > 0 && r >= 0 && r < rows && c >= 0 && c < cols) labels[r * cols + c] = label;
   };
   switch (scene.type) {
-    case 'shapes':
-      for (const s of scene.shapes)
-        set(
-          Math.floor(s.y / PATCH),
-          Math.floor(s.x / PATCH),
-          1 + COLOUR_NAMES.indexOf(s.colour) * SHAPE_KINDS.length + SHAPE_KINDS.indexOf(s.kind),
-        );
+    case 'shapes': {
+      // Every patch a shape covers says which shape it is part of — colour, kind, and in a two-shape picture its
+      // side relative to the other: the decoder finds a shape by colour among all its patches, so each of them
+      // must carry the rest (the side is what 2-D RoPE alone does not hand the decoder).
+      const pair = scene.shapes.length === 2;
+      const coverage = new Float32Array(rows * cols);
+      scene.shapes.forEach((s, i) => {
+        const side = pair ? sideOfPair(s, scene.shapes[1 - i]!) : 'none';
+        const shapeClass =
+          (COLOUR_NAMES.indexOf(s.colour) * SHAPE_KINDS.length + SHAPE_KINDS.indexOf(s.kind)) * SIDES.length +
+          SIDES.indexOf(side);
+        const centre = [Math.floor(s.y / PATCH), Math.floor(s.x / PATCH)] as const;
+        for (let r = Math.floor((s.y - s.r) / PATCH); r <= Math.floor((s.y + s.r) / PATCH); r++)
+          for (let c = Math.floor((s.x - s.r) / PATCH); c <= Math.floor((s.x + s.r) / PATCH); c++) {
+            if (r < 0 || r >= rows || c < 0 || c >= cols) continue;
+            const covered = r === centre[0] && c === centre[1] ? 1 : circleCoverage(s.x, s.y, s.r, r, c);
+            if (covered >= 0.25 && covered > coverage[r * cols + c]!) {
+              coverage[r * cols + c] = covered;
+              set(r, c, 1 + shapeClass);
+            }
+          }
+      });
       break;
+    }
     case 'text': // 32-px character cells: each glyph covers a 2×2 block of patches
       [...scene.text].forEach((ch, i) => {
         for (const [dr, dc] of [
@@ -52,4 +70,16 @@ export function patchLabels(scene: Scene): Uint8Array {
       break;
   }
   return labels;
+}
+
+/** The share of patch (row, col) inside the circle (cx, cy, radius), sampled on a 4×4 grid. */
+function circleCoverage(cx: number, cy: number, radius: number, row: number, col: number): number {
+  let inside = 0;
+  for (let i = 0; i < 4; i++)
+    for (let j = 0; j < 4; j++) {
+      const x = col * PATCH + (j + 0.5) * (PATCH / 4);
+      const y = row * PATCH + (i + 0.5) * (PATCH / 4);
+      if (Math.hypot(x - cx, y - cy) <= radius) inside++;
+    }
+  return inside / 16;
 }

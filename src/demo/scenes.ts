@@ -181,29 +181,42 @@ export function randomShapes(
   }
 }
 
-/** Two shapes of different kinds and colours, one on each side of the picture along one axis. */
+/**
+ * Two shapes of different kinds and colours, one on each side of the picture along one axis. Across that axis
+ * they are at most half as far apart as along it, so the picture itself says which axis the pair lies on.
+ */
 export function randomPair(rng: SeededRandom, axis: 'horizontal' | 'vertical'): ShapesScene {
   const width = CELL * between(rng, 7, 10);
   const height = CELL * between(rng, 7, 10);
+  const along = axis === 'horizontal' ? width : height;
+  const across = axis === 'horizontal' ? height : width;
   const kinds = shuffled(rng, SHAPE_KINDS).slice(0, 2);
   const colours = shuffled(rng, COLOUR_NAMES).slice(0, 2);
-  const shapes = [0, 1].map((i): Shape => {
-    const r = between(rng, 10, 15);
-    const along = axis === 'horizontal' ? width : height;
-    const across = axis === 'horizontal' ? height : width;
-    // First shape in the first half (left/top), second in the other half, with a gap around the middle.
-    const lo = i === 0 ? r + 2 : Math.ceil(along / 2) + r + 4;
-    const hi = i === 0 ? Math.floor(along / 2) - r - 4 : along - r - 2;
-    const a = between(rng, lo, hi);
-    const b = between(rng, r + 2, across - r - 2);
-    return {
-      kind: kinds[i]!,
-      colour: colours[i]!,
-      r,
-      ...(axis === 'horizontal' ? { x: a, y: b } : { x: b, y: a }),
-    };
-  });
+  const radii = [between(rng, 12, 19), between(rng, 12, 19)];
+  // First shape in the first half (left/top), second in the other half, with a gap around the middle.
+  const a0 = between(rng, radii[0]! + 2, Math.floor(along / 2) - radii[0]! - 4);
+  const a1 = between(rng, Math.ceil(along / 2) + radii[1]! + 4, along - radii[1]! - 2);
+  const b0 = between(rng, radii[0]! + 2, across - radii[0]! - 2);
+  const reach = Math.floor((a1 - a0) / 2);
+  const b1 = between(rng, Math.max(radii[1]! + 2, b0 - reach), Math.min(across - radii[1]! - 2, b0 + reach));
+  const shapes = [
+    [a0, b0],
+    [a1, b1],
+  ].map(([a, b], i): Shape => ({
+    kind: kinds[i]!,
+    colour: colours[i]!,
+    r: radii[i]!,
+    ...(axis === 'horizontal' ? { x: a!, y: b! } : { x: b!, y: a! }),
+  }));
   return { type: 'shapes', width, height, background: pick(rng, PAPERS), shapes };
+}
+
+/** Where a shape of a two-shape picture is relative to the other: along the axis they are further apart on. */
+export function sideOfPair(shape: Shape, other: Shape): Side {
+  const dx = shape.x - other.x;
+  const dy = shape.y - other.y;
+  if (Math.abs(dx) >= Math.abs(dy)) return dx < 0 ? 'left' : 'right';
+  return dy < 0 ? 'top' : 'bottom';
 }
 
 export function randomText(rng: SeededRandom): TextScene {

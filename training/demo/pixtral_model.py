@@ -186,7 +186,7 @@ class Pixtral(nn.Module):
             h = h.clone()
             for owner, fs in per_row.items():
                 where = (tokens[owner] == IMG).nonzero(as_tuple=True)[0]
-                h[owner, where] = torch.cat(fs, dim=0)
+                h[owner, where] = torch.cat(fs, dim=0).to(h.dtype)
         T = tokens.shape[1]
         cos, sin = self.rope(T)
         mask = torch.full((T, T), float('-inf')).triu(1)[None, None]

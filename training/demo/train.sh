@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA="${DEMO_DATA_DIR:-${TMPDIR:-/tmp}/pixtral-demo-data}"
-ITEMS="${DEMO_ITEMS:-48000}"
+ITEMS="${DEMO_ITEMS:-64000}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 
 "$PYTHON" -c 'import torch' 2>/dev/null || {
