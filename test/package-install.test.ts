@@ -57,6 +57,10 @@ describe('the packed package, installed without a compiler', () => {
     assert.ok(!paths.some((p) => p.startsWith('dist/test/') || p.startsWith('test/')), 'no tests');
     // The embedded demo model (~15 MB of bf16 weights, the library's default) is most of the package.
     assert.ok(paths.includes('models/pixtral-demo/consolidated.safetensors'), 'the demo model ships');
+    assert.ok(
+      paths.includes('dist/web/playground.js') && paths.includes('dist/web/index.html'),
+      'the playground ships',
+    );
     assert.ok(packed[0].size < 16_000_000, `tarball of ${packed[0].size} bytes`);
 
     writeOfflineProject(app, `../${packed[0].filename}`, ['zod']);

@@ -1,8 +1,8 @@
 /**
  * Image token layout (spec §4). Kept here so the chat renderer does not depend on the image module (which
- * decodes pixels); `src/image` may export the same layout as `imageTokenIds` — fold them together later.
+ * decodes pixels), and pure: the web playground bundles it to price an image before sending it.
  */
-import { SpecialId } from '../tokenizer/index.js';
+import { SpecialId } from '../tokenizer/special-tokens.js';
 
 /** The patch grid of one preprocessed image (`rows` × `cols` patches of 16×16 pixels). */
 export interface ImageGrid {
@@ -24,4 +24,9 @@ export function imageTokenLayout(rows: number, cols: number): number[] {
     ids.push(r < rows - 1 ? SpecialId.IMG_BREAK : SpecialId.IMG_END);
   }
   return ids;
+}
+
+/** How many prompt tokens an image of this patch grid takes: its rows·(cols+1) layout ids. */
+export function imageTokenCount(grid: ImageGrid): number {
+  return grid.rows * (grid.cols + 1);
 }

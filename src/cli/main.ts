@@ -61,7 +61,7 @@ const COMMANDS: Record<string, Command> = {
   serve: {
     summary: 'serve the Mistral-compatible HTTP API (keys, metering, free tier)',
     usage:
-      'pixtral serve [--model MODEL|builtin:tiny | --upstream URL] [--pull] [--revision REV] [--token HF_TOKEN] [--host H] [--port P] [--db URL] [--data-dir DIR] [--no-auth] [--model-name NAME] [--context N] [--max-batch N] [--max-queue N] [--cache-size BYTES] [--free-rpm N] [--free-tpm N] [--free-monthly-tokens N] [--price-input USD] [--price-output USD] [--allow-private-image-urls] [--replica ID] [--log-level LEVEL] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8]',
+      'pixtral serve [--model MODEL|builtin:tiny | --upstream URL] [--pull] [--revision REV] [--token HF_TOKEN] [--host H] [--port P] [--db URL] [--data-dir DIR] [--no-auth] [--no-playground] [--model-name NAME] [--context N] [--max-batch N] [--max-queue N] [--cache-size BYTES] [--free-rpm N] [--free-tpm N] [--free-monthly-tokens N] [--price-input USD] [--price-output USD] [--allow-private-image-urls] [--replica ID] [--log-level LEVEL] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8]',
     load: () => import('./commands/serve.js'),
   },
   keys: {

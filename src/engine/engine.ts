@@ -23,6 +23,8 @@ export interface EngineClient {
   readonly description: string;
   readonly maxContext: number;
   readonly vision: boolean;
+  /** How images are sized into patches (and so what they cost in tokens); null without a vision encoder. */
+  readonly image: ImageSettings | null;
   /** What a local model runs with (null in front of an upstream, whose settings are its own). */
   readonly settings: EngineSettings | null;
   /** Renders a validated request to prompt ids with its images; throws ContextLengthError when it cannot fit. */

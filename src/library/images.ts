@@ -5,7 +5,7 @@
  * are fetched when the prompt is prepared, with the server's size, time and address rules.
  */
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_MAX_IMAGE_BYTES, fileToDataUri } from '../engine/fetchers.js';
+import { DEFAULT_MAX_IMAGE_BYTES, fileToDataUri, imageMimeType } from '../engine/fetchers.js';
 import type { ImageFetcher } from '../engine/prepare.js';
 import { ImageError } from '../image/errors.js';
 import { remoteImageFetcher } from '../server/remote-images.js';
@@ -26,7 +26,8 @@ export async function toImageUrl(source: ImageSource): Promise<string> {
         `image is larger than the ${DEFAULT_MAX_IMAGE_BYTES}-byte limit`,
         'too_large',
       );
-    return `data:application/octet-stream;base64,${Buffer.from(source.buffer, source.byteOffset, source.byteLength).toString('base64')}`;
+    const bytes = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+    return `data:${imageMimeType(bytes)};base64,${bytes.toString('base64')}`;
   }
   const text = source instanceof URL ? source.href : source;
   if (/^(data|https?):/i.test(text)) return text;

@@ -17,6 +17,7 @@ import { remoteImageFetcher } from './remote-images.js';
 import { registerChatCompletions } from './routes/chat-completions.js';
 import { registerModels } from './routes/models.js';
 import { registerOps } from './routes/ops.js';
+import { registerPlayground } from './routes/playground.js';
 import { registerUsage } from './routes/usage.js';
 
 /** pino options (level, and optionally where the lines go), or false for silence (tests). */
@@ -110,5 +111,6 @@ export function buildApp(deps: AppDeps): PixtralApp {
   registerModels(app, config, engine);
   registerUsage(app, store, metering);
   registerOps(app, config, engine, metrics, isShuttingDown);
+  registerPlayground(app, config, engine);
   return { app, metrics };
 }

@@ -23,6 +23,8 @@ export interface ServerConfig {
   readonly maxChoices: number;
   /** How long a graceful shutdown lets in-flight requests finish before cancelling them. */
   readonly shutdownGraceMs: number;
+  /** Serve the web playground at `/` (off with --no-playground). */
+  readonly playground: boolean;
 }
 
 export const DEFAULT_LIMITS: Readonly<Record<Tier, TierLimits>> = {
@@ -55,6 +57,7 @@ export function defaultServerConfig(overrides: Partial<ServerConfig> = {}): Serv
     replicaLease: replicaLease(),
     maxChoices: DEFAULT_MAX_CHOICES,
     shutdownGraceMs: 30_000,
+    playground: true,
     ...overrides,
   };
 }

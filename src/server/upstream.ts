@@ -4,6 +4,7 @@
  * tokenized here (with the bundled Tekken tokenizer) so errors, limits and prompt-token counts are ours;
  * the upstream's own usage figures are billed when it reports them.
  */
+import type { ImageSettings } from '../checkpoint/index.js';
 import type { CompletionRequest } from '../chat/completion-request.js';
 import { pyJsonDumps } from '../chat/pyjson.js';
 import type { ChoicesRun, EngineClient } from '../engine/engine.js';
@@ -42,6 +43,8 @@ export class UpstreamEngine implements EngineClient {
   private closed = false;
   readonly maxContext: number;
   readonly vision = true;
+  /** Pixtral 12B's image sizing: what the engines behind an upstream run. */
+  readonly image: ImageSettings = { patchSize: 16, maxImageSize: 1024 };
   readonly settings = null;
   readonly id: string;
 
@@ -57,7 +60,7 @@ export class UpstreamEngine implements EngineClient {
   prepare(request: CompletionRequest, fetchImage: ImageFetcher = dataUriFetcher()): Promise<Prompt> {
     const rules = {
       tokenizer: this.tokenizer,
-      image: { patchSize: 16, maxImageSize: 1024 },
+      image: this.image,
       maxContext: this.maxContext,
     };
     return preparePrompt(request, rules, fetchImage);

@@ -3,7 +3,6 @@
  * divergence of the quantized model against full precision over a fixed text + image prompt set. On the demo
  * model (a trained one, unlike builtin:tiny) it also scores the held-out questions at both precisions.
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Quantization } from '../../backend/native/native-weight.js';
 import { demoModelDir } from '../../demo/embedded-model.js';
@@ -12,6 +11,7 @@ import { loadModel } from '../../library/model.js';
 import { measureQuality } from '../../devtools/quality/quality.js';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../errors.js';
+import { imageUrl } from '../image-input.js';
 import type { CliIO } from '../io.js';
 import { MODEL_OPTIONS, resolveModelOption } from '../model-option.js';
 
@@ -31,9 +31,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (quant !== 'q8' && quant !== 'q4') throw new UsageError('--quant must be q8 or q4');
   const baseline = values.baseline ?? 'none';
   if (baseline !== 'none' && baseline !== 'q8') throw new UsageError('--baseline must be none (bf16) or q8');
-  const image = values.image
-    ? `data:application/octet-stream;base64,${(await readFile(values.image)).toString('base64')}`
-    : undefined;
+  const image = values.image ? await imageUrl(values.image) : undefined;
   const { location } = await resolveModelOption(positionals[0]!, values, io);
   const report = await measureQuality(
     location,

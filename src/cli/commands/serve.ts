@@ -25,6 +25,7 @@ const OPTIONS = {
   port: { type: 'string' },
   ...STORE_OPTIONS,
   'no-auth': { type: 'boolean' },
+  'no-playground': { type: 'boolean' },
   upstream: { type: 'string' },
   'upstream-model': { type: 'string' },
   'max-batch': { type: 'string' },
@@ -90,6 +91,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     // The 12B's short names only for the 12B itself: a demo or test model never answers to them.
     modelAliases: modelName === PIXTRAL_12B_NAME ? PIXTRAL_12B_ALIASES : [],
     auth: !values['no-auth'],
+    playground: !values['no-playground'],
     limits: {
       ...DEFAULT_LIMITS,
       free: {
@@ -121,6 +123,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (!config.auth)
     io.err('pixtral serve: --no-auth: every request is served without an API key (local use only)');
   io.err(`pixtral serve: ${config.modelName} on ${server.url} (${server.engine.description}); Ctrl-C stops`);
+  if (config.playground) io.err(`pixtral serve: playground at ${server.url}/`);
 
   await new Promise<void>((resolve) => {
     const stop = () => {
