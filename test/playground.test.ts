@@ -277,6 +277,10 @@ describe('web playground', () => {
 
   it('works from the keyboard alone: key, image (file picker), question, Enter', async () => {
     const { page } = await open(demo);
+    // Listening from the start: playwright turns file-chooser interception on asynchronously, and a chooser
+    // opened before that would be the browser's own (invisible) dialog.
+    const chooser = page.waitForEvent('filechooser', { timeout: 60_000 });
+    chooser.catch(() => {}); // awaited below; a test that fails before then must not leave it unhandled
     await page.locator('body').click({ position: { x: 5, y: 5 } }); // nothing focused: start from the top
     await page.keyboard.press('Tab');
     await tabTo(page, 'api-key');
@@ -285,8 +289,8 @@ describe('web playground', () => {
     await page.keyboard.press('Control+a');
     await page.keyboard.type('0');
     await tabTo(page, 'attach');
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
-    await chooser.setFiles(SHAPES);
+    await page.keyboard.press('Enter');
+    await (await chooser).setFiles(SHAPES);
     await page.locator('#attachments li').waitFor();
     await tabTo(page, 'prompt', true);
     await page.keyboard.type(TRUTH['shapes.png']!.question);
