@@ -1,4 +1,7 @@
-/** Reads a Server-Sent Events body (a web ReadableStream of bytes) into {event, data} frames. */
+/**
+ * Reads a Server-Sent Events body (a web ReadableStream of bytes) into {event, data} frames. Pure web APIs: the
+ * upstream engine, the server benchmark and the playground page (bundled) all read streams with it.
+ */
 export async function* readSse(
   body: ReadableStream<Uint8Array>,
 ): AsyncGenerator<{ event: string; data: string }> {

@@ -4,7 +4,7 @@
  */
 import type { PlaygroundConfig } from '../../src/server/playground-config.js';
 import type { ChatRequestBody } from './request.js';
-import { SseParser } from './sse.js';
+import { readSse } from '../../src/server/sse-reader.js';
 
 export interface Usage {
   promptTokens: number;
@@ -55,37 +55,29 @@ export async function streamChat(
   if (!response.body) throw new ApiFailure(response.status, 'The answer had no body.');
 
   const answer: Answer = { text: '', usage: null, finishReason: null, tokensPerSecond: null };
-  const parser = new SseParser();
-  const decoder = new TextDecoder();
-  const reader = response.body.getReader();
   let firstTokenAt: number | null = null;
   let finished = false;
-  for (;;) {
-    const { done, value } = await reader.read();
-    const text = done ? decoder.decode() : decoder.decode(value, { stream: true });
-    for (const frame of parser.push(text, done)) {
-      if (frame.data === '[DONE]') {
-        finished = true;
-        continue;
-      }
-      const payload = JSON.parse(frame.data) as StreamChunk;
-      if (frame.event === 'error') throw new ApiFailure(response.status, errorMessage(payload));
-      const choice = payload.choices?.[0];
-      const delta = choice?.delta?.content;
-      if (typeof delta === 'string' && delta) {
-        firstTokenAt ??= performance.now();
-        answer.text += delta;
-        onText(delta);
-      }
-      if (choice?.finish_reason) answer.finishReason = choice.finish_reason;
-      if (payload.usage) {
-        answer.usage = {
-          promptTokens: payload.usage.prompt_tokens,
-          completionTokens: payload.usage.completion_tokens,
-        };
-      }
+  for await (const frame of readSse(response.body)) {
+    if (frame.data === '[DONE]') {
+      finished = true;
+      continue;
     }
-    if (done) break;
+    const payload = JSON.parse(frame.data) as StreamChunk;
+    if (frame.event === 'error') throw new ApiFailure(response.status, errorMessage(payload));
+    const choice = payload.choices?.[0];
+    const delta = choice?.delta?.content;
+    if (typeof delta === 'string' && delta) {
+      firstTokenAt ??= performance.now();
+      answer.text += delta;
+      onText(delta);
+    }
+    if (choice?.finish_reason) answer.finishReason = choice.finish_reason;
+    if (payload.usage) {
+      answer.usage = {
+        promptTokens: payload.usage.prompt_tokens,
+        completionTokens: payload.usage.completion_tokens,
+      };
+    }
   }
   // A stream cut short (a restart, a proxy) is not an answer, however much of it arrived.
   if (!finished) throw new ApiFailure(0, 'The connection closed before the answer was complete.');
