@@ -2,6 +2,7 @@
  * Image token layout (spec §4). Kept here so the chat renderer does not depend on the image module (which
  * decodes pixels), and pure: the web playground bundles it to price an image before sending it.
  */
+import { targetPatchGrid } from '../image/target-size.js';
 import { SpecialId } from '../tokenizer/special-tokens.js';
 
 /** The patch grid of one preprocessed image (`rows` × `cols` patches of 16×16 pixels). */
@@ -29,4 +30,13 @@ export function imageTokenLayout(rows: number, cols: number): number[] {
 /** How many prompt tokens an image of this patch grid takes: its rows·(cols+1) layout ids. */
 export function imageTokenCount(grid: ImageGrid): number {
   return grid.rows * (grid.cols + 1);
+}
+
+/** Prompt tokens an image of width×height takes once the model resizes it to patches: what a request is billed. */
+export function imageTokensForSize(
+  width: number,
+  height: number,
+  sizing: { readonly patchSize: number; readonly maxImageSize: number },
+): number {
+  return imageTokenCount(targetPatchGrid(width, height, sizing.maxImageSize, sizing.patchSize));
 }

@@ -1,4 +1,5 @@
 /** Image sources: data URIs always; local files only where the caller (the CLI) allows them. */
+import { isBmp } from '../image/bmp.js';
 import { imageBytesFromDataUri, readImageFile } from '../image/index.js';
 import type { ImageFetcher } from './prepare.js';
 
@@ -38,6 +39,6 @@ export function imageMimeType(bytes: Uint8Array): string {
   if (starts(0xff, 0xd8, 0xff)) return 'image/jpeg';
   if (ascii(0, 'GIF8')) return 'image/gif';
   if (ascii(0, 'RIFF') && ascii(8, 'WEBP')) return 'image/webp';
-  if (ascii(0, 'BM')) return 'image/bmp';
+  if (isBmp(bytes)) return 'image/bmp';
   return 'application/octet-stream';
 }

@@ -6,14 +6,13 @@
 import { existsSync } from 'node:fs';
 import type { KvFormat } from '../backend/kv-format.js';
 import type { Quantization } from '../backend/native/native-weight.js';
-import { imageTokenLayout } from '../chat/image-tokens.js';
+import { imageTokensForSize } from '../chat/image-tokens.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { DEFAULT_MODEL } from '../engine/model-source.js';
 import type { ImageFetcher } from '../engine/prepare.js';
 import { ContextLengthError as EngineContextLengthError } from '../generate/sequence.js';
 import { hubCacheDir } from '../hub/hub-settings.js';
 import { resolveModel } from '../hub/resolve-model.js';
-import { targetPatchGrid } from '../image/target-size.js';
 import type { ChatOptions } from './chat-request.js';
 import { ChatStream } from './chat-stream.js';
 import { InvalidRequestError, ModelNotFoundError, toLibraryError } from './errors.js';
@@ -150,8 +149,7 @@ export class Model {
     const image = this.engine.image;
     if (!image) throw new InvalidRequestError(`${this.id} has no vision encoder`, 'no_vision');
     if (!(width >= 1 && height >= 1)) throw new InvalidRequestError(`invalid image size ${width}×${height}`);
-    const { rows, cols } = targetPatchGrid(width, height, image.maxImageSize, image.patchSize);
-    return imageTokenLayout(rows, cols).length;
+    return imageTokensForSize(width, height, image);
   }
 
   /** Finishes what is in flight (or, with cancel, fails it) and frees the model. */

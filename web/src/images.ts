@@ -2,8 +2,7 @@
  * Images picked, dropped or pasted: read as data URLs, measured, and priced in prompt tokens by the engine's
  * own pure sizing code (bundled into the page), so the cost shown before sending is the cost charged.
  */
-import { imageTokenCount } from '../../src/chat/image-tokens.js';
-import { targetPatchGrid } from '../../src/image/target-size.js';
+import { imageTokensForSize } from '../../src/chat/image-tokens.js';
 import { storedSize } from './image-size.js';
 import type { Attachment } from './request.js';
 
@@ -24,9 +23,7 @@ export async function readImage(
   });
   const shown = await dimensions(dataUrl, file.name); // also proves the browser can decode it
   const { width, height } = storedSize(new Uint8Array(await file.arrayBuffer())) ?? shown;
-  const tokens = sizing
-    ? imageTokenCount(targetPatchGrid(width, height, sizing.maxImageSize, sizing.patchSize))
-    : null;
+  const tokens = sizing ? imageTokensForSize(width, height, sizing) : null;
   return { name: file.name || 'pasted image', dataUrl, bytes: file.size, width, height, tokens };
 }
 

@@ -1,4 +1,5 @@
 /** Image goldens: patch grid, token count and the normalised pixel tensor of each test image. */
+import { imageTokenCount } from '../../chat/image-tokens.js';
 import { preprocessImage } from '../../image/index.js';
 import type { FixtureSet } from './fixture-set.js';
 import { compareFloats, type ParityReport } from './report.js';
@@ -24,7 +25,7 @@ export async function checkImages(
       const out = await preprocessImage(set.bytes(g.image), image);
       if (out.rows !== g.rows || out.cols !== g.cols)
         throw new Error(`patch grid ${out.cols}×${out.rows} (cols×rows), expected ${g.cols}×${g.rows}`);
-      const tokens = out.rows * (out.cols + 1);
+      const tokens = imageTokenCount(out);
       if (tokens !== g.tokens) throw new Error(`${tokens} image tokens, expected ${g.tokens}`);
       const result = compareFloats(out.pixels, set.f32(g.pixels.file), PIXEL_TOLERANCE);
       return { ...result, detail: `grid ${g.cols}×${g.rows}, ${result.detail}` };
