@@ -89,7 +89,7 @@ describe('engine options reach the engine (in this thread and in the worker)', (
     backend: native ? { backend: 'native', quant: 'q8', threads: 1 } : { backend: 'reference' },
     maxContext: 96,
     kvCache: 'q8',
-    scheduler: { maxBatch: 3, maxQueue: 5, kvBudgetTokens: 500, imageCacheBytes: 12345 },
+    scheduler: { maxBatch: 3, maxQueue: 5, kvBudgetTokens: 500, cacheBytes: 12345, speculation: false },
   };
   const expected = {
     kvCache: 'q8',
@@ -97,7 +97,9 @@ describe('engine options reach the engine (in this thread and in the worker)', (
     maxBatch: 3,
     maxQueue: 5,
     kvBudgetTokens: 500,
-    imageCacheBytes: 12345,
+    cacheBytes: 12345,
+    prefixCaching: true,
+    speculation: false,
   };
   const checkBackend = (backend: string) => {
     if (native) assert.match(backend, /^native \(.*, q8, 1 threads\)$/);

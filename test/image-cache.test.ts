@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Engine } from '../src/engine/engine.js';
-import { ImageFeatureCache } from '../src/engine/image-cache.js';
+import { ByteLru } from '../src/engine/byte-lru.js';
+import { ImageFeatureCache, imageKey } from '../src/engine/image-cache.js';
 import { loadModel } from '../src/engine/load-model.js';
 import { Scheduler, type PromptInput, type SchedulerOptions } from '../src/engine/scheduler.js';
 import type { ImageInput } from '../src/model/vision-encoder.js';
@@ -12,9 +13,15 @@ import { fixturePath, loadGoldens } from './helpers/fixtures.js';
 
 const goldens = loadGoldens();
 const location = fixturePath(goldens.model.consolidated);
-const engine = Engine.load(location, { scheduler: { imageCacheBytes: 0 } });
+const engine = Engine.load(location, { scheduler: { cacheBytes: 0 } });
 const { model, tokenizer } = loadModel(location);
-const newScheduler = (options?: SchedulerOptions) => new Scheduler(model, tokenizer, options);
+/**
+ * The image cache on its own: the prefix cache would answer a repeated prompt before its image is needed, and
+ * these sampled answers are compared across batch shapes, which prompt lookup changes (prefix-cache.test.ts
+ * covers both).
+ */
+const newScheduler = (options?: SchedulerOptions) =>
+  new Scheduler(model, tokenizer, { prefixCaching: false, speculation: false, ...options });
 const g = goldens.model.generate.find((x: { ids: number[] }) => x.ids.includes(10));
 const prompt = await prepare(engine, JSON.parse(readFileSync(fixturePath(g.request), 'utf8')));
 const imageA = prompt.images[0]!;
@@ -34,15 +41,15 @@ async function answer(scheduler: Scheduler, input: PromptInput, seed = 1): Promi
 
 /** What a scheduler without an image cache answers. */
 async function uncached(input: PromptInput, seed = 1): Promise<number[]> {
-  return answer(newScheduler({ imageCacheBytes: 0 }), input, seed);
+  return answer(newScheduler({ cacheBytes: 0 }), input, seed);
 }
 
 describe('image-feature cache', () => {
   it('a cached image gives exactly the logits of an uncached run', () => {
-    const cache = new ImageFeatureCache(1 << 30);
+    const cache = new ImageFeatureCache(new ByteLru(1 << 30));
     const encode = (image: ImageInput) => model.imageEmbeddings([image]);
-    cache.rows([imageA], 'key-1', encode);
-    const hit = cache.rows([imageA], 'key-1', encode);
+    cache.rows([imageA], [imageKey('key-1', imageA)], encode);
+    const hit = cache.rows([imageA], [imageKey('key-1', imageA)], encode);
     assert.deepEqual(cache.stats.imageCacheHits, 1);
     const logits = (rows = model.imageEmbeddings([imageA])) =>
       model.prefill(prompt.ids, model.newCache(prompt.ids.length), rows);
@@ -76,7 +83,7 @@ describe('image-feature cache', () => {
 
   it('evicts the least recently used image under a small size and keeps answers right', async () => {
     const oneImage = model.imageEmbeddings([imageA]).data.byteLength;
-    const scheduler = newScheduler({ imageCacheBytes: oneImage });
+    const scheduler = newScheduler({ cacheBytes: oneImage });
     const expected = { a: await uncached(withImage(imageA)), b: await uncached(withImage(imageB)) };
     assert.notDeepEqual(expected.a, expected.b);
     for (const [name, image] of [
@@ -104,7 +111,7 @@ describe('image-feature cache', () => {
 
 describe('n choices share one prompt', () => {
   it('n = 3 runs the vision encoder and the prefill once; each choice answers as it would alone', async () => {
-    const scheduler = newScheduler({ imageCacheBytes: 0 });
+    const scheduler = newScheduler({ cacheBytes: 0 });
     const streams = scheduler.submitChoices(withImage(imageA), [sampled(1), sampled(2), sampled(3)]);
     const answers = await Promise.all(streams.map(async (s) => (await collect(s)).done.tokens));
     assert.equal(scheduler.stats.visionEncodes, 1);

@@ -88,6 +88,38 @@ describe('KV cache formats', () => {
     }
   });
 
+  it('snapshots share pages by reference; whoever writes next copies the page (copy-on-write)', () => {
+    for (const format of ['f32', 'f16', 'q8'] as const) {
+      const { cache } = filled(format, 300, 64, 32, 128);
+      const snapshot = cache.snapshot(200);
+      assert.equal(snapshot.length, 200);
+      assert.equal(snapshot.bytes, (cache.bytes * 2) / 3, 'two of three pages, held by reference');
+      const kept = kvToFloat32(cache.view(0, 200).k);
+      // The original goes on writing inside the shared pages (positions 150..): the snapshot does not change.
+      cache.truncate(150);
+      cache.reserve(10);
+      cache.write(0, tensor([10, 64], values(640)), tensor([10, 64], values(640)));
+      cache.write(1, tensor([10, 64], values(640)), tensor([10, 64], values(640)));
+      cache.advance(10);
+      // A cache made from the snapshot with more capacity than the original had reads the same positions and
+      // keeps page i at positions i·128.. as it grows past the snapshot.
+      const resumed = KvCache.fromSnapshot(snapshot, 5000, 180);
+      assert.deepEqual(kvToFloat32(resumed.view(0, 180).k), kept.subarray(0, 180 * 64), format);
+      const more = values(400 * 64);
+      resumed.reserve(400);
+      resumed.write(0, tensor([400, 64], more), tensor([400, 64], more));
+      resumed.write(1, tensor([400, 64], more), tensor([400, 64], more));
+      resumed.advance(400);
+      const grown = kvToFloat32(resumed.view(0, 580).k);
+      assert.deepEqual(grown.subarray(0, 180 * 64), kept.subarray(0, 180 * 64), `${format}: prefix kept`);
+      const tolerance = format === 'f32' ? 0 : 0.05;
+      for (let i = 0; i < more.length; i++)
+        assert.ok(Math.abs(grown[180 * 64 + i]! - more[i]!) <= tolerance, `${format} value ${i}`);
+      // Another cache from the same snapshot still sees what was stored.
+      assert.deepEqual(kvToFloat32(KvCache.fromSnapshot(snapshot, 300).view(0, 200).k), kept, format);
+    }
+  });
+
   it('attention over f16 and q8 caches equals attention over their float32 contents, on both backends', () => {
     const addon = loadNativeAddon();
     const best = addon?.features().best;

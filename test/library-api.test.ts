@@ -239,8 +239,11 @@ describe('pixtral-ts library API', () => {
       if (finish?.type !== 'finish') return;
       assert.equal(finish.text, local.text);
       assert.equal(finish.finishReason, 'length');
-      const usage = events.find((e) => e.type === 'usage');
-      assert.deepEqual(usage?.type === 'usage' && usage.usage, local.usage);
+      const usage = (chat: ChatEvent[]) => chat.find((e) => e.type === 'usage')?.usage;
+      // The same counts; cached tokens are each side's own (the server scopes its cache to the caller).
+      assert.deepEqual({ ...usage(events), cachedTokens: 0 }, { ...local.usage, cachedTokens: 0 });
+      const again = usage(await collect(remote.chat(request)));
+      assert.ok(again!.cachedTokens > 0, 'the second remote ask reports the prefix the server had cached');
     });
 
     it('a remote client reports errors with the same classes', async () => {

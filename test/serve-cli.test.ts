@@ -47,7 +47,9 @@ describe('pixtral serve', () => {
       max_context: 96,
       max_batch: 3,
       max_queue: 5,
-      image_cache_bytes: 12345,
+      cache_bytes: 12345,
+      prefix_caching: true,
+      speculation: true,
     });
     assert.equal((await chat(server.url, 'model-consolidated')).status, 200);
   });

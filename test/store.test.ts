@@ -121,7 +121,14 @@ function contractSuite(name: string, makeBackend: () => Promise<Backend | { skip
       const [row] = await h.store.usage();
       assert.deepEqual(row, {
         ...{ requestId: id, keyId: key, model: 'pixtral-12b', status: 'in_progress', promptTokens: 1234 },
-        ...{ completionTokens: 0, costUsd: 0, latencyMs: null, httpStatus: null, replica: 'r1' },
+        ...{
+          completionTokens: 0,
+          cachedTokens: 0,
+          costUsd: 0,
+          latencyMs: null,
+          httpStatus: null,
+          replica: 'r1',
+        },
         ...{ startedAt: T0, finishedAt: null },
       });
       assert.equal(await h.store.finish(id, outcome(1234, 567), DEFAULT_PRICES, T0 + 5 * SEC), true);
@@ -138,6 +145,22 @@ function contractSuite(name: string, makeBackend: () => Promise<Backend | { skip
       assert.equal(await h.store.finish('req_unknown', twice, DEFAULT_PRICES), false);
       const raw = await h.raw('SELECT cost_nanousd, status FROM requests');
       assert.deepEqual([Number(raw[0]!.cost_nanousd), raw[0]!.status], [1_017_250, 'completed']);
+    });
+
+    it('records cached prompt tokens and bills them at the cached price (the input price unless set)', async (h) => {
+      const key = await newKey(h.store);
+      const prices = { inputPerMillion: 0.25, outputPerMillion: 1.25, cachedInputPerMillion: 0.05 };
+      const a = requestId(await admit(h.store, key, 1000, NONE));
+      const b = requestId(await admit(h.store, key, 1000, NONE, T0 + SEC));
+      await h.store.finish(a, { ...outcome(1000, 100), cachedTokens: 800 }, prices, T0 + 2 * SEC);
+      await h.store.finish(b, { ...outcome(1000, 100), cachedTokens: 800 }, DEFAULT_PRICES, T0 + 2 * SEC);
+      const rows = await h.store.usage();
+      const byId = new Map(rows.map((r) => [r.requestId, r]));
+      // 200 × $0.25/M + 800 × $0.05/M + 100 × $1.25/M = 50 000 + 40 000 + 125 000 nano-dollars.
+      assert.deepEqual([byId.get(a)!.cachedTokens, byId.get(a)!.costUsd], [800, 0.000215]);
+      // Without a cached price: 1000 × $0.25/M + 100 × $1.25/M.
+      assert.deepEqual([byId.get(b)!.cachedTokens, byId.get(b)!.costUsd], [800, 0.000375]);
+      assert.equal((await h.store.usageTotals({ keyId: key })).cachedTokens, 1600);
     });
 
     it('concurrent admissions admit exactly the limit, also across two stores', async (h) => {
@@ -360,7 +383,13 @@ function contractSuite(name: string, makeBackend: () => Promise<Backend | { skip
       const [k1, k2] = [await newKey(h.store), await newKey(h.store)];
       for (let i = 0; i < 5; i++) {
         const id = requestId(await admit(h.store, i % 2 === 0 ? k1 : k2, 10 + i, NONE, T0 + i * SEC));
-        if (i < 4) await h.store.finish(id, outcome(10 + i, 3 * i), DEFAULT_PRICES, T0 + i * SEC);
+        if (i < 4)
+          await h.store.finish(
+            id,
+            { ...outcome(10 + i, 3 * i), cachedTokens: i },
+            DEFAULT_PRICES,
+            T0 + i * SEC,
+          );
       }
       for (const filter of [{}, { keyId: k1 }, { since: T0 + 2 * SEC }, { keyId: k2, since: T0 + 2 * SEC }]) {
         const rows = await h.store.usage(filter);
@@ -374,6 +403,10 @@ function contractSuite(name: string, makeBackend: () => Promise<Backend | { skip
           totals.completionTokens,
           rows.reduce((n, r) => n + r.completionTokens, 0),
         );
+        assert.equal(
+          totals.cachedTokens,
+          rows.reduce((n, r) => n + r.cachedTokens, 0),
+        );
         assert.ok(Math.abs(totals.costUsd - rows.reduce((n, r) => n + r.costUsd, 0)) < 1e-12);
       }
       assert.ok((await h.store.usageTotals({})).costUsd > 0);
@@ -381,6 +414,7 @@ function contractSuite(name: string, makeBackend: () => Promise<Backend | { skip
         requests: 0,
         promptTokens: 0,
         completionTokens: 0,
+        cachedTokens: 0,
         costUsd: 0,
       });
     });

@@ -1,4 +1,7 @@
-/** The --backend / --quant / --threads / --kv-cache / --context options shared by commands that run the model. */
+/**
+ * The --backend / --quant / --threads / --kv-cache / --context / --no-speculation options shared by commands that
+ * run the model.
+ */
 import { KV_FORMATS, type KvFormat } from '../backend/kv-format.js';
 import type { EngineOptions } from '../engine/engine.js';
 import type { Quantization } from '../backend/native/native-weight.js';
@@ -12,6 +15,7 @@ export const BACKEND_OPTIONS = {
   threads: { type: 'string' },
   'kv-cache': { type: 'string' },
   context: { type: 'string' },
+  'no-speculation': { type: 'boolean' },
 } as const;
 
 type EngineOptionValues = {
@@ -20,6 +24,7 @@ type EngineOptionValues = {
   threads?: string;
   'kv-cache'?: string;
   context?: string;
+  'no-speculation'?: boolean;
 };
 
 /** The engine options of a command line: one object, handed unchanged to wherever the model runs. */
@@ -28,11 +33,12 @@ export function engineOptions(
   scheduler?: EngineOptions['scheduler'],
 ): EngineOptions {
   const kvCache = kvCacheOption(values['kv-cache']);
+  const schedulerOptions = values['no-speculation'] ? { ...scheduler, speculation: false } : scheduler;
   return {
     backend: backendSpec(values),
     maxContext: numberOption(values.context, 'context', 131072, 2, 131072),
     ...(kvCache && { kvCache }),
-    ...(scheduler && { scheduler }),
+    ...(schedulerOptions && { scheduler: schedulerOptions }),
   };
 }
 

@@ -33,7 +33,7 @@ export interface EngineClient {
   generate(prompt: Prompt, choice?: number, signal?: AbortSignal): AsyncIterable<GenerationEvent>;
   /**
    * Starts `n` choices of a prompt together (a local model encodes its images and prefills it once), one
-   * stream each; `scope` (the API key) bounds which cached image features it may reuse.
+   * stream each; `scope` (the API key) bounds which cached image features and prompt prefixes it may reuse.
    */
   generateChoices(prompt: Prompt, n: number, run?: ChoicesRun): AsyncIterable<GenerationEvent>[];
   stats(): SchedulerStats;
@@ -43,7 +43,7 @@ export interface EngineClient {
 
 export interface ChoicesRun {
   readonly signal?: AbortSignal;
-  /** Whose cached image features the prompt may use: the API key's id (one key never sees another's). */
+  /** Whose cached image features and prefixes the prompt may use: the API key's id (never another key's). */
   readonly scope?: string;
 }
 
@@ -55,8 +55,12 @@ export interface EngineSettings {
   readonly maxBatch: number;
   readonly maxQueue: number;
   readonly kvBudgetTokens: number;
-  /** Bytes the image-feature cache may hold. */
-  readonly imageCacheBytes: number;
+  /** Bytes the image-feature and prefix caches may hold together. */
+  readonly cacheBytes: number;
+  /** Whether prompts reuse the KV of earlier prompts' prefixes. */
+  readonly prefixCaching: boolean;
+  /** Whether a lone sequence decodes with prompt-lookup drafts. */
+  readonly speculation: boolean;
 }
 
 /** The scheduler in this thread, or its proxy in the engine worker: both queue prompts for generation. */

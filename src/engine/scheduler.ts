@@ -4,17 +4,27 @@
  * prefilled one chunk per tick (so a long image prompt never stalls the others for long), and the decode steps
  * of all running sequences are batched into one forward pass per tick (continuous batching). Cancellation —
  * an AbortSignal or a consumer that stops reading — drops a sequence between steps and frees its cache.
+ *
+ * What was computed once is not computed again (issue #15): a prompt starts from the longest prefix of an
+ * earlier prompt of the same API key (prefix-cache.ts), its images come from the image-feature cache, its `n`
+ * choices share one prefill, and a lone decoding sequence verifies tokens drafted from its prompt
+ * (prompt-lookup.ts) several at a time.
  */
 import type { Tensor } from '../backend/types.js';
+import { DraftPolicy, DraftTimings } from '../generate/draft-policy.js';
+import { draftFromPrompt } from '../generate/prompt-lookup.js';
 import { type GenerateOptions, type GenerationEvent, Sequence } from '../generate/sequence.js';
 import type { KvCache } from '../model/kv-cache.js';
+import { concatRows, sliceRows } from '../model/rows.js';
 import type { PixtralModel } from '../model/pixtral.js';
 import type { ImageInput } from '../model/vision-encoder.js';
 import { availableMemory } from '../hub/memory-fit.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import type { EngineSettings } from './engine.js';
 import { EventChannel } from './event-channel.js';
-import { ImageFeatureCache, type ImageCacheStats, LOCAL_SCOPE } from './image-cache.js';
+import { ByteLru } from './byte-lru.js';
+import { ImageFeatureCache, type ImageCacheStats, imageKey, LOCAL_SCOPE } from './image-cache.js';
+import { PrefixCache, type PrefixCacheStats, type PromptKey } from './prefix-cache.js';
 
 /** Defaults of the scheduler, in one place. */
 export const DEFAULT_MAX_BATCH = 8;
@@ -27,8 +37,18 @@ export interface SchedulerOptions {
   readonly maxQueue?: number;
   /** KV-cache positions (Σ prompt + max answer) the running sequences may reserve together. */
   readonly kvBudgetTokens?: number;
-  /** Bytes of image features (adapter outputs) kept for reuse; 0 keeps none; default a quarter of free memory. */
-  readonly imageCacheBytes?: number;
+  /**
+   * Bytes the caches (image features, prompt prefixes) may hold together; 0 keeps nothing; default a quarter
+   * of the memory left once the weights are loaded.
+   */
+  readonly cacheBytes?: number;
+  /** Reuse the KV of earlier prompts' prefixes (default true). */
+  readonly prefixCaching?: boolean;
+  /**
+   * Prompt-lookup speculative decoding for a lone decoding sequence: true (the default) drafts when the
+   * measured timings say it pays, 'always' drafts the most every step (tests, measurements), false never.
+   */
+  readonly speculation?: boolean | 'always';
 }
 
 export class QueueFullError extends Error {
@@ -54,6 +74,16 @@ interface Job {
   cache: KvCache | null;
   /** The token to feed in the next decode step. */
   next: number | null;
+  /** How many tokens to draft for it (prompt lookup). */
+  readonly drafts: DraftPolicy;
+}
+
+/** Prompt-lookup decoding so far: tokens drafted, and how many of them the model confirmed. */
+export interface SpeculationStats {
+  readonly draftedTokens: number;
+  readonly acceptedTokens: number;
+  /** Forward passes that verified a draft. */
+  readonly verifySteps: number;
 }
 
 /** A prompt and its choices (`n`): the images are encoded and the prompt prefilled once for all of them. */
@@ -63,17 +93,21 @@ interface Group {
   readonly jobs: Job[];
   cache: KvCache | null;
   prefill: Generator<number, Float32Array> | null;
+  /** The prompt as the prefix cache compares it (set when its prefill starts). */
+  key: PromptKey | null;
+  /** Prompt positions taken from the prefix cache. */
+  cachedTokens: number;
 }
 
 /** What a prompt brings to the scheduler: its ids, its images, and whose cached image features it may use. */
 export interface PromptInput {
   readonly ids: readonly number[];
   readonly images: readonly ImageInput[];
-  /** The image-cache scope (the API key): a prompt only ever hits entries of its own scope. */
+  /** The cache scope (the API key): a prompt only ever hits cache entries of its own scope. */
   readonly scope?: string;
 }
 
-export interface SchedulerStats extends ImageCacheStats {
+export interface SchedulerStats extends ImageCacheStats, PrefixCacheStats, SpeculationStats {
   readonly waiting: number;
   readonly running: number;
   readonly decodeSteps: number;
@@ -95,6 +129,13 @@ export const EMPTY_STATS: SchedulerStats = {
   imageCacheHits: 0,
   imageCacheMisses: 0,
   imageCacheBytes: 0,
+  prefixCacheHits: 0,
+  prefixCacheMisses: 0,
+  prefixCachedTokens: 0,
+  prefixCacheBytes: 0,
+  draftedTokens: 0,
+  acceptedTokens: 0,
+  verifySteps: 0,
 };
 
 export class Scheduler {
@@ -108,10 +149,15 @@ export class Scheduler {
   private decodedTokens = 0;
   private prefills = 0;
   private visionEncodes = 0;
+  private speculation = { draftedTokens: 0, acceptedTokens: 0, verifySteps: 0 };
+  private readonly draftTimings = new DraftTimings();
+  private readonly caches: ByteLru;
   private readonly imageCache: ImageFeatureCache;
+  private readonly prefixCache: PrefixCache | null;
   readonly maxBatch: number;
   readonly maxQueue: number;
   readonly kvBudgetTokens: number;
+  readonly speculative: boolean | 'always';
 
   constructor(
     readonly model: PixtralModel,
@@ -122,7 +168,10 @@ export class Scheduler {
     this.maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.kvBudgetTokens = options.kvBudgetTokens ?? 4 * model.config.maxContext;
     // Default: a quarter of the memory left once the weights are loaded (the scheduler starts after them).
-    this.imageCache = new ImageFeatureCache(options.imageCacheBytes ?? Math.floor(availableMemory() / 4));
+    this.caches = new ByteLru(options.cacheBytes ?? Math.floor(availableMemory() / 4));
+    this.imageCache = new ImageFeatureCache(this.caches);
+    this.prefixCache = (options.prefixCaching ?? true) ? new PrefixCache(this.caches) : null;
+    this.speculative = options.speculation ?? true;
   }
 
   get settings(): EngineSettings {
@@ -134,7 +183,9 @@ export class Scheduler {
       maxBatch: this.maxBatch,
       maxQueue: this.maxQueue,
       kvBudgetTokens: this.kvBudgetTokens,
-      imageCacheBytes: this.imageCache.maxBytes,
+      cacheBytes: this.caches.maxBytes,
+      prefixCaching: this.prefixCache !== null,
+      speculation: this.speculative !== false,
     };
   }
 
@@ -147,6 +198,13 @@ export class Scheduler {
       prefills: this.prefills,
       visionEncodes: this.visionEncodes,
       ...this.imageCache.stats,
+      ...(this.prefixCache?.stats ?? {
+        prefixCacheHits: 0,
+        prefixCacheMisses: 0,
+        prefixCachedTokens: 0,
+        prefixCacheBytes: 0,
+      }),
+      ...this.speculation,
     };
   }
 
@@ -172,7 +230,7 @@ export class Scheduler {
     if (choices.length === 0) throw new Error('a prompt needs at least one choice');
     const startsNow = this.waiting.length === 0 && !this.prefilling && this.running.length < this.maxBatch;
     if (!startsNow && this.waiting.length >= this.maxQueue) throw new QueueFullError(this.waiting.length);
-    const group: Group = { prompt, jobs: [], cache: null, prefill: null };
+    const group: Group = { prompt, jobs: [], cache: null, prefill: null, key: null, cachedTokens: 0 };
     for (const options of choices)
       group.jobs.push({
         sequence: new Sequence(this.tokenizer, prompt.ids.length, options),
@@ -181,6 +239,7 @@ export class Scheduler {
         group,
         cache: null,
         next: null,
+        drafts: new DraftPolicy(this.draftTimings, this.speculative === 'always' ? 'always' : 'adaptive'),
       });
     this.waiting.push(group);
     this.kick();
@@ -246,28 +305,61 @@ export class Scheduler {
 
   private prefillChunk(group: Group): void {
     if (!group.prefill) {
-      const { ids, images, scope = LOCAL_SCOPE } = group.prompt;
-      group.cache = this.model.newCache(group.jobs[0]!.sequence.capacity);
-      const imageRows: Tensor | undefined =
-        images.length > 0 ? this.imageCache.rows(images, scope, (image) => this.encode(image)) : undefined;
-      group.prefill = this.model.prefillSteps(ids, group.cache, imageRows);
-      this.prefills++;
-      return; // the vision encoder was this tick's work
+      this.startPrefill(group);
+      return; // the cache lookup and the vision encoder were this tick's work
     }
     const step = group.prefill.next();
     if (!step.done) return;
     this.prefilling = null;
-    // Every choice but the last decodes from a copy of the prompt's cache and samples from its own logits
-    // (a constraint may mask them in place).
     const cache = group.cache!;
     group.cache = null;
+    this.prefixCache?.store(group.prompt.scope ?? LOCAL_SCOPE, group.key!, cache.snapshot());
+    // Every choice but the last decodes from a copy of the prompt's cache (pages shared until written) and
+    // samples from its own logits (a constraint may mask them in place).
     const jobs = group.jobs.splice(0);
     jobs.forEach((job, i) => {
       const last = i === jobs.length - 1;
       job.cache = last ? cache : cache.fork();
+      job.sequence.cachedTokens = group.cachedTokens;
       this.accept(job, last ? step.value : step.value.slice());
       if (job.next !== null) this.running.push(job);
     });
+  }
+
+  /**
+   * Takes the longest cached prefix of the prompt, the features of the images that are not all inside it
+   * (from the image cache, or encoded), and sets up the prefill of the rest.
+   */
+  private startPrefill(group: Group): void {
+    const { ids, images, scope = LOCAL_SCOPE } = group.prompt;
+    const capacity = group.jobs[0]!.sequence.capacity;
+    const imageKeys = images.map((image) => imageKey(scope, image));
+    group.key = {
+      ids,
+      imageTokenId: this.model.imageTokenId,
+      images: images.map((image, i) => ({ key: imageKeys[i]!, tokens: image.rows * image.cols })),
+    };
+    // At least the last prompt token is run: its logits start the answer.
+    const hit = this.prefixCache?.lookup(scope, group.key, ids.length - 1) ?? null;
+    const start = hit?.length ?? 0;
+    group.cache = hit ? this.model.cacheFrom(hit.snapshot, start, capacity) : this.model.newCache(capacity);
+    group.cachedTokens = start;
+    // The [IMG] rows still to feed: skip the images wholly inside the cached prefix (never encoded).
+    let skip = ids.slice(0, start).filter((id) => id === this.model.imageTokenId).length;
+    const parts: Tensor[] = [];
+    images.forEach((image, i) => {
+      const tokens = image.rows * image.cols;
+      if (skip >= tokens) {
+        skip -= tokens;
+        return;
+      }
+      const rows = this.imageCache.features(image, imageKeys[i]!, (one) => this.encode(one));
+      parts.push(skip > 0 ? sliceRows(rows, skip, tokens) : rows);
+      skip = 0;
+    });
+    const imageRows = parts.length > 0 ? concatRows(parts) : undefined;
+    group.prefill = this.model.prefillSteps(ids.slice(start), group.cache, imageRows);
+    this.prefills++;
   }
 
   private encode(image: ImageInput): Tensor {
@@ -278,13 +370,58 @@ export class Scheduler {
   private decodeStep(): void {
     const batch = this.running.filter((job) => job.next !== null);
     if (batch.length === 0) return;
+    // A lone sequence reads every weight for one token: verifying a few drafted ones may cost little more.
+    const alone = batch.length === 1 && !this.prefilling;
+    if (this.speculative && alone) {
+      const job = batch[0]!;
+      const length = job.drafts.draftLength(this.draftRoom(job));
+      const draft = length > 0 ? draftFromPrompt(job.group.prompt.ids, job.sequence.tokens, length) : [];
+      if (draft.length > 0) return this.verifyDraft(job, draft);
+    }
+    const started = performance.now();
     const logits = this.model.stepBatch(
       batch.map((job) => job.next!),
       batch.map((job) => job.cache!),
     );
+    if (alone) this.draftTimings.plainStep((performance.now() - started) / 1000);
     this.decodeSteps++;
     this.decodedTokens += batch.length;
     batch.forEach((job, i) => this.accept(job, logits[i]!));
+  }
+
+  /** Draft tokens that fit in the job's remaining answer budget (the token fed now takes one more slot). */
+  private draftRoom(job: Job): number {
+    return job.sequence.capacity - job.cache!.length - 1;
+  }
+
+  /**
+   * Feeds the next token and a draft in one forward pass, then samples from each position in turn exactly as
+   * plain decoding would (same sampler, same random draws) while the sampled token equals the drafted one.
+   * Drafts are a point mass, so "sample, keep while equal" is the standard accept/reject rule: the output has
+   * the distribution of plain decoding at any temperature, and is the same tokens at temperature 0.
+   */
+  private verifyDraft(job: Job, draft: readonly number[]): void {
+    const cache = job.cache!;
+    const start = cache.length;
+    const started = performance.now();
+    const rows = this.model.forwardAll([job.next!, ...draft], cache);
+    this.draftTimings.verified(draft.length, (performance.now() - started) / 1000);
+    this.decodeSteps++;
+    this.speculation.verifySteps++;
+    this.speculation.draftedTokens += draft.length;
+    // The cache counts only confirmed positions: the fed token, then each draft token once it is accepted (its
+    // keys and values were written by this pass).
+    cache.truncate(start + 1);
+    let accepted = 0;
+    for (let i = 0; i < rows.length; i++) {
+      this.accept(job, rows[i]!);
+      this.decodedTokens++;
+      if (job.next === null || i === draft.length || job.next !== draft[i]) break;
+      cache.advance(1); // draft[i] was right: row i + 1 holds the logits after it
+      accepted++;
+    }
+    this.speculation.acceptedTokens += accepted;
+    job.drafts.record(draft.length, accepted);
   }
 
   private accept(job: Job, logits: Float32Array): void {
@@ -309,6 +446,12 @@ export class Scheduler {
       group.cache = null;
     }
     remove(this.running, job);
+    if (!error && job.cache && group.key) {
+      // The prompt and the answer so far: the prefix of the conversation's next turn.
+      const fed = job.cache.length - group.key.ids.length;
+      const ids = [...group.key.ids, ...job.sequence.tokens.slice(0, fed)];
+      this.prefixCache?.store(group.prompt.scope ?? LOCAL_SCOPE, { ...group.key, ids }, job.cache.snapshot());
+    }
     job.cache?.release();
     job.cache = null;
     job.next = null;

@@ -33,6 +33,8 @@ export interface GenerateOptions {
 export interface Usage {
   readonly promptTokens: number;
   readonly completionTokens: number;
+  /** Prompt tokens whose keys and values came from the prefix cache (included in promptTokens). */
+  readonly cachedTokens?: number;
 }
 
 export type GenerationEvent =
@@ -87,6 +89,8 @@ export class Sequence {
   private text = '';
   private toolMode = false;
   private finished = false;
+  /** Prompt tokens the scheduler took from the prefix cache (reported in the usage). */
+  cachedTokens = 0;
   /** Active output grammar: the response schema from the start, the tool-call schema after [TOOL_CALLS]. */
   private constraint: TokenConstraint | null;
   /** Keeps a JSON-mode answer closable within max_tokens (not tool calls). */
@@ -182,7 +186,11 @@ export class Sequence {
   private finish(reason: FinishReason, stoppedByString = false): GenerationEvent[] {
     this.finished = true;
     const events: GenerationEvent[] = [];
-    const usage = { promptTokens: this.promptTokens, completionTokens: this.tokens.length };
+    const usage = {
+      promptTokens: this.promptTokens,
+      completionTokens: this.tokens.length,
+      cachedTokens: this.cachedTokens,
+    };
     if (this.toolMode) {
       const raw = this.tokenizer.decode(this.tokens.slice(1));
       const calls = reason === 'stop' ? parseToolCalls(raw) : null;

@@ -16,6 +16,8 @@ export interface Usage {
   readonly promptTokens: number;
   readonly completionTokens: number;
   readonly totalTokens: number;
+  /** Prompt tokens served from the prefix cache (an earlier request of this model began the same way). */
+  readonly cachedTokens: number;
 }
 
 export type ChatEvent =
@@ -123,10 +125,10 @@ function* toChatEvents(event: GenerationEvent): Generator<ChatEvent> {
     arguments: call.function.arguments,
   }));
   for (const toolCall of toolCalls) yield { type: 'tool_call', toolCall };
-  const { promptTokens, completionTokens } = event.usage;
+  const { promptTokens, completionTokens, cachedTokens = 0 } = event.usage;
   yield {
     type: 'usage',
-    usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
+    usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, cachedTokens },
   };
   yield { type: 'finish', finishReason: event.finishReason, text: event.text, toolCalls };
 }

@@ -3,8 +3,12 @@
  * so far, stored as float32, f16 or q8 (int8 with a scale per position and kv head), in fixed-size pages.
  * Capacity is fixed when the sequence starts (prompt + requested tokens, at most the model's context); pages are
  * taken as the sequence grows — never re-allocated, so a long context costs no copy — and `release()` gives them
- * all back. `fork()` copies the filled pages for another choice of the same prompt. Attention reads the pages
- * in place.
+ * all back. Attention reads the pages in place.
+ *
+ * Pages can be shared between caches (another choice of the same prompt, a prompt prefix kept for later
+ * requests): `fork()` and `snapshot()` hand out the pages by reference and a cache copies a shared page only
+ * when it first writes into it (copy-on-write at the point where the sequences diverge). A shared page is never
+ * written, so whoever holds it — a running sequence, the prefix cache — always reads what was stored.
  */
 import {
   floatToHalf,
@@ -30,6 +34,20 @@ interface LayerPages {
   readonly values: KvPageData[];
   readonly keyScales: Float32Array[];
   readonly valueScales: Float32Array[];
+  /** Pages this cache holds by reference: copied before the first write. */
+  readonly shared: boolean[];
+}
+
+/** The filled positions of a cache, its pages held by reference (never written again): see `KvCache.snapshot`. */
+export interface KvSnapshot {
+  readonly length: number;
+  readonly format: KvFormat;
+  readonly kvWidth: number;
+  readonly headDim: number;
+  readonly pagePositions: number;
+  readonly layers: readonly Readonly<Omit<LayerPages, 'shared'>>[];
+  /** Bytes of the pages (shared pages count in every snapshot that holds them). */
+  readonly bytes: number;
 }
 
 export class KvCache {
@@ -57,6 +75,7 @@ export class KvCache {
       values: [],
       keyScales: [],
       valueScales: [],
+      shared: [],
     }));
   }
 
@@ -81,6 +100,7 @@ export class KvCache {
         const scales = this.format === 'q8' ? (positions * this.kvWidth) / this.headDim : 0;
         layer.keyScales.push(new Float32Array(scales));
         layer.valueScales.push(new Float32Array(scales));
+        layer.shared.push(false);
       }
       this.allocated += positions;
     }
@@ -108,6 +128,7 @@ export class KvCache {
       const count = Math.min(rows - row, this.pagePositions - (position % this.pagePositions));
       const from = row * this.kvWidth;
       const to = from + count * this.kvWidth;
+      if (pages.shared[page]) ownPage(pages, page);
       this.encode(k.data.subarray(from, to), pages.keys[page]!, pages.keyScales[page]!, at);
       this.encode(v.data.subarray(from, to), pages.values[page]!, pages.valueScales[page]!, at);
       row += count;
@@ -141,37 +162,75 @@ export class KvCache {
     this.length += count;
   }
 
-  /** Forgets positions from `length` on (e.g. to reuse a shared prompt prefix). */
+  /** Forgets positions from `length` on (rejected draft tokens; a shared prompt prefix). */
   truncate(length: number): void {
     this.length = Math.min(this.length, length);
   }
 
   /**
-   * A new cache of the same shape holding a copy of the positions filled so far (the prompt shared by `n`
-   * choices), page by page; each copy then grows on its own.
+   * Another cache of the same shape holding the positions filled so far (the prompt shared by `n` choices):
+   * both hold the pages by reference and copy a page only when they first write into it.
    */
   fork(): KvCache {
-    const copy = new KvCache(
-      this.layers,
-      this.kvWidth,
-      this.capacity,
-      this.format,
-      this.headDim,
-      this.pagePositions,
-    );
-    copy.reserve(this.length);
-    const used = copy.layerPages[0]?.keys.length ?? 0;
-    copy.layerPages.forEach((to, layer) => {
-      const from = this.layerPages[layer]!;
+    return KvCache.fromSnapshot(this.snapshot(), this.capacity, this.length);
+  }
+
+  /**
+   * The positions 0..length−1 as they are now, for reuse by later sequences (the prefix cache). The pages are
+   * handed out by reference; this cache copies any of them before writing into it again.
+   */
+  snapshot(length = this.length): KvSnapshot {
+    if (length > this.length)
+      throw new Error(`kv cache: snapshot of ${length} positions, ${this.length} filled`);
+    const used = Math.ceil(length / this.pagePositions);
+    let bytes = 0;
+    const layers = this.layerPages.map((layer) => {
+      layer.shared.fill(true, 0, used);
+      const pick = <T extends ArrayBufferView>(pages: T[]) => {
+        const taken = pages.slice(0, used);
+        for (const page of taken) bytes += page.byteLength;
+        return taken;
+      };
+      return {
+        keys: pick(layer.keys),
+        values: pick(layer.values),
+        keyScales: pick(layer.keyScales),
+        valueScales: pick(layer.valueScales),
+      };
+    });
+    const { format, kvWidth, headDim, pagePositions } = this;
+    return { length, format, kvWidth, headDim, pagePositions, layers, bytes };
+  }
+
+  /**
+   * A cache of `capacity` positions whose first `length` positions are a snapshot's (at most all of it), held
+   * by reference; the sequence continues from `length`.
+   */
+  static fromSnapshot(snapshot: KvSnapshot, capacity: number, length = snapshot.length): KvCache {
+    if (length > snapshot.length || length > capacity)
+      throw new Error(`kv cache: cannot take ${length} positions from a snapshot of ${snapshot.length}`);
+    const { format, kvWidth, headDim, pagePositions } = snapshot;
+    const cache = new KvCache(snapshot.layers.length, kvWidth, capacity, format, headDim, pagePositions);
+    const used = Math.ceil(length / pagePositions);
+    cache.layerPages.forEach((to, layer) => {
+      const from = snapshot.layers[layer]!;
       for (let page = 0; page < used; page++) {
-        to.keys[page]!.set(from.keys[page]!);
-        to.values[page]!.set(from.values[page]!);
-        to.keyScales[page]!.set(from.keyScales[page]!);
-        to.valueScales[page]!.set(from.valueScales[page]!);
+        to.keys.push(from.keys[page]!);
+        to.values.push(from.values[page]!);
+        to.keyScales.push(from.keyScales[page]!);
+        to.valueScales.push(from.valueScales[page]!);
+        to.shared.push(true);
       }
     });
-    copy.length = this.length;
-    return copy;
+    cache.allocated = Math.min(used * pagePositions, capacity);
+    cache.length = length;
+    // The snapshot's last page may be shorter than this cache's page there (its cache had less capacity):
+    // give this cache its own full-sized copy, so every page i still starts at position i·pagePositions.
+    const last = used - 1;
+    const lastPositions = Math.min(pagePositions, capacity - last * pagePositions);
+    if (used > 0 && cache.layerPages[0]!.keys[last]!.length < lastPositions * kvWidth)
+      cache.layerPages.forEach((pages) => ownPage(pages, last, lastPositions * kvWidth));
+    return cache;
   }
 
   release(): void {
@@ -179,4 +238,19 @@ export class KvCache {
     this.allocated = 0;
     this.length = 0;
   }
+}
+
+/** Gives a cache its own copy of a shared page (all four arrays), at least `size` values long. */
+function ownPage(pages: LayerPages, page: number, size = 0): void {
+  const copy = <T extends KvPageData | Float32Array>(data: T, length: number): T => {
+    const out = new (data.constructor as new (n: number) => T)(Math.max(data.length, length));
+    out.set(data as never);
+    return out;
+  };
+  const scaleSize = (size * pages.keyScales[page]!.length) / Math.max(1, pages.keys[page]!.length);
+  pages.keys[page] = copy(pages.keys[page]!, size);
+  pages.values[page] = copy(pages.values[page]!, size);
+  pages.keyScales[page] = copy(pages.keyScales[page]!, scaleSize);
+  pages.valueScales[page] = copy(pages.valueScales[page]!, scaleSize);
+  pages.shared[page] = false;
 }

@@ -8,7 +8,7 @@ import type { PixtralConfig } from '../checkpoint/index.js';
 import type { WeightSource } from '../checkpoint/weight-source.js';
 import { adapt, type AdapterWeights, loadAdapterWeights } from './adapter.js';
 import { Decoder, loadDecoderWeights } from './decoder.js';
-import { KvCache } from './kv-cache.js';
+import { KvCache, type KvSnapshot } from './kv-cache.js';
 import { sliceRows } from './rows.js';
 import { type ImageInput, loadVisionWeights, VisionEncoder } from './vision-encoder.js';
 
@@ -85,6 +85,11 @@ export class PixtralModel {
     return new KvCache(t.nLayers, t.nKvHeads * t.headDim, positions, this.kvFormat, t.headDim);
   }
 
+  /** A cache that continues from the first `length` positions of a snapshot (a cached prompt prefix). */
+  cacheFrom(snapshot: KvSnapshot, length: number, capacity: number): KvCache {
+    return KvCache.fromSnapshot(snapshot, Math.min(capacity, this.config.maxContext), length);
+  }
+
   /**
    * Feeds prompt tokens (appending to the cache) in chunks and returns the logits after the last one.
    * `imageRows` holds one row per [IMG] token among `ids`, in order.
@@ -121,6 +126,17 @@ export class PixtralModel {
       if (start + chunk < ids.length) yield start + chunk;
     }
     return this.decoder.logits(hidden!);
+  }
+
+  /**
+   * Feeds `ids` after the cache's positions in one forward pass and returns the logits after each of them
+   * (verifying drafted tokens: row i predicts what follows ids[i]).
+   */
+  forwardAll(ids: readonly number[], cache: KvCache): Float32Array[] {
+    const logits = this.decoder.logitsAll(
+      this.decoder.forward(this.decoder.embed(ids, this.imageTokenId), cache),
+    );
+    return ids.map((_, i) => sliceRows(logits, i, i + 1).data);
   }
 
   /** One decoding step for several sequences: row i of the result is the logits after appending ids[i] to caches[i]. */

@@ -10,6 +10,8 @@ export interface UsageBody {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** OpenAI's field for prompt tokens served from a cache (Mistral's clients ignore it). */
+  prompt_tokens_details: { cached_tokens: number };
 }
 
 export interface ChoiceResult {
@@ -29,6 +31,7 @@ export function usageBody(usage: Usage): UsageBody {
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
+    prompt_tokens_details: { cached_tokens: usage.cachedTokens ?? 0 },
   };
 }
 

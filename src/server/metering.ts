@@ -21,7 +21,8 @@ export interface OpenRequest {
   readonly startedAt: number;
   close(
     status: 'completed' | 'cancelled' | 'failed',
-    tokens: { prompt: number; completion: number },
+    /** `cached`: of the prompt tokens, those served from the prefix cache. */
+    tokens: { prompt: number; completion: number; cached?: number },
     httpStatus: number,
   ): Promise<void>;
 }
@@ -76,6 +77,7 @@ export class Metering {
             status,
             promptTokens: tokens.prompt,
             completionTokens: tokens.completion,
+            cachedTokens: tokens.cached ?? 0,
             latencyMs: Date.now() - startedAt,
             httpStatus,
           },

@@ -84,14 +84,46 @@ export class ServerMetrics {
       (s) => s.imageCacheMisses,
     );
     engineTotal('pixtral_prefills_total', 'Prompts prefilled (once for all n choices)', (s) => s.prefills);
-    new Gauge({
-      name: 'pixtral_image_cache_bytes',
-      help: 'Bytes the image-feature cache holds',
-      registers,
-      collect() {
-        this.set(stats().imageCacheBytes);
-      },
-    });
+    engineTotal(
+      'pixtral_prefix_cache_hits_total',
+      'Prompts that started from a cached prefix of an earlier prompt (same API key)',
+      (s) => s.prefixCacheHits,
+    );
+    engineTotal(
+      'pixtral_prefix_cache_misses_total',
+      'Prompts prefilled from the start (no cached prefix)',
+      (s) => s.prefixCacheMisses,
+    );
+    engineTotal(
+      'pixtral_prefix_cached_tokens_total',
+      'Prompt tokens whose keys and values came from the prefix cache',
+      (s) => s.prefixCachedTokens,
+    );
+    engineTotal(
+      'pixtral_draft_tokens_total',
+      'Tokens drafted by prompt lookup for verification',
+      (s) => s.draftedTokens,
+    );
+    engineTotal(
+      'pixtral_draft_accepted_tokens_total',
+      'Drafted tokens the model confirmed (each saves a decode step)',
+      (s) => s.acceptedTokens,
+    );
+    const engineGauge = (name: string, help: string, value: (s: SchedulerStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(value(stats()));
+        },
+      });
+    engineGauge('pixtral_image_cache_bytes', 'Bytes the image-feature cache holds', (s) => s.imageCacheBytes);
+    engineGauge(
+      'pixtral_prefix_cache_bytes',
+      'Bytes of KV pages the prefix cache holds (pages shared by two entries count twice)',
+      (s) => s.prefixCacheBytes,
+    );
   }
 
   /** Counts a request once, by the route that knows how it ended. */

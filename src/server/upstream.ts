@@ -141,7 +141,11 @@ export class UpstreamEngine implements EngineClient {
     let text = '';
     let finishReason: string | null = null;
     let truncated = false;
-    let usage: { prompt_tokens?: number; completion_tokens?: number } | null = null;
+    let usage: {
+      prompt_tokens?: number;
+      completion_tokens?: number;
+      prompt_tokens_details?: { cached_tokens?: number } | null;
+    } | null = null;
     const calls: StreamedToolCall[] = [];
     let pieces = 0;
     for await (const frame of frames) {
@@ -174,7 +178,12 @@ export class UpstreamEngine implements EngineClient {
       text: toolCalls ? '' : text,
       toolCalls,
       tokens: [],
-      usage: { promptTokens: usage?.prompt_tokens ?? promptTokens, completionTokens },
+      usage: {
+        promptTokens: usage?.prompt_tokens ?? promptTokens,
+        completionTokens,
+        // What the upstream served from its own prefix cache (an engine that reports it).
+        cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
+      },
       truncated,
     } as GenerationEvent;
   }

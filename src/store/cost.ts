@@ -6,9 +6,18 @@ import type { Prices } from './types.js';
 
 const NANO_PER_USD = 1e9;
 
-export function costNanoUsd(promptTokens: number, completionTokens: number, prices: Prices): number {
+/** `cachedTokens` (part of `promptTokens`) are billed at the cached-input price, the input price unless set. */
+export function costNanoUsd(
+  promptTokens: number,
+  completionTokens: number,
+  prices: Prices,
+  cachedTokens = 0,
+): number {
+  const cachedPrice = prices.cachedInputPerMillion ?? prices.inputPerMillion;
   return Math.round(
-    promptTokens * prices.inputPerMillion * 1000 + completionTokens * prices.outputPerMillion * 1000,
+    (promptTokens - cachedTokens) * prices.inputPerMillion * 1000 +
+      cachedTokens * cachedPrice * 1000 +
+      completionTokens * prices.outputPerMillion * 1000,
   );
 }
 

@@ -63,6 +63,11 @@ const SQLITE: readonly Migration[] = [
     description: 'replica heartbeats',
     statements: ['CREATE TABLE replicas (id TEXT PRIMARY KEY, heartbeat_at INTEGER NOT NULL) STRICT'],
   },
+  {
+    version: 3,
+    description: 'prompt tokens served from the prefix cache',
+    statements: ['ALTER TABLE requests ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0'],
+  },
 ];
 
 const POSTGRES: readonly Migration[] = [
@@ -101,6 +106,11 @@ const POSTGRES: readonly Migration[] = [
     version: 2,
     description: 'replica heartbeats',
     statements: ['CREATE TABLE replicas (id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL)'],
+  },
+  {
+    version: 3,
+    description: 'prompt tokens served from the prefix cache',
+    statements: ['ALTER TABLE requests ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0'],
   },
 ];
 

@@ -189,15 +189,17 @@ export class PostgresStore implements Store {
     prices: Prices,
     now: number = Date.now(),
   ): Promise<boolean> {
-    const cost = costNanoUsd(outcome.promptTokens, outcome.completionTokens, prices);
+    const cachedTokens = outcome.cachedTokens ?? 0;
+    const cost = costNanoUsd(outcome.promptTokens, outcome.completionTokens, prices, cachedTokens);
     const result = await this.pool.query(
-      `UPDATE requests SET status = $1, prompt_tokens = $2, completion_tokens = $3, cost_nanousd = $4,
-         latency_ms = $5, http_status = $6, finished_at = $7
-       WHERE id = $8 AND status = 'in_progress'`,
+      `UPDATE requests SET status = $1, prompt_tokens = $2, completion_tokens = $3, cached_tokens = $4,
+         cost_nanousd = $5, latency_ms = $6, http_status = $7, finished_at = $8
+       WHERE id = $9 AND status = 'in_progress'`,
       [
         outcome.status,
         outcome.promptTokens,
         outcome.completionTokens,
+        cachedTokens,
         cost,
         outcome.latencyMs,
         outcome.httpStatus,

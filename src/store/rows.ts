@@ -24,6 +24,7 @@ export interface RequestRow {
   status: string;
   prompt_tokens: Num;
   completion_tokens: Num;
+  cached_tokens: Num;
   cost_nanousd: Num;
   latency_ms: Num | null;
   http_status: Num | null;
@@ -34,7 +35,7 @@ export interface RequestRow {
 
 export const KEY_COLUMNS = 'id, name, tier, prefix, created_at, revoked_at';
 export const REQUEST_COLUMNS =
-  'id, key_id, model, status, prompt_tokens, completion_tokens, cost_nanousd, latency_ms, http_status, replica, started_at, finished_at';
+  'id, key_id, model, status, prompt_tokens, completion_tokens, cached_tokens, cost_nanousd, latency_ms, http_status, replica, started_at, finished_at';
 
 export function toNumber(value: Num): number {
   return typeof value === 'number' ? value : Number(value);
@@ -63,6 +64,7 @@ export function toLedgerRow(row: RequestRow): LedgerRow {
     status: row.status as RequestStatus,
     promptTokens: toNumber(row.prompt_tokens),
     completionTokens: toNumber(row.completion_tokens),
+    cachedTokens: toNumber(row.cached_tokens),
     costUsd: nanoToUsd(toNumber(row.cost_nanousd)),
     latencyMs: toNullableNumber(row.latency_ms),
     httpStatus: toNullableNumber(row.http_status),
@@ -95,12 +97,14 @@ export function usageWhere(
 
 export const USAGE_TOTALS_COLUMNS =
   'COUNT(*) AS requests, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens, ' +
-  'COALESCE(SUM(completion_tokens), 0) AS completion_tokens, COALESCE(SUM(cost_nanousd), 0) AS cost_nanousd';
+  'COALESCE(SUM(completion_tokens), 0) AS completion_tokens, COALESCE(SUM(cached_tokens), 0) AS cached_tokens, ' +
+  'COALESCE(SUM(cost_nanousd), 0) AS cost_nanousd';
 
 export interface TotalsRow {
   requests: Num;
   prompt_tokens: Num;
   completion_tokens: Num;
+  cached_tokens: Num;
   cost_nanousd: Num;
 }
 
@@ -109,6 +113,7 @@ export function toUsageTotals(row: TotalsRow): UsageTotals {
     requests: toNumber(row.requests),
     promptTokens: toNumber(row.prompt_tokens),
     completionTokens: toNumber(row.completion_tokens),
+    cachedTokens: toNumber(row.cached_tokens),
     costUsd: nanoToUsd(toNumber(row.cost_nanousd)),
   };
 }

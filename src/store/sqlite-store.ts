@@ -148,15 +148,17 @@ export class SqliteStore implements Store {
     prices: Prices,
     now: number = Date.now(),
   ): Promise<boolean> {
-    const cost = costNanoUsd(outcome.promptTokens, outcome.completionTokens, prices);
+    const cachedTokens = outcome.cachedTokens ?? 0;
+    const cost = costNanoUsd(outcome.promptTokens, outcome.completionTokens, prices, cachedTokens);
     const result = this.stmt(
-      `UPDATE requests SET status = ?, prompt_tokens = ?, completion_tokens = ?, cost_nanousd = ?,
-           latency_ms = ?, http_status = ?, finished_at = ?
+      `UPDATE requests SET status = ?, prompt_tokens = ?, completion_tokens = ?, cached_tokens = ?,
+           cost_nanousd = ?, latency_ms = ?, http_status = ?, finished_at = ?
          WHERE id = ? AND status = 'in_progress'`,
     ).run(
       outcome.status,
       outcome.promptTokens,
       outcome.completionTokens,
+      cachedTokens,
       cost,
       outcome.latencyMs,
       outcome.httpStatus,

@@ -70,6 +70,8 @@ export interface RequestOutcome {
   readonly status: 'completed' | 'cancelled' | 'failed';
   readonly promptTokens: number;
   readonly completionTokens: number;
+  /** Of the prompt tokens, those whose keys and values came from the prefix cache. */
+  readonly cachedTokens?: number;
   readonly latencyMs: number;
   /** HTTP status returned (or 200 for a stream that ended normally). */
   readonly httpStatus: number;
@@ -79,6 +81,8 @@ export interface RequestOutcome {
 export interface Prices {
   readonly inputPerMillion: number;
   readonly outputPerMillion: number;
+  /** Prompt tokens served from the prefix cache; unset: the input price. */
+  readonly cachedInputPerMillion?: number;
 }
 
 export const DEFAULT_PRICES: Prices = { inputPerMillion: 0.25, outputPerMillion: 1.25 };
@@ -90,6 +94,8 @@ export interface LedgerRow {
   readonly status: RequestStatus;
   readonly promptTokens: number;
   readonly completionTokens: number;
+  /** Of the prompt tokens, those served from the prefix cache. */
+  readonly cachedTokens: number;
   /** Exact cost in US dollars (stored as integer nano-dollars). */
   readonly costUsd: number;
   readonly latencyMs: number | null;
@@ -111,6 +117,7 @@ export interface UsageTotals {
   readonly requests: number;
   readonly promptTokens: number;
   readonly completionTokens: number;
+  readonly cachedTokens: number;
   readonly costUsd: number;
 }
 

@@ -9,6 +9,8 @@ import { readSse } from '../../src/server/sse-reader.js';
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens the server had cached from an earlier request (the same picture, the earlier turns). */
+  cachedTokens: number;
 }
 
 export interface Answer {
@@ -76,6 +78,7 @@ export async function streamChat(
       answer.usage = {
         promptTokens: payload.usage.prompt_tokens,
         completionTokens: payload.usage.completion_tokens,
+        cachedTokens: payload.usage.prompt_tokens_details?.cached_tokens ?? 0,
       };
     }
   }
@@ -90,7 +93,11 @@ export async function streamChat(
 
 interface StreamChunk {
   choices?: { delta?: { content?: unknown }; finish_reason?: string | null }[];
-  usage?: { prompt_tokens: number; completion_tokens: number };
+  usage?: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    prompt_tokens_details?: { cached_tokens?: number } | null;
+  };
   message?: unknown;
   error?: { message?: unknown };
 }

@@ -120,8 +120,11 @@ function messageItem(turn: Turn): { item: HTMLLIElement; text: HTMLPreElement; m
 function describeAnswer(answer: Answer, stopped: boolean): string {
   const parts: string[] = [];
   if (answer.usage) {
-    const { promptTokens, completionTokens } = answer.usage;
-    parts.push(`${plural(promptTokens, 'prompt token')} + ${plural(completionTokens, 'completion token')}`);
+    const { promptTokens, completionTokens, cachedTokens } = answer.usage;
+    const cached = cachedTokens > 0 ? ` (${cachedTokens} cached)` : '';
+    parts.push(
+      `${plural(promptTokens, 'prompt token')}${cached} + ${plural(completionTokens, 'completion token')}`,
+    );
     parts.push(`$${costUsd(answer.usage, config.prices).toFixed(6)}`);
   }
   if (answer.tokensPerSecond !== null) parts.push(`${answer.tokensPerSecond.toFixed(1)} tokens/s`);

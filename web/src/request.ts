@@ -2,6 +2,8 @@
  * The chat-completions request the playground sends: the conversation so far, the settings, and the images of
  * each user turn as data URLs. Pure (no DOM), so the code snippets and the send use one body.
  */
+import { costNanoUsd, nanoToUsd } from '../../src/store/cost.js';
+import type { Prices } from '../../src/store/types.js';
 
 /** An image attached to a message, with what it costs the model in prompt tokens. */
 export interface Attachment {
@@ -97,12 +99,10 @@ function parsedSchema(text: string): Record<string, unknown> {
   return schema as Record<string, unknown>;
 }
 
-/** What a request costs at the server's prices, in US dollars. */
+/** What a request costs at the server's prices, in US dollars (the ledger's own arithmetic). */
 export function costUsd(
-  usage: { promptTokens: number; completionTokens: number },
-  prices: { inputPerMillion: number; outputPerMillion: number },
+  usage: { promptTokens: number; completionTokens: number; cachedTokens: number },
+  prices: Prices,
 ): number {
-  return (
-    (usage.promptTokens * prices.inputPerMillion + usage.completionTokens * prices.outputPerMillion) / 1e6
-  );
+  return nanoToUsd(costNanoUsd(usage.promptTokens, usage.completionTokens, prices, usage.cachedTokens));
 }

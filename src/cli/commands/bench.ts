@@ -1,6 +1,7 @@
 /**
  * `pixtral bench --synthetic 12b [--quant q4|q8] [--threads N] [--layers N] [--vision-layers N] [--tests LIST]`:
  * the real 12B architecture with random weights, measured next to llama.cpp's figures.
+ * `pixtral bench --prompt-lookup [--model DIR]`: prompt-lookup decoding on the demo model's receipt extraction.
  */
 import {
   ALL_TESTS,
@@ -13,6 +14,7 @@ import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { numberOption } from '../options.js';
 import { kvCacheOption } from '../backend-options.js';
+import { formatPromptLookup, runPromptLookupBench } from '../../devtools/benchmark/prompt-lookup.js';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs(
@@ -26,10 +28,21 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       tests: { type: 'string' },
       'kv-cache': { type: 'string' },
       json: { type: 'boolean' },
+      'prompt-lookup': { type: 'boolean' },
+      model: { type: 'string' },
     },
     { min: 0, max: 0, names: '' },
   );
-  if (values.synthetic !== '12b') throw new UsageError('--synthetic 12b is the benchmark this command runs');
+  if (values['prompt-lookup']) {
+    const runs = await runPromptLookupBench({
+      ...(values.model !== undefined && { location: values.model }),
+      log: (line) => io.err(`bench: ${line}`),
+    });
+    io.out(values.json ? JSON.stringify(runs, null, 2) : formatPromptLookup(runs).join('\n'));
+    return 0;
+  }
+  if (values.synthetic !== '12b')
+    throw new UsageError('--synthetic 12b or --prompt-lookup: the benchmarks this command runs');
   const quant = values.quant ?? 'q4';
   if (quant !== 'q4' && quant !== 'q8') throw new UsageError('--quant must be q4 or q8');
   const tests = values.tests

@@ -36,6 +36,7 @@ const OPTIONS = {
   'free-monthly-tokens': { type: 'string' },
   'price-input': { type: 'string' },
   'price-output': { type: 'string' },
+  'price-cached': { type: 'string' },
   'allow-private-image-urls': { type: 'boolean' },
   replica: { type: 'string' },
   'log-level': { type: 'string' },
@@ -57,7 +58,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       maxQueue: numberOption(values['max-queue'], 'max-queue', DEFAULT_MAX_QUEUE, 0, 100_000),
       // Unset: the engine takes a quarter of the memory left after the weights (printed below).
       ...(values['cache-size'] !== undefined && {
-        imageCacheBytes: Math.floor(
+        cacheBytes: Math.floor(
           numberOption(values['cache-size'], 'cache-size', 0, 0, Number.MAX_SAFE_INTEGER),
         ),
       }),
@@ -75,9 +76,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   } else {
     io.err(`pixtral serve: loading ${model!.location} in the engine worker…`);
     engine = await Engine.inWorker(model!.location, options);
-    const cacheBytes = engine.settings!.imageCacheBytes;
+    const { cacheBytes, speculation } = engine.settings!;
     io.err(
-      `pixtral serve: image-feature cache of ${formatBytes(cacheBytes)} per process (--cache-size BYTES)`,
+      `pixtral serve: image-feature and prefix caches of ${formatBytes(cacheBytes)} per process (--cache-size BYTES); ` +
+        `prompt-lookup decoding ${speculation ? 'on (--no-speculation to turn it off)' : 'off'}`,
     );
   }
   const count = (name: keyof typeof values, fallback: number | null) =>
@@ -103,6 +105,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     prices: {
       inputPerMillion: numberOption(values['price-input'], 'price-input', 0.25, 0, 1e6),
       outputPerMillion: numberOption(values['price-output'], 'price-output', 1.25, 0, 1e6),
+      ...(values['price-cached'] !== undefined && {
+        cachedInputPerMillion: numberOption(values['price-cached'], 'price-cached', 0, 0, 1e6),
+      }),
     },
     images: {
       maxBytes: 10 * 1024 * 1024,

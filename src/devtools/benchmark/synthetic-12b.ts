@@ -1,8 +1,9 @@
 /**
  * `pixtral bench --synthetic 12b`: Pixtral-12B's real architecture with random weights, written once to a
  * temporary quantized file (no 25 GB download) and memory-mapped like a real quantized checkpoint; then
- * prompt processing, decode at two depths, vision encoding and time to first token, with peak RSS — next to
- * llama.cpp's figures for the same shapes.
+ * prompt processing, decode at two depths, vision encoding, time to first token (a first and a second question
+ * about one 1024² picture, the second served by the prefix cache), the cost of verifying drafted tokens, and peak
+ * RSS — next to llama.cpp's figures for the same shapes.
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,9 @@ import { BackendUnavailableError } from '../../backend/errors.js';
 import { pixtral12bConfig, SyntheticWeights } from '../../checkpoint/index.js';
 import { type Quant, QUANTIZED_FILE, QuantizedCheckpoint } from '../../checkpoint/quantized.js';
 import { prefillPrompt, promptLogits, stepToken } from '../../engine/probes.js';
+import { Scheduler } from '../../engine/scheduler.js';
+import type { GenerationEvent } from '../../generate/sequence.js';
+import { loadTokenizer } from '../../tokenizer/index.js';
 import { argmax } from '../../generate/sampler.js';
 import { PixtralModel } from '../../model/pixtral.js';
 import type { ImageInput } from '../../model/vision-encoder.js';
@@ -30,6 +34,8 @@ export const ALL_TESTS = [
   'vision 512²',
   'vision 1024²',
   'ttft 1024²',
+  'ttft 1024² again',
+  'verify',
 ] as const;
 export type TestName = (typeof ALL_TESTS)[number];
 
@@ -47,7 +53,7 @@ export interface SyntheticBenchOptions {
 export interface BenchRow {
   readonly test: string;
   readonly value: number;
-  readonly unit: 'tok/s' | 's' | 'GB';
+  readonly unit: 'tok/s' | 's' | 'GB' | '×';
   readonly detail: string;
 }
 
@@ -111,7 +117,7 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
   promptLogits(model, [1]);
   // …and, when a vision test follows, the vision encoder's, through a 32×32 image (4 patches). Text-only runs
   // leave it untouched so their peak RSS compares with llama.cpp's text-only model.
-  const visionTests: TestName[] = ['vision 512²', 'vision 1024²', 'ttft 1024²'];
+  const visionTests: TestName[] = ['vision 512²', 'vision 1024²', 'ttft 1024²', 'ttft 1024² again'];
   if (model.vision && visionTests.some(has)) model.imageEmbeddings([randomImage(32)]);
   const rows: BenchRow[] = [];
   const record = (row: BenchRow) => {
@@ -173,19 +179,76 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
       detail: `${(side / 16) ** 2} patches, encoder + adapter`,
     });
   }
-  if (has('ttft 1024²')) {
-    // An image of 64×64 patches (4096 [IMG] + 63 [IMG_BREAK] + [IMG_END]) and a short question, to the first token.
-    const started = performance.now();
+  if (has('ttft 1024²') || has('ttft 1024² again')) {
+    // Two questions about one picture of 64×64 patches (4096 [IMG] + 63 [IMG_BREAK] + [IMG_END]), through the
+    // scheduler as a server runs them: the first pays the vision encoder and the prefill, the second starts from
+    // the first one's cached prefix (same API key) and prefills only its own question.
+    const scheduler = new Scheduler(model, loadTokenizer(join(dir, 'tekken.json')), { speculation: false });
     const image = randomImage(1024);
-    const ids = [1, 3];
-    for (let r = 0; r < 64; r++) {
-      for (let c = 0; c < 64; c++) ids.push(10);
-      ids.push(r < 63 ? 12 : 13);
+    const question = (salt: number) => {
+      const ids = [1, 3];
+      for (let r = 0; r < 64; r++) {
+        for (let c = 0; c < 64; c++) ids.push(10);
+        ids.push(r < 63 ? 12 : 13);
+      }
+      ids.push(...promptIds(12 + salt).slice(1 + salt), 4);
+      return ids;
+    };
+    const firstToken = async (ids: number[]) => {
+      const started = performance.now();
+      const options = { maxTokens: 1, room: 8192, sampling: { temperature: 0, topP: 1 } };
+      let done: Extract<GenerationEvent, { type: 'done' }> | undefined;
+      for await (const event of scheduler.submitChoices({ ids, images: [image], scope: 'bench' }, [
+        options,
+      ])[0]!)
+        if (event.type === 'done') done = event;
+      return { s: seconds(started), ids, cached: done?.usage.cachedTokens ?? 0 };
+    };
+    const first = await firstToken(question(0));
+    if (has('ttft 1024²'))
+      record({ test: 'ttft 1024²', value: first.s, unit: 's', detail: `${first.ids.length} prompt tokens` });
+    if (has('ttft 1024² again')) {
+      const again = await firstToken(question(3));
+      record({
+        test: 'ttft 1024² again',
+        value: again.s,
+        unit: 's',
+        detail: `another question, ${again.cached} of ${again.ids.length} prompt tokens cached`,
+      });
     }
-    ids.push(...promptIds(12).slice(1), 4);
-    argmax(promptLogits(model, ids, [image]));
-    const s = seconds(started);
-    record({ test: 'ttft 1024²', value: s, unit: 's', detail: `${ids.length} prompt tokens` });
+    await scheduler.close();
+  }
+  if (has('verify')) {
+    // Prompt lookup's price: one forward pass over the fed token and K drafted ones, against one decode step.
+    const { cache, logits } = prefill(64);
+    let id = argmax(logits);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const timed = (run: () => void) => {
+      const started = performance.now();
+      run();
+      return seconds(started);
+    };
+    const step = median(
+      Array.from({ length: 7 }, () => timed(() => (id = argmax(stepToken(model, id, cache))))),
+    );
+    for (const k of [2, 4, 8]) {
+      const at = cache.length;
+      const verify = median(
+        Array.from({ length: 5 }, () =>
+          timed(() => {
+            model.forwardAll(promptIds(k + 1), cache);
+            cache.truncate(at);
+          }),
+        ),
+      );
+      record({
+        test: `verify ${k}`,
+        value: verify / step,
+        unit: '×',
+        detail: `${(1000 * verify).toFixed(0)} ms for 1 + ${k} tokens vs ${(1000 * step).toFixed(0)} ms per decode step`,
+      });
+    }
+    cache.release();
   }
   const rss = process.resourceUsage().maxRSS / 1024 / 1024;
   record({

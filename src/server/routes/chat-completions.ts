@@ -105,6 +105,8 @@ class RequestContext {
   private firstTokenAt: number | null = null;
   /** Prompt tokens as the generator counted them (an upstream engine reports its own). */
   promptTokens: number;
+  /** Of them, those served from the prefix cache (the same for every choice: they share the prompt). */
+  cachedTokens = 0;
 
   constructor(
     readonly request: FastifyRequest,
@@ -124,6 +126,7 @@ class RequestContext {
     else {
       this.tokens[choice] = event.usage.completionTokens;
       this.promptTokens = event.usage.promptTokens;
+      this.cachedTokens = event.usage.cachedTokens ?? 0;
     }
   }
 
@@ -132,7 +135,11 @@ class RequestContext {
   }
 
   get usage() {
-    return { promptTokens: this.promptTokens, completionTokens: this.completionTokens };
+    return {
+      promptTokens: this.promptTokens,
+      completionTokens: this.completionTokens,
+      cachedTokens: this.cachedTokens,
+    };
   }
 
   get gone(): boolean {
@@ -140,11 +147,7 @@ class RequestContext {
   }
 
   async completed(): Promise<void> {
-    await this.ledger.close(
-      'completed',
-      { prompt: this.promptTokens, completion: this.completionTokens },
-      200,
-    );
+    await this.ledger.close('completed', this.usageTokens(), 200);
     const { metrics } = this.deps;
     metrics.tokens.inc({ kind: 'completion' }, this.completionTokens);
     if (this.firstTokenAt === null) return;
@@ -184,7 +187,7 @@ class RequestContext {
   }
 
   private usageTokens() {
-    return { prompt: this.promptTokens, completion: this.completionTokens };
+    return { prompt: this.promptTokens, completion: this.completionTokens, cached: this.cachedTokens };
   }
 }
 
