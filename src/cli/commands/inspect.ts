@@ -1,8 +1,10 @@
-/** `pixtral inspect MODEL_DIR`: what a model folder holds, without loading any weights. */
+/** `pixtral inspect MODEL_DIR | FILE.gguf`: what a model folder or GGUF file holds, without loading any weights. */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Checkpoint } from '../../checkpoint/index.js';
 import { QUANTIZED_FILE, QuantizedCheckpoint } from '../../checkpoint/quantized.js';
+import { GgufError, type GgufFile, readGguf } from '../../checkpoint/gguf/gguf-file.js';
+import { UsageError } from '../errors.js';
 import { parseCommandArgs } from '../args.js';
 import { formatBytes, formatCount } from '../format.js';
 import type { CliIO } from '../io.js';
@@ -14,6 +16,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     { json: { type: 'boolean' }, ...MODEL_OPTIONS },
     { min: 1, max: 1, names: 'MODEL_DIR' },
   );
+  if (positionals[0]!.toLowerCase().endsWith('.gguf')) return inspectGguf(positionals[0]!, values.json, io);
   const { location } = await resolveModelOption(positionals[0]!, values, io);
   if (QuantizedCheckpoint.isQuantizedDir(location)) return inspectQuantized(location, values.json, io);
   const checkpoint = Checkpoint.open(location);
@@ -93,4 +96,48 @@ function inspectQuantized(dir: string, json: boolean | undefined, io: CliIO): nu
   } finally {
     checkpoint.close();
   }
+}
+
+/** A GGUF file: its metadata (long arrays summarised) and tensors by type. */
+function inspectGguf(path: string, json: boolean | undefined, io: CliIO): number {
+  let file: GgufFile;
+  try {
+    file = readGguf(path);
+  } catch (err) {
+    if (err instanceof GgufError) throw new UsageError(err.message);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`${path}: no such file`);
+    throw err;
+  }
+  const metadata = Object.fromEntries(
+    [...file.metadata].map(([key, entry]) => {
+      const value = entry.value;
+      if (Array.isArray(value) && value.length > 8) return [key, `[${value.length} × ${typeof value[0]}]`];
+      return [key, typeof value === 'bigint' ? value.toString() : value];
+    }),
+  );
+  const byType = new Map<string, { tensors: number; bytes: number }>();
+  for (const t of file.tensors) {
+    const row = byType.get(t.type.name) ?? { tensors: 0, bytes: 0 };
+    byType.set(t.type.name, { tensors: row.tensors + 1, bytes: row.bytes + t.bytes });
+  }
+  const summary = {
+    file: path,
+    version: file.version,
+    tensors: file.tensors.length,
+    bytes: file.fileBytes,
+    types: Object.fromEntries(byType),
+    metadata,
+  };
+  if (json) {
+    io.out(JSON.stringify(summary, null, 2));
+    return 0;
+  }
+  io.out(
+    [
+      `file       ${path} (GGUF v${file.version}, ${formatBytes(file.fileBytes)})`,
+      `tensors    ${file.tensors.length}: ${[...byType].map(([type, row]) => `${row.tensors} ${type} (${formatBytes(row.bytes)})`).join(', ')}`,
+      ...Object.entries(metadata).map(([key, value]) => `${key.padEnd(40)} ${JSON.stringify(value)}`),
+    ].join('\n'),
+  );
+  return 0;
 }
