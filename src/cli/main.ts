@@ -37,7 +37,7 @@ const COMMANDS: Record<string, Command> = {
   },
   inspect: {
     summary: 'show a model folder: layout, config, parameters, dtype, size',
-    usage: 'pixtral inspect MODEL [--json] [--pull] [--revision REV] [--token HF_TOKEN]',
+    usage: 'pixtral inspect MODEL|FILE.gguf [--json] [--pull] [--revision REV] [--token HF_TOKEN]',
     load: () => import('./commands/inspect.js'),
   },
   tokenize: {
