@@ -48,8 +48,8 @@ describe('image-feature cache', () => {
   it('a cached image gives exactly the logits of an uncached run', () => {
     const cache = new ImageFeatureCache(new ByteLru(1 << 30));
     const encode = (image: ImageInput) => model.imageEmbeddings([image]);
-    cache.rows([imageA], [imageKey('key-1', imageA)], encode);
-    const hit = cache.rows([imageA], [imageKey('key-1', imageA)], encode);
+    cache.features(imageA, imageKey('key-1', imageA), encode);
+    const hit = cache.features(imageA, imageKey('key-1', imageA), encode);
     assert.deepEqual(cache.stats.imageCacheHits, 1);
     const logits = (rows = model.imageEmbeddings([imageA])) =>
       model.prefill(prompt.ids, model.newCache(prompt.ids.length), rows);

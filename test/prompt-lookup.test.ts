@@ -28,6 +28,12 @@ describe('prompt lookup', () => {
     assert.deepEqual(draftFromPrompt(prompt, [7], 2), [], 'one token is too little to match on');
     assert.deepEqual(draftFromPrompt([], [], 4), []);
     assert.equal(draftFromPrompt(prompt, [6, 7], 2).length, 2, 'at most maxDraft tokens');
+    // A system prompt right before a picture: the draft stops before the [IMG] tokens (id 10 here).
+    const withImage = [1, 3, 40, 41, 42, 10, 10, 12, 10, 10, 13, 50, 4];
+    const control = (id: number) => id < 20;
+    assert.deepEqual(draftFromPrompt(withImage, [41, 42], 8), [10, 10, 12, 10, 10, 13, 50, 4], 'unguarded');
+    assert.deepEqual(draftFromPrompt(withImage, [41, 42], 8, control), [], 'nothing draftable follows');
+    assert.deepEqual(draftFromPrompt([...withImage, 40, 41, 60, 61], [40, 41], 8, control), [60, 61, 40, 41]);
   });
 
   it('drafts only when the measured timings and acceptance say it pays, and probes now and then', () => {

@@ -9,7 +9,6 @@
 import { createHash } from 'node:crypto';
 import type { Tensor } from '../backend/types.js';
 import type { ImageInput } from '../model/vision-encoder.js';
-import { concatRows } from '../model/rows.js';
 import type { ByteLru } from './byte-lru.js';
 
 /** The scope of a prompt that names none (the CLI, the library, a server without keys). */
@@ -42,18 +41,9 @@ export class ImageFeatureCache {
   }
 
   /**
-   * The adapter rows of `images` in prompt order (`keys` from {@link imageKey}): each image from the cache, or
-   * `encode`d alone (so a cached image gives exactly the rows an uncached run computes) and stored when it fits.
+   * One image's adapter rows (`key` from {@link imageKey}): from the cache, or `encode`d alone (so a cached image
+   * gives exactly the rows an uncached run computes) and stored when it fits.
    */
-  rows(
-    images: readonly ImageInput[],
-    keys: readonly string[],
-    encode: (image: ImageInput) => Tensor,
-  ): Tensor {
-    return concatRows(images.map((image, i) => this.features(image, keys[i]!, encode)));
-  }
-
-  /** One image's adapter rows, from the cache or `encode`d and stored. */
   features(image: ImageInput, key: string, encode: (image: ImageInput) => Tensor): Tensor {
     const cached = this.lru.get<Tensor>(`image:${key}`);
     if (cached) {

@@ -8,7 +8,7 @@
  * another's content, nor tells it by timing what another has asked. Bounded by bytes in the budget shared
  * with the image-feature cache (byte-lru.ts); dropping an entry never touches pages a sequence still uses.
  */
-import type { KvSnapshot } from '../model/kv-cache.js';
+import type { KvCache, KvSnapshot } from '../model/kv-cache.js';
 import type { ByteLru } from './byte-lru.js';
 
 /** Prefixes shorter than this are not worth a lookup's page copy. */
@@ -50,6 +50,13 @@ export interface PrefixCacheStats {
   /** Bytes of KV pages the entries hold now (pages shared by two entries count twice). */
   readonly prefixCacheBytes: number;
 }
+
+export const EMPTY_PREFIX_STATS: PrefixCacheStats = {
+  prefixCacheHits: 0,
+  prefixCacheMisses: 0,
+  prefixCachedTokens: 0,
+  prefixCacheBytes: 0,
+};
 
 export interface PrefixHit {
   readonly snapshot: KvSnapshot;
@@ -101,21 +108,24 @@ export class PrefixCache {
   }
 
   /**
-   * Keeps the first `snapshot.length` positions of `key`. An entry this one extends (an earlier turn of the
-   * same chat) is dropped; if an entry already covers this one, nothing is stored.
+   * Keeps the filled positions of `cache` as the prefix `key` (its ids, as far as the cache is filled). An entry
+   * this one extends (an earlier turn of the same chat) is dropped; if an entry already covers this one, or it
+   * cannot fit, nothing is stored — and the cache's pages are left unshared, so it never copies them for nothing.
    */
-  store(scope: string, key: PromptKey, snapshot: KvSnapshot): void {
-    if (snapshot.length < MIN_REUSE_TOKENS) return;
+  store(scope: string, key: PromptKey, cache: KvCache): void {
+    const length = Math.min(cache.length, key.ids.length);
+    if (length < MIN_REUSE_TOKENS || cache.bytesOf(length) > this.lru.maxBytes) return;
     const entries = this.scopes.get(scope) ?? new Map<string, Entry>();
-    const stored = { ...key, ids: key.ids.slice(0, snapshot.length) };
+    const stored = { ...key, ids: key.ids.slice(0, length) };
     for (const entry of [...entries.values()]) {
       const shared = commonPrefix(entry.key, stored);
-      if (shared >= snapshot.length && entry.snapshot.length >= snapshot.length) {
+      if (shared >= length && entry.snapshot.length >= length) {
         this.lru.get(entry.id);
         return;
       }
       if (shared >= entry.snapshot.length) this.lru.delete(entry.id);
     }
+    const snapshot: KvSnapshot = cache.snapshot(length);
     const entry: Entry = { id: `prefix:${this.nextId++}`, key: stored, snapshot };
     const size = snapshot.bytes;
     const kept = this.lru.set(entry.id, entry, size, () => {

@@ -14,6 +14,7 @@ import type { Tensor } from '../backend/types.js';
 import { DraftPolicy, DraftTimings } from '../generate/draft-policy.js';
 import { draftFromPrompt } from '../generate/prompt-lookup.js';
 import { type GenerateOptions, type GenerationEvent, Sequence } from '../generate/sequence.js';
+import { SpecialId } from '../tokenizer/index.js';
 import type { KvCache } from '../model/kv-cache.js';
 import { concatRows, sliceRows } from '../model/rows.js';
 import type { PixtralModel } from '../model/pixtral.js';
@@ -24,7 +25,7 @@ import type { EngineSettings } from './engine.js';
 import { EventChannel } from './event-channel.js';
 import { ByteLru } from './byte-lru.js';
 import { ImageFeatureCache, type ImageCacheStats, imageKey, LOCAL_SCOPE } from './image-cache.js';
-import { PrefixCache, type PrefixCacheStats, type PromptKey } from './prefix-cache.js';
+import { EMPTY_PREFIX_STATS, PrefixCache, type PrefixCacheStats, type PromptKey } from './prefix-cache.js';
 
 /** Defaults of the scheduler, in one place. */
 export const DEFAULT_MAX_BATCH = 8;
@@ -93,6 +94,8 @@ interface Group {
   readonly jobs: Job[];
   cache: KvCache | null;
   prefill: Generator<number, Float32Array> | null;
+  /** The cache scope: the API key, or LOCAL_SCOPE. */
+  readonly scope: string;
   /** The prompt as the prefix cache compares it (set when its prefill starts). */
   key: PromptKey | null;
   /** Prompt positions taken from the prefix cache. */
@@ -129,10 +132,7 @@ export const EMPTY_STATS: SchedulerStats = {
   imageCacheHits: 0,
   imageCacheMisses: 0,
   imageCacheBytes: 0,
-  prefixCacheHits: 0,
-  prefixCacheMisses: 0,
-  prefixCachedTokens: 0,
-  prefixCacheBytes: 0,
+  ...EMPTY_PREFIX_STATS,
   draftedTokens: 0,
   acceptedTokens: 0,
   verifySteps: 0,
@@ -198,12 +198,7 @@ export class Scheduler {
       prefills: this.prefills,
       visionEncodes: this.visionEncodes,
       ...this.imageCache.stats,
-      ...(this.prefixCache?.stats ?? {
-        prefixCacheHits: 0,
-        prefixCacheMisses: 0,
-        prefixCachedTokens: 0,
-        prefixCacheBytes: 0,
-      }),
+      ...(this.prefixCache?.stats ?? EMPTY_PREFIX_STATS),
       ...this.speculation,
     };
   }
@@ -230,7 +225,8 @@ export class Scheduler {
     if (choices.length === 0) throw new Error('a prompt needs at least one choice');
     const startsNow = this.waiting.length === 0 && !this.prefilling && this.running.length < this.maxBatch;
     if (!startsNow && this.waiting.length >= this.maxQueue) throw new QueueFullError(this.waiting.length);
-    const group: Group = { prompt, jobs: [], cache: null, prefill: null, key: null, cachedTokens: 0 };
+    const scope = prompt.scope ?? LOCAL_SCOPE;
+    const group: Group = { prompt, scope, jobs: [], cache: null, prefill: null, key: null, cachedTokens: 0 };
     for (const options of choices)
       group.jobs.push({
         sequence: new Sequence(this.tokenizer, prompt.ids.length, options),
@@ -313,7 +309,7 @@ export class Scheduler {
     this.prefilling = null;
     const cache = group.cache!;
     group.cache = null;
-    this.prefixCache?.store(group.prompt.scope ?? LOCAL_SCOPE, group.key!, cache.snapshot());
+    this.prefixCache?.store(group.scope, group.key!, cache);
     // Every choice but the last decodes from a copy of the prompt's cache (pages shared until written) and
     // samples from its own logits (a constraint may mask them in place).
     const jobs = group.jobs.splice(0);
@@ -331,7 +327,8 @@ export class Scheduler {
    * (from the image cache, or encoded), and sets up the prefill of the rest.
    */
   private startPrefill(group: Group): void {
-    const { ids, images, scope = LOCAL_SCOPE } = group.prompt;
+    const { ids, images } = group.prompt;
+    const { scope } = group;
     const capacity = group.jobs[0]!.sequence.capacity;
     const imageKeys = images.map((image) => imageKey(scope, image));
     group.key = {
@@ -375,7 +372,10 @@ export class Scheduler {
     if (this.speculative && alone) {
       const job = batch[0]!;
       const length = job.drafts.draftLength(this.draftRoom(job));
-      const draft = length > 0 ? draftFromPrompt(job.group.prompt.ids, job.sequence.tokens, length) : [];
+      const draft =
+        length > 0
+          ? draftFromPrompt(job.group.prompt.ids, job.sequence.tokens, length, this.undraftable)
+          : [];
       if (draft.length > 0) return this.verifyDraft(job, draft);
     }
     const started = performance.now();
@@ -389,10 +389,15 @@ export class Scheduler {
     batch.forEach((job, i) => this.accept(job, logits[i]!));
   }
 
-  /** Draft tokens that fit in the job's remaining answer budget (the token fed now takes one more slot). */
+  /** Draft tokens that fit in the job's cache (the token fed now takes one more slot). */
   private draftRoom(job: Job): number {
-    return job.sequence.capacity - job.cache!.length - 1;
+    const cache = job.cache!;
+    return cache.capacity - cache.length - 1;
   }
+
+  /** Control ids never go in a draft: [IMG] cannot be fed without its image, and none of them is sampled. */
+  private readonly undraftable = (id: number): boolean =>
+    id < this.tokenizer.numSpecial && id !== SpecialId.EOS;
 
   /**
    * Feeds the next token and a draft in one forward pass, then samples from each position in turn exactly as
@@ -450,7 +455,7 @@ export class Scheduler {
       // The prompt and the answer so far: the prefix of the conversation's next turn.
       const fed = job.cache.length - group.key.ids.length;
       const ids = [...group.key.ids, ...job.sequence.tokens.slice(0, fed)];
-      this.prefixCache?.store(group.prompt.scope ?? LOCAL_SCOPE, { ...group.key, ids }, job.cache.snapshot());
+      this.prefixCache?.store(group.scope, { ...group.key, ids }, job.cache);
     }
     job.cache?.release();
     job.cache = null;

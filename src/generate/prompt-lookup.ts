@@ -14,12 +14,15 @@ const SHORTEST_MATCH = 2;
 
 /**
  * Up to `maxDraft` tokens that followed the latest earlier occurrence of the text's last n tokens
- * (n = 4 down to 2), where the text is `prompt` followed by `output`; empty when nothing matches.
+ * (n = 4 down to 2), where the text is `prompt` followed by `output`; empty when nothing matches. The draft ends
+ * before the first id `undraftable` refuses (control tokens such as [IMG], which cannot be fed without their
+ * image and are never sampled).
  */
 export function draftFromPrompt(
   prompt: readonly number[],
   output: readonly number[],
   maxDraft = MAX_DRAFT_TOKENS,
+  undraftable: (id: number) => boolean = () => false,
 ): number[] {
   const total = prompt.length + output.length;
   const at = (i: number) => (i < prompt.length ? prompt[i]! : output[i - prompt.length]!);
@@ -30,7 +33,7 @@ export function draftFromPrompt(
       for (let k = 1; k <= n && same; k++) same = at(end - k) === at(total - k);
       if (!same) continue;
       const draft: number[] = [];
-      for (let i = end; i < total && draft.length < maxDraft; i++) draft.push(at(i));
+      for (let i = end; i < total && draft.length < maxDraft && !undraftable(at(i)); i++) draft.push(at(i));
       if (draft.length > 0) return draft;
     }
   }

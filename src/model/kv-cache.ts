@@ -175,6 +175,17 @@ export class KvCache {
     return KvCache.fromSnapshot(this.snapshot(), this.capacity, this.length);
   }
 
+  /** Bytes of the pages that hold positions 0..length−1 (what `snapshot(length)` would hand out). */
+  bytesOf(length: number): number {
+    const used = Math.ceil(length / this.pagePositions);
+    const layer = this.layerPages[0];
+    if (!layer) return 0;
+    let bytes = 0;
+    for (let page = 0; page < used; page++)
+      bytes += layer.keys[page]!.byteLength + layer.keyScales[page]!.byteLength;
+    return this.layers * 2 * bytes;
+  }
+
   /**
    * The positions 0..length−1 as they are now, for reuse by later sequences (the prefix cache). The pages are
    * handed out by reference; this cache copies any of them before writing into it again.

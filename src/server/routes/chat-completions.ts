@@ -105,7 +105,10 @@ class RequestContext {
   private firstTokenAt: number | null = null;
   /** Prompt tokens as the generator counted them (an upstream engine reports its own). */
   promptTokens: number;
-  /** Of them, those served from the prefix cache (the same for every choice: they share the prompt). */
+  /**
+   * Of them, those served from the prefix cache (the same for every choice: they share the prompt). They come
+   * with the final usage, so a request cancelled before it is billed its prompt at the plain input price.
+   */
   cachedTokens = 0;
 
   constructor(
