@@ -62,8 +62,8 @@ export class ServerMetrics {
         this.set(stats().running);
       },
     });
-    // The engine's own counters, read at scrape time (they cross from the engine worker with its stats).
-    const engineTotal = (name: string, help: string, value: (s: SchedulerStats) => number) =>
+    // The engine's own counters and gauges, read at scrape time (they cross from the engine worker with its stats).
+    for (const [name, help, value] of ENGINE_TOTALS)
       new Counter({
         name,
         help,
@@ -73,43 +73,7 @@ export class ServerMetrics {
           this.inc(value(stats()));
         },
       });
-    engineTotal(
-      'pixtral_image_cache_hits_total',
-      'Images whose features came from the image cache',
-      (s) => s.imageCacheHits,
-    );
-    engineTotal(
-      'pixtral_image_cache_misses_total',
-      'Images run through the vision encoder (not in the image cache)',
-      (s) => s.imageCacheMisses,
-    );
-    engineTotal('pixtral_prefills_total', 'Prompts prefilled (once for all n choices)', (s) => s.prefills);
-    engineTotal(
-      'pixtral_prefix_cache_hits_total',
-      'Prompts that started from a cached prefix of an earlier prompt (same API key)',
-      (s) => s.prefixCacheHits,
-    );
-    engineTotal(
-      'pixtral_prefix_cache_misses_total',
-      'Prompts prefilled from the start (no cached prefix)',
-      (s) => s.prefixCacheMisses,
-    );
-    engineTotal(
-      'pixtral_prefix_cached_tokens_total',
-      'Prompt tokens whose keys and values came from the prefix cache',
-      (s) => s.prefixCachedTokens,
-    );
-    engineTotal(
-      'pixtral_draft_tokens_total',
-      'Tokens drafted by prompt lookup for verification',
-      (s) => s.draftedTokens,
-    );
-    engineTotal(
-      'pixtral_draft_accepted_tokens_total',
-      'Drafted tokens the model confirmed (each saves a decode step)',
-      (s) => s.acceptedTokens,
-    );
-    const engineGauge = (name: string, help: string, value: (s: SchedulerStats) => number) =>
+    for (const [name, help, value] of ENGINE_GAUGES)
       new Gauge({
         name,
         help,
@@ -118,12 +82,6 @@ export class ServerMetrics {
           this.set(value(stats()));
         },
       });
-    engineGauge('pixtral_image_cache_bytes', 'Bytes the image-feature cache holds', (s) => s.imageCacheBytes);
-    engineGauge(
-      'pixtral_prefix_cache_bytes',
-      'Bytes of KV pages the prefix cache holds (pages shared by two entries count twice)',
-      (s) => s.prefixCacheBytes,
-    );
   }
 
   /** Counts a request once, by the route that knows how it ended. */
@@ -141,3 +99,49 @@ export class ServerMetrics {
     this.latency.observe({ route }, seconds);
   }
 }
+
+type EngineMetric = readonly [name: string, help: string, value: (s: SchedulerStats) => number];
+
+const ENGINE_TOTALS: readonly EngineMetric[] = [
+  [
+    'pixtral_image_cache_hits_total',
+    'Images whose features came from the image cache',
+    (s) => s.imageCacheHits,
+  ],
+  [
+    'pixtral_image_cache_misses_total',
+    'Images run through the vision encoder (not in the image cache)',
+    (s) => s.imageCacheMisses,
+  ],
+  ['pixtral_prefills_total', 'Prompts prefilled (once for all n choices)', (s) => s.prefills],
+  [
+    'pixtral_prefix_cache_hits_total',
+    'Prompts that started from a cached prefix of an earlier prompt (same API key)',
+    (s) => s.prefixCacheHits,
+  ],
+  [
+    'pixtral_prefix_cache_misses_total',
+    'Prompts prefilled from the start (no cached prefix)',
+    (s) => s.prefixCacheMisses,
+  ],
+  [
+    'pixtral_prefix_cached_tokens_total',
+    'Prompt tokens whose keys and values came from the prefix cache',
+    (s) => s.prefixCachedTokens,
+  ],
+  ['pixtral_draft_tokens_total', 'Tokens drafted by prompt lookup for verification', (s) => s.draftedTokens],
+  [
+    'pixtral_draft_accepted_tokens_total',
+    'Drafted tokens the model confirmed (each saves a decode step)',
+    (s) => s.acceptedTokens,
+  ],
+];
+
+const ENGINE_GAUGES: readonly EngineMetric[] = [
+  ['pixtral_image_cache_bytes', 'Bytes the image-feature cache holds', (s) => s.imageCacheBytes],
+  [
+    'pixtral_prefix_cache_bytes',
+    'Bytes of KV pages the prefix cache holds (pages shared by two entries count twice)',
+    (s) => s.prefixCacheBytes,
+  ],
+];
