@@ -81,6 +81,12 @@ const COMMANDS: Record<string, Command> = {
       'pixtral bench --synthetic 12b [--quant q4|q8] [--threads N] [--layers N] [--vision-layers N] [--kv-cache f32|f16|q8] [--tests pp512,pp4096,tg32@0,tg32@4096,vision 512²,vision 1024²,ttft 1024²] [--json]',
     load: () => import('./commands/bench.js'),
   },
+  export: {
+    summary: "write a model as GGUF (text model + mmproj) for llama.cpp's ecosystem",
+    usage:
+      'pixtral export --gguf MODEL OUT_DIR [--type f32|f16|bf16|q8_0|q4_0] [--pull] [--revision REV] [--token HF_TOKEN]',
+    load: () => import('./commands/export.js'),
+  },
   quantize: {
     summary: 'write a q8/q4 quantized, memory-mappable copy of a model',
     usage: 'pixtral quantize MODEL --to q8|q4 OUT_DIR [--pull] [--revision REV] [--token HF_TOKEN]',

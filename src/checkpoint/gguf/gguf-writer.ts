@@ -19,7 +19,8 @@ export interface GgufTensorToWrite {
   /** ggml order: dims[0] is the row length. */
   readonly dims: readonly number[];
   readonly type: GgmlType;
-  readonly data: Uint8Array;
+  /** The bytes, or a function that makes them when they are written (one tensor in memory at a time). */
+  readonly data: Uint8Array | (() => Uint8Array);
 }
 
 /** Helpers for the common entry types. */
@@ -68,19 +69,20 @@ export function writeGguf(
   }
   let offset = 0;
   const offsets: number[] = [];
-  for (const tensor of tensors) {
-    const values = tensor.dims.reduce((a, b) => a * b, 1);
-    if (ggmlBytes(tensor.type, values) !== tensor.data.length)
-      throw new Error(
-        `gguf: tensor ${tensor.name} has ${tensor.data.length} bytes for ${values} ${tensor.type.name} values`,
-      );
+  const sizes = tensors.map((tensor) =>
+    ggmlBytes(
+      tensor.type,
+      tensor.dims.reduce((a, b) => a * b, 1),
+    ),
+  );
+  for (const [i, tensor] of tensors.entries()) {
     header.string(tensor.name);
     header.u32(tensor.dims.length);
     for (const d of tensor.dims) header.u64(d);
     header.u32(tensor.type.id);
     header.u64(offset);
     offsets.push(offset);
-    offset = Math.ceil((offset + tensor.data.length) / alignment) * alignment;
+    offset = Math.ceil((offset + sizes[i]!) / alignment) * alignment;
   }
   const head = header.bytes();
   const dataOffset = Math.ceil(head.length / alignment) * alignment;
@@ -88,10 +90,16 @@ export function writeGguf(
   const fd = openSync(temporary, 'w');
   try {
     writeAll(fd, head, 0);
-    tensors.forEach((tensor, i) => writeAll(fd, tensor.data, dataOffset + offsets[i]!));
+    tensors.forEach((tensor, i) => {
+      const data = typeof tensor.data === 'function' ? tensor.data() : tensor.data;
+      if (data.length !== sizes[i])
+        throw new Error(
+          `gguf: tensor ${tensor.name} has ${data.length} bytes, ${tensor.type.name} ${tensor.dims.join('×')} needs ${sizes[i]}`,
+        );
+      writeAll(fd, data, dataOffset + offsets[i]!);
+    });
     // Pad the data to its aligned end, as ggml's writer does (readers may read the whole padded blob).
-    const written =
-      tensors.length > 0 ? dataOffset + offsets.at(-1)! + tensors.at(-1)!.data.length : head.length;
+    const written = tensors.length > 0 ? dataOffset + offsets.at(-1)! + sizes.at(-1)! : head.length;
     const end = dataOffset + offset;
     if (end > written) writeAll(fd, new Uint8Array(end - written), written);
     closeSync(fd);

@@ -1,0 +1,128 @@
+/**
+ * Pixtral as GGUF: a model exported with `pixtral export --gguf` (llama.cpp's text model + mmproj pair, with
+ * tekken.json) loads back through the normal loader — exactly the same logits at the source precision, close
+ * ones at Q8_0 / Q4_0 — and a folder that cannot be a model says why.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Checkpoint } from '../src/checkpoint/index.js';
+import { GgufCheckpoint, exportGguf } from '../src/checkpoint/gguf/pixtral-gguf.js';
+import { readGguf } from '../src/checkpoint/gguf/gguf-file.js';
+import { demoModelDir } from '../src/demo/embedded-model.js';
+import { heldOutItems } from '../src/demo/dataset.js';
+import { demoMessages, scenePng } from '../src/demo/render.js';
+import { Engine } from '../src/engine/engine.js';
+import { loadModel } from '../src/engine/load-model.js';
+import { promptLogits } from '../src/engine/probes.js';
+import { argmax } from '../src/generate/sampler.js';
+import { pixtral } from './helpers/cli.js';
+import { assertOneLineFailure } from './helpers/cli-failure.js';
+import { prepare } from './helpers/engine.js';
+import type { Prompt } from '../src/engine/prepare.js';
+import { fixturePath, loadGoldens } from './helpers/fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pixtral-gguf-model-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const goldens = loadGoldens();
+const reference = { backend: { backend: 'reference' as const } };
+
+/** The logits after a few prompts (one with a picture) on a model location. */
+async function logitsOf(location: string, prompts: readonly Prompt[]) {
+  const { model } = loadModel(location, reference);
+  return prompts.map((p) => promptLogits(model, p.ids, p.images));
+}
+
+describe('GGUF models', () => {
+  it('round trip at the source precision: the same tensors and exactly the same logits', async () => {
+    const source = fixturePath(goldens.model.consolidated);
+    const out = join(dir, 'fixture');
+    const checkpoint = Checkpoint.open(source);
+    const written = exportGguf(checkpoint, checkpoint.tokenizerFile, out);
+    checkpoint.close();
+    assert.deepEqual(readdirSync(out).sort(), written.map((f) => f.split('/').pop()).sort());
+    const text = readGguf(written[0]!);
+    assert.equal(text.metadata.get('general.architecture')?.value, 'llama');
+    assert.ok(text.tensors.some((t) => t.name === 'blk.0.attn_q.weight'));
+    const mmproj = readGguf(written[1]!);
+    assert.equal(mmproj.metadata.get('clip.projector_type')?.value, 'pixtral');
+    assert.ok(mmproj.tensors.some((t) => t.name === 'v.token_embd.img_break'));
+
+    const back = GgufCheckpoint.open(out);
+    const original = Checkpoint.open(source);
+    assert.deepEqual(back.config, original.config);
+    assert.deepEqual(back.names().sort(), original.names().sort());
+    for (const name of original.names())
+      assert.deepEqual(back.readRaw(name).data, original.readRaw(name).data, name);
+    original.close();
+
+    const engine = Engine.load(source, reference);
+    const g = goldens.model.generate.find((x: { ids: number[] }) => x.ids.includes(10));
+    const { readFileSync } = await import('node:fs');
+    const prompts = [
+      await prepare(engine, JSON.parse(readFileSync(fixturePath(g.request), 'utf8'))),
+      await prepare(engine, { messages: [{ role: 'user', content: 'Hello there.' }] }),
+    ];
+    assert.deepEqual(await logitsOf(out, prompts), await logitsOf(source, prompts));
+  });
+
+  it('Q8_0 and Q4_0 exports of the demo model agree with it (top-1 on held-out questions)', async () => {
+    const demo = Engine.load(demoModelDir(), reference);
+    const items = heldOutItems(6).filter((item) => item.scene);
+    const prompts = [];
+    for (const item of items)
+      prompts.push(await prepare(demo, { messages: demoMessages(item, await scenePng(item.scene!)) }));
+    const full = await logitsOf(demoModelDir(), prompts);
+    const source = Checkpoint.open(demoModelDir());
+    for (const [type, floor] of [
+      ['q8_0', 0.95],
+      ['q4_0', 0.8],
+    ] as const) {
+      const out = join(dir, `demo-${type}`);
+      exportGguf(source, source.tokenizerFile, out, { type });
+      const file = readGguf(join(out, `model-${type.toUpperCase()}.gguf`));
+      assert.equal(file.tensors.find((t) => t.name === 'blk.0.attn_q.weight')?.type.name, type.toUpperCase());
+      assert.equal(file.tensors.find((t) => t.name === 'blk.0.attn_norm.weight')?.type.name, 'F32');
+      const quantized = await logitsOf(out, prompts);
+      const agree = quantized.filter((l, i) => argmax(l) === argmax(full[i]!)).length / prompts.length;
+      assert.ok(agree >= floor, `${type}: top-1 agreement ${agree}`);
+    }
+    source.close();
+  });
+
+  it('`pixtral export --gguf` writes a folder that `pixtral run --model` answers from', () => {
+    const out = join(dir, 'cli');
+    const exported = pixtral(['export', '--gguf', demoModelDir(), out]);
+    assert.equal(exported.status, 0, exported.stderr);
+    assert.match(exported.stdout, /model-BF16\.gguf/);
+    assert.match(exported.stdout, /mmproj-BF16\.gguf/);
+    const answer = pixtral(['run', '--model', out, '--max-tokens', '40', 'Hello!']);
+    assert.equal(answer.status, 0, answer.stderr);
+    assert.match(answer.stdout, /Pixtral demo/);
+    assertOneLineFailure(
+      pixtral(['export', '--gguf', demoModelDir(), out, '--type', 'q3_k']),
+      /--type must be/,
+      2,
+    );
+  });
+
+  it('a folder that is not one model says what is wrong', () => {
+    const good = join(dir, 'cli');
+    const two = join(dir, 'two-quants');
+    mkdirSync(two, { recursive: true });
+    for (const f of readdirSync(good)) copyFileSync(join(good, f), join(two, f));
+    copyFileSync(join(good, 'model-BF16.gguf'), join(two, 'model-Q8_0.gguf'));
+    assert.throws(
+      () => GgufCheckpoint.open(two),
+      /several text-model GGUFs here \(model-BF16\.gguf, model-Q8_0\.gguf\)/,
+    );
+    // Naming the file picks one.
+    assert.equal(GgufCheckpoint.open(join(two, 'model-Q8_0.gguf')).config.text.dim, 256);
+    const noTokenizer = join(dir, 'no-tokenizer');
+    mkdirSync(noTokenizer, { recursive: true });
+    copyFileSync(join(good, 'model-BF16.gguf'), join(noTokenizer, 'model-BF16.gguf'));
+    assert.throws(() => GgufCheckpoint.open(noTokenizer), /tekken\.json is missing/);
+  });
+});
