@@ -23,6 +23,8 @@ export interface PromptLookupRun {
   readonly tokens: number;
   /** Forward passes of the decode phase (each plain step, each verification). */
   readonly decodeSteps: number;
+  /** Forward passes that verified a draft. */
+  readonly verifySteps: number;
   readonly draftedTokens: number;
   readonly acceptedTokens: number;
   /** Seconds from the first token to the last, summed over the answers. */
@@ -68,6 +70,7 @@ export async function runPromptLookupBench(
       answers: items.length,
       tokens,
       decodeSteps: stats.decodeSteps - before.decodeSteps,
+      verifySteps: stats.verifySteps,
       draftedTokens: stats.draftedTokens,
       acceptedTokens: stats.acceptedTokens,
       decodeSeconds,
@@ -86,11 +89,11 @@ export function formatPromptLookup(runs: readonly PromptLookupRun[]): string[] {
   const plain = runs[0]!;
   const rate = (r: PromptLookupRun) => r.tokens / r.decodeSeconds;
   return [
-    `| decoding | tokens | forward passes | drafted | accepted | acceptance | tok/s | speed-up |`,
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| decoding | tokens | forward passes | verifications | drafted | accepted | acceptance | tok/s | speed-up |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...runs.map(
       (r) =>
-        `| ${r.decoding} | ${r.tokens} | ${r.decodeSteps} | ${r.draftedTokens} | ${r.acceptedTokens} | ` +
+        `| ${r.decoding} | ${r.tokens} | ${r.decodeSteps} | ${r.verifySteps} | ${r.draftedTokens} | ${r.acceptedTokens} | ` +
         `${r.draftedTokens ? `${((100 * r.acceptedTokens) / r.draftedTokens).toFixed(1)}%` : '—'} | ` +
         `${rate(r).toFixed(0)} | ${(rate(r) / rate(plain)).toFixed(2)}× |`,
     ),
