@@ -12,6 +12,7 @@ import type { CliIO } from '../io.js';
 import { loadLocalEngine } from '../local-engine.js';
 import { numberOption } from '../options.js';
 import { MODEL_OPTIONS } from '../model-option.js';
+import { usageBody } from '../../server/completion-format.js';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -77,11 +78,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
           content: done.text,
           tool_calls: done.toolCalls,
           finish_reason: done.finishReason,
-          usage: {
-            prompt_tokens: done.usage.promptTokens,
-            completion_tokens: done.usage.completionTokens,
-            total_tokens: done.usage.promptTokens + done.usage.completionTokens,
-          },
+          usage: usageBody(done.usage),
           seconds: (Date.now() - started) / 1000,
         },
         null,
