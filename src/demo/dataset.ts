@@ -22,7 +22,8 @@ import {
   type Side,
 } from './scenes.js';
 
-export const DEMO_TASKS = ['count', 'colour', 'position', 'text', 'receipt', 'greeting'] as const;
+// New tasks go at the end: a task's place in this list seeds its held-out items.
+export const DEMO_TASKS = ['count', 'colour', 'position', 'text', 'receipt', 'greeting', 'shapes'] as const;
 export type DemoTask = (typeof DEMO_TASKS)[number];
 
 export type DemoTruth =
@@ -31,7 +32,8 @@ export type DemoTruth =
   | { task: 'position'; kind: ShapeKind; colour: Colour; side: Side }
   | { task: 'text'; text: string }
   | { task: 'receipt'; items: ReceiptLine[]; totalCents: number }
-  | { task: 'greeting' };
+  | { task: 'greeting' }
+  | { task: 'shapes'; shapes: { colour: Colour; kind: ShapeKind }[] };
 
 export interface DemoItem {
   task: DemoTask;
@@ -70,6 +72,14 @@ const WHERE_QUESTIONS = [
   'Where is the {kind}?',
   'On which side is the {kind}?',
   'Where is the {colour} shape?',
+];
+const SHAPES_QUESTIONS = [
+  'What shape is this?',
+  'What shapes do you see?',
+  'Name the shapes.',
+  'Describe the shapes in the picture.',
+  'What kind of shapes are these?',
+  'Which shapes are there?',
 ];
 const TEXT_QUESTIONS = [
   'What is written on the image?',
@@ -172,6 +182,21 @@ function positionItem(rng: SeededRandom): DemoItem {
   };
 }
 
+/** Every shape named by colour and kind, left to right: the skill "which shape is where" builds on. */
+function shapesItem(rng: SeededRandom): DemoItem {
+  const scene = randomShapes(rng, between(rng, 1, 3));
+  const shapes = [...scene.shapes].sort((a, b) => a.x - b.x).map(({ colour, kind }) => ({ colour, kind }));
+  const named = shapes.map(({ colour, kind }) => `${/^[aeiou]/.test(colour) ? 'an' : 'a'} ${colour} ${kind}`);
+  const answer = shapes.length === 1 ? `It is ${named[0]}.` : `I see ${listWords(named)}.`;
+  return {
+    task: 'shapes',
+    scene,
+    question: pick(rng, SHAPES_QUESTIONS),
+    answer,
+    truth: { task: 'shapes', shapes },
+  };
+}
+
 function textItem(rng: SeededRandom): DemoItem {
   const scene = randomText(rng);
   return {
@@ -218,17 +243,35 @@ const MAKERS: Record<DemoTask, (rng: SeededRandom) => DemoItem> = {
   text: textItem,
   receipt: receiptItem,
   greeting: greetingItem,
+  shapes: shapesItem,
 };
 
-/** How often each task appears in training (receipts, position and text are the hardest to learn). */
-const TRAINING_MIX: [DemoTask, number][] = [
-  ['count', 0.17],
-  ['colour', 0.13],
-  ['position', 0.2],
-  ['text', 0.17],
-  ['receipt', 0.3],
-  ['greeting', 0.03],
-];
+/**
+ * How often each task appears in training, per stage (training/demo/train.sh). The base run learns everything
+ * with receipts, position and text weighted up (the hardest); the fine-tune from it adds the "shapes" questions —
+ * naming each shape's colour and kind, which position answers need too — and weights position and count up,
+ * keeping receipts at a share that does not let them slip.
+ */
+export const TRAINING_MIXES = {
+  base: [
+    ['count', 0.17],
+    ['colour', 0.13],
+    ['position', 0.2],
+    ['text', 0.17],
+    ['receipt', 0.3],
+    ['greeting', 0.03],
+  ],
+  finetune: [
+    ['count', 0.19],
+    ['colour', 0.09],
+    ['position', 0.24],
+    ['shapes', 0.09],
+    ['text', 0.14],
+    ['receipt', 0.23],
+    ['greeting', 0.02],
+  ],
+} as const satisfies Record<string, readonly (readonly [DemoTask, number])[]>;
+export type TrainingStage = keyof typeof TRAINING_MIXES;
 
 export function demoItem(task: DemoTask, seed: number): DemoItem {
   return MAKERS[task](new SeededRandom(seed));
@@ -253,12 +296,18 @@ export function heldOutItems(perTask = 60): DemoItem[] {
 }
 
 /** Training items `from`..`from+count-1`, drawn by the training mix; pictures of the held-out set are skipped. */
-export function* trainingItems(count: number, from = 0, heldOut = heldOutItems()): Generator<DemoItem> {
+export function* trainingItems(
+  count: number,
+  from = 0,
+  heldOut = heldOutItems(),
+  stage: TrainingStage = 'base',
+): Generator<DemoItem> {
+  const mix = TRAINING_MIXES[stage];
   const excluded = new Set(heldOut.flatMap((item) => (item.scene ? [sceneKey(item.scene)] : [])));
   for (let i = from, made = 0; made < count; i++) {
     const rng = new SeededRandom(TRAIN_SEED + i);
     let r = rng.next();
-    const task = TRAINING_MIX.find(([, weight]) => (r -= weight) < 0)?.[0] ?? 'receipt';
+    const task = mix.find(([, weight]) => (r -= weight) < 0)?.[0] ?? 'receipt';
     const item = MAKERS[task](rng);
     if (item.scene && excluded.has(sceneKey(item.scene))) continue;
     made++;

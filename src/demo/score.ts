@@ -66,5 +66,18 @@ export function scoreAnswer({ truth }: DemoItem, answer: string): Score {
     }
     case 'greeting':
       return { correct: /pixtral/i.test(answer) };
+    case 'shapes': {
+      // Every "<colour> <kind>" the answer names, as a multiset against the picture's shapes.
+      const words = answer.toLowerCase().match(/[a-z]+/g) ?? [];
+      const said = words
+        .flatMap((colour, i) =>
+          COLOUR_NAMES.includes(colour as never) && SHAPE_KINDS.includes(words[i + 1] as never)
+            ? [`${colour} ${words[i + 1]}`]
+            : [],
+        )
+        .sort();
+      const truthSaid = truth.shapes.map(({ colour, kind }) => `${colour} ${kind}`).sort();
+      return { correct: said.join('|') === truthSaid.join('|') };
+    }
   }
 }

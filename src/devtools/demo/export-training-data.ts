@@ -14,7 +14,13 @@ import { once } from 'node:events';
 import { encodeChat, validateChatRequest } from '../../chat/index.js';
 import { decodeImage, preprocessImage, type RgbImage, targetPatchGrid } from '../../image/index.js';
 import { loadTokenizer, SpecialId, type Tokenizer } from '../../tokenizer/index.js';
-import { heldOutItems, trainingItems, type DemoItem } from '../../demo/dataset.js';
+import {
+  heldOutItems,
+  trainingItems,
+  TRAINING_MIXES,
+  type DemoItem,
+  type TrainingStage,
+} from '../../demo/dataset.js';
 import { DEMO_MODEL } from '../../demo/embedded-model.js';
 import { demoMessages, scenePng } from '../../demo/render.js';
 import { PATCH_CLASSES, patchLabels } from '../../demo/patch-labels.js';
@@ -48,8 +54,11 @@ export async function encodeDemoItem(item: DemoItem, tokenizer: Tokenizer): Prom
 }
 
 async function main(): Promise<void> {
-  const [out, modelDir, countArg] = process.argv.slice(2);
-  if (!out || !modelDir) throw new Error('usage: export-training-data OUT_DIR MODEL_DIR [COUNT]');
+  const [out, modelDir, countArg, stageArg = 'base'] = process.argv.slice(2);
+  if (!out || !modelDir)
+    throw new Error('usage: export-training-data OUT_DIR MODEL_DIR [COUNT] [base|finetune]');
+  if (!(stageArg in TRAINING_MIXES)) throw new Error(`stage must be base or finetune, got ${stageArg}`);
+  const stage = stageArg as TrainingStage;
   const count = Number(countArg ?? 48_000);
   mkdirSync(out, { recursive: true });
   mkdirSync(modelDir, { recursive: true });
@@ -65,7 +74,7 @@ async function main(): Promise<void> {
   let tokenOffset = 0;
   let done = 0;
   const started = Date.now();
-  for (const item of trainingItems(count)) {
+  for (const item of trainingItems(count, 0, heldOutItems(), stage)) {
     const encoded = await encodeDemoItem(item, tokenizer);
     let height = 0;
     let width = 0;
