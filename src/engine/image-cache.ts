@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Tensor } from '../backend/types.js';
 import type { ImageInput } from '../model/vision-encoder.js';
+import { concatRows, sliceRows } from '../model/rows.js';
 import type { ByteLru } from './byte-lru.js';
 
 /** The scope of a prompt that names none (the CLI, the library, a server without keys). */
@@ -55,5 +56,30 @@ export class ImageFeatureCache {
     const size = rows.data.byteLength;
     if (this.lru.set(`image:${key}`, rows, size, () => (this.bytes -= size))) this.bytes += size;
     return rows;
+  }
+
+  /**
+   * The adapter rows of `images` (in prompt order, `keys` from {@link imageKey}) from row `skip` on — the rows a
+   * prompt still feeds after a cached prefix that held `skip` [IMG] tokens; images wholly before it are neither
+   * looked up nor encoded. Undefined when no row is left.
+   */
+  rowsFrom(
+    skip: number,
+    images: readonly ImageInput[],
+    keys: readonly string[],
+    encode: (image: ImageInput) => Tensor,
+  ): Tensor | undefined {
+    const parts: Tensor[] = [];
+    images.forEach((image, i) => {
+      const tokens = image.rows * image.cols;
+      if (skip >= tokens) {
+        skip -= tokens;
+        return;
+      }
+      const rows = this.features(image, keys[i]!, encode);
+      parts.push(skip > 0 ? sliceRows(rows, skip, tokens) : rows);
+      skip = 0;
+    });
+    return parts.length > 0 ? concatRows(parts) : undefined;
   }
 }

@@ -11,12 +11,9 @@
  * (prompt-lookup.ts) several at a time.
  */
 import type { Tensor } from '../backend/types.js';
-import { DraftPolicy, DraftTimings } from '../generate/draft-policy.js';
-import { draftFromPrompt } from '../generate/prompt-lookup.js';
+import type { DraftPolicy } from '../generate/draft-policy.js';
 import { type GenerateOptions, type GenerationEvent, Sequence } from '../generate/sequence.js';
-import { SpecialId } from '../tokenizer/index.js';
 import type { KvCache } from '../model/kv-cache.js';
-import { concatRows, sliceRows } from '../model/rows.js';
 import type { PixtralModel } from '../model/pixtral.js';
 import type { ImageInput } from '../model/vision-encoder.js';
 import { availableMemory } from '../hub/memory-fit.js';
@@ -26,6 +23,7 @@ import { EventChannel } from './event-channel.js';
 import { ByteLru } from './byte-lru.js';
 import { ImageFeatureCache, type ImageCacheStats, imageKey, LOCAL_SCOPE } from './image-cache.js';
 import { EMPTY_PREFIX_STATS, PrefixCache, type PrefixCacheStats, type PromptKey } from './prefix-cache.js';
+import { EMPTY_SPECULATION_STATS, Speculation, type SpeculationStats } from './speculation.js';
 
 /** Defaults of the scheduler, in one place. */
 export const DEFAULT_MAX_BATCH = 8;
@@ -75,16 +73,8 @@ interface Job {
   cache: KvCache | null;
   /** The token to feed in the next decode step. */
   next: number | null;
-  /** How many tokens to draft for it (prompt lookup). */
-  readonly drafts: DraftPolicy;
-}
-
-/** Prompt-lookup decoding so far: tokens drafted, and how many of them the model confirmed. */
-export interface SpeculationStats {
-  readonly draftedTokens: number;
-  readonly acceptedTokens: number;
-  /** Forward passes that verified a draft. */
-  readonly verifySteps: number;
+  /** How many tokens to draft for it (prompt lookup), when speculation is on. */
+  readonly drafts: DraftPolicy | null;
 }
 
 /** A prompt and its choices (`n`): the images are encoded and the prompt prefilled once for all of them. */
@@ -133,9 +123,7 @@ export const EMPTY_STATS: SchedulerStats = {
   imageCacheMisses: 0,
   imageCacheBytes: 0,
   ...EMPTY_PREFIX_STATS,
-  draftedTokens: 0,
-  acceptedTokens: 0,
-  verifySteps: 0,
+  ...EMPTY_SPECULATION_STATS,
 };
 
 export class Scheduler {
@@ -149,15 +137,13 @@ export class Scheduler {
   private decodedTokens = 0;
   private prefills = 0;
   private visionEncodes = 0;
-  private speculation = { draftedTokens: 0, acceptedTokens: 0, verifySteps: 0 };
-  private readonly draftTimings = new DraftTimings();
+  private readonly speculation: Speculation | null;
   private readonly caches: ByteLru;
   private readonly imageCache: ImageFeatureCache;
   private readonly prefixCache: PrefixCache | null;
   readonly maxBatch: number;
   readonly maxQueue: number;
   readonly kvBudgetTokens: number;
-  readonly speculative: boolean | 'always';
 
   constructor(
     readonly model: PixtralModel,
@@ -171,7 +157,10 @@ export class Scheduler {
     this.caches = new ByteLru(options.cacheBytes ?? Math.floor(availableMemory() / 4));
     this.imageCache = new ImageFeatureCache(this.caches);
     this.prefixCache = (options.prefixCaching ?? true) ? new PrefixCache(this.caches) : null;
-    this.speculative = options.speculation ?? true;
+    const speculation = options.speculation ?? true;
+    this.speculation = speculation
+      ? new Speculation(model, tokenizer, speculation === 'always' ? 'always' : 'adaptive')
+      : null;
   }
 
   get settings(): EngineSettings {
@@ -185,7 +174,7 @@ export class Scheduler {
       kvBudgetTokens: this.kvBudgetTokens,
       cacheBytes: this.caches.maxBytes,
       prefixCaching: this.prefixCache !== null,
-      speculation: this.speculative !== false,
+      speculation: this.speculation !== null,
     };
   }
 
@@ -199,7 +188,7 @@ export class Scheduler {
       visionEncodes: this.visionEncodes,
       ...this.imageCache.stats,
       ...(this.prefixCache?.stats ?? EMPTY_PREFIX_STATS),
-      ...this.speculation,
+      ...(this.speculation?.stats ?? EMPTY_SPECULATION_STATS),
     };
   }
 
@@ -235,7 +224,7 @@ export class Scheduler {
         group,
         cache: null,
         next: null,
-        drafts: new DraftPolicy(this.draftTimings, this.speculative === 'always' ? 'always' : 'adaptive'),
+        drafts: this.speculation?.policy() ?? null,
       });
     this.waiting.push(group);
     this.kick();
@@ -341,20 +330,9 @@ export class Scheduler {
     const start = hit?.length ?? 0;
     group.cache = hit ? this.model.cacheFrom(hit.snapshot, start, capacity) : this.model.newCache(capacity);
     group.cachedTokens = start;
-    // The [IMG] rows still to feed: skip the images wholly inside the cached prefix (never encoded).
-    let skip = ids.slice(0, start).filter((id) => id === this.model.imageTokenId).length;
-    const parts: Tensor[] = [];
-    images.forEach((image, i) => {
-      const tokens = image.rows * image.cols;
-      if (skip >= tokens) {
-        skip -= tokens;
-        return;
-      }
-      const rows = this.imageCache.features(image, imageKeys[i]!, (one) => this.encode(one));
-      parts.push(skip > 0 ? sliceRows(rows, skip, tokens) : rows);
-      skip = 0;
-    });
-    const imageRows = parts.length > 0 ? concatRows(parts) : undefined;
+    // The [IMG] rows still to feed: the images wholly inside the cached prefix are never encoded.
+    const cachedRows = ids.slice(0, start).filter((id) => id === this.model.imageTokenId).length;
+    const imageRows = this.imageCache.rowsFrom(cachedRows, images, imageKeys, (image) => this.encode(image));
     group.prefill = this.model.prefillSteps(ids.slice(start), group.cache, imageRows);
     this.prefills++;
   }
@@ -369,64 +347,34 @@ export class Scheduler {
     if (batch.length === 0) return;
     // A lone sequence reads every weight for one token: verifying a few drafted ones may cost little more.
     const alone = batch.length === 1 && !this.prefilling;
-    if (this.speculative && alone) {
+    if (this.speculation && alone) {
       const job = batch[0]!;
-      const length = job.drafts.draftLength(this.draftRoom(job));
-      const draft =
-        length > 0
-          ? draftFromPrompt(job.group.prompt.ids, job.sequence.tokens, length, this.undraftable)
-          : [];
-      if (draft.length > 0) return this.verifyDraft(job, draft);
+      const speculating = {
+        prompt: job.group.prompt.ids,
+        tokens: job.sequence.tokens,
+        cache: job.cache!,
+        next: job.next!,
+        drafts: job.drafts!,
+      };
+      const draft = this.speculation.draft(speculating);
+      if (draft.length > 0) {
+        this.decodeSteps++;
+        this.decodedTokens += this.speculation.verify(speculating, draft, (logits) => {
+          this.accept(job, logits);
+          return job.next;
+        });
+        return;
+      }
     }
     const started = performance.now();
     const logits = this.model.stepBatch(
       batch.map((job) => job.next!),
       batch.map((job) => job.cache!),
     );
-    if (alone) this.draftTimings.plainStep((performance.now() - started) / 1000);
+    if (alone) this.speculation?.plainStep((performance.now() - started) / 1000);
     this.decodeSteps++;
     this.decodedTokens += batch.length;
     batch.forEach((job, i) => this.accept(job, logits[i]!));
-  }
-
-  /** Draft tokens that fit in the job's cache (the token fed now takes one more slot). */
-  private draftRoom(job: Job): number {
-    const cache = job.cache!;
-    return cache.capacity - cache.length - 1;
-  }
-
-  /** Control ids never go in a draft: [IMG] cannot be fed without its image, and none of them is sampled. */
-  private readonly undraftable = (id: number): boolean =>
-    id < this.tokenizer.numSpecial && id !== SpecialId.EOS;
-
-  /**
-   * Feeds the next token and a draft in one forward pass, then samples from each position in turn exactly as
-   * plain decoding would (same sampler, same random draws) while the sampled token equals the drafted one.
-   * Drafts are a point mass, so "sample, keep while equal" is the standard accept/reject rule: the output has
-   * the distribution of plain decoding at any temperature, and is the same tokens at temperature 0.
-   */
-  private verifyDraft(job: Job, draft: readonly number[]): void {
-    const cache = job.cache!;
-    const start = cache.length;
-    const started = performance.now();
-    const rows = this.model.forwardAll([job.next!, ...draft], cache);
-    this.draftTimings.verified(draft.length, (performance.now() - started) / 1000);
-    this.decodeSteps++;
-    this.speculation.verifySteps++;
-    this.speculation.draftedTokens += draft.length;
-    // The cache counts only confirmed positions: the fed token, then each draft token once it is accepted (its
-    // keys and values were written by this pass).
-    cache.truncate(start + 1);
-    let accepted = 0;
-    for (let i = 0; i < rows.length; i++) {
-      this.accept(job, rows[i]!);
-      this.decodedTokens++;
-      if (job.next === null || i === draft.length || job.next !== draft[i]) break;
-      cache.advance(1); // draft[i] was right: row i + 1 holds the logits after it
-      accepted++;
-    }
-    this.speculation.acceptedTokens += accepted;
-    job.drafts.record(draft.length, accepted);
   }
 
   private accept(job: Job, logits: Float32Array): void {
