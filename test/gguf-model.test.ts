@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Checkpoint } from '../src/checkpoint/index.js';
 import { GgufCheckpoint, exportGguf } from '../src/checkpoint/gguf/pixtral-gguf.js';
-import { readGguf } from '../src/checkpoint/gguf/gguf-file.js';
+import { readGguf, tensorBytes } from '../src/checkpoint/gguf/gguf-file.js';
+import { writeGguf } from '../src/checkpoint/gguf/gguf-writer.js';
+import { loadTokenizer } from '../src/tokenizer/index.js';
 import { demoModelDir } from '../src/demo/embedded-model.js';
 import { heldOutItems } from '../src/demo/dataset.js';
 import { demoMessages, scenePng } from '../src/demo/render.js';
@@ -108,6 +110,35 @@ describe('GGUF models', () => {
     );
   });
 
+  it('the text GGUF carries the Tekken vocabulary: the same ids as tekken.json, no tokenizer file needed', () => {
+    const out = join(dir, 'vocabulary');
+    const checkpoint = Checkpoint.open(fixturePath(goldens.model.consolidated));
+    exportGguf(checkpoint, checkpoint.tokenizerFile, out);
+    checkpoint.close();
+    rmSync(join(out, 'tekken.json'));
+    const text = join(out, 'model-BF16.gguf');
+    const file = readGguf(text);
+    assert.equal(file.metadata.get('tokenizer.ggml.model')?.value, 'gpt2');
+    assert.equal(file.metadata.get('tokenizer.ggml.pre')?.value, 'tekken');
+    const merges = file.metadata.get('tokenizer.ggml.merges')!.value as string[];
+    assert.ok(merges.length > 100_000, `${merges.length} merges`);
+    // Every merge is two byte-level pieces whose concatenation is a token.
+    const tokens = new Set(file.metadata.get('tokenizer.ggml.tokens')!.value as string[]);
+    for (const merge of merges.slice(0, 2000)) {
+      const parts = merge.split(' ');
+      assert.equal(parts.length, 2, merge);
+      assert.ok(tokens.has(parts[0]! + parts[1]!), merge);
+    }
+    const fromGguf = loadTokenizer(GgufCheckpoint.open(out).tokenizerFile);
+    const fromTekken = loadTokenizer(fixturePath(goldens.tokenizer.tekken));
+    assert.equal(fromGguf.vocabSize, fromTekken.vocabSize);
+    for (const c of goldens.tokenizer.cases as { text: string; ids: number[] }[])
+      assert.deepEqual(fromGguf.encode(c.text), c.ids, c.text);
+    for (const c of goldens.tokenizer.decode as { ids: number[]; text: string }[])
+      assert.equal(fromGguf.decode(c.ids), c.text);
+    assert.equal(fromGguf.decode([1, 3, 10, 4]), fromTekken.decode([1, 3, 10, 4]));
+  });
+
   it('a folder that is not one model says what is wrong', () => {
     const good = join(dir, 'cli');
     const two = join(dir, 'two-quants');
@@ -120,9 +151,18 @@ describe('GGUF models', () => {
     );
     // Naming the file picks one.
     assert.equal(GgufCheckpoint.open(join(two, 'model-Q8_0.gguf')).config.text.dim, 256);
-    const noTokenizer = join(dir, 'no-tokenizer');
-    mkdirSync(noTokenizer, { recursive: true });
-    copyFileSync(join(good, 'model-BF16.gguf'), join(noTokenizer, 'model-BF16.gguf'));
-    assert.throws(() => GgufCheckpoint.open(noTokenizer), /tekken\.json is missing/);
+    // The text file carries its own vocabulary; one without any needs a tekken.json beside it.
+    const bare = join(dir, 'no-vocabulary');
+    mkdirSync(bare, { recursive: true });
+    const file = readGguf(join(good, 'model-BF16.gguf'));
+    writeGguf(
+      join(bare, 'model-BF16.gguf'),
+      [...file.metadata].filter(([key]) => !key.startsWith('tokenizer.') && key !== 'general.alignment'),
+      file.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, data: tensorBytes(file, t) })),
+    );
+    assert.throws(
+      () => GgufCheckpoint.open(bare),
+      /model-BF16\.gguf: has no vocabulary \(tokenizer\.ggml\.\*\) and there is no tekken\.json beside it/,
+    );
   });
 });

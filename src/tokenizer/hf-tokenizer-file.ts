@@ -4,6 +4,7 @@
  * from the vocabulary and encode with the same tiktoken-style merges, so both files give the same ids.
  * (HF's own added-token matching would turn typed "[INST]" into a control id; we deliberately do not.)
  */
+import { byteLevelBytes } from './byte-level.js';
 import { isObject } from './tekken-file.js';
 import { readTokenizerJson } from './json-file.js';
 import { type TekkenVocab, TokenizerFileError } from './vocab.js';
@@ -25,16 +26,11 @@ export function loadHfTokenizerFile(file: string): TekkenVocab {
   if (numSpecial === 0) throw new TokenizerFileError(file, 'no added (control) tokens found');
   for (let id = 0; id < numSpecial; id++) specialNames[id] ??= `<SPECIAL_${id}>`;
 
-  const byteOf = byteLevelDecoder();
   const rankBytes: Uint8Array[] = [];
   for (const [piece, id] of Object.entries(model.vocab)) {
     if (typeof id !== 'number' || id < numSpecial) continue;
-    const bytes = new Uint8Array(piece.length);
-    for (let i = 0; i < piece.length; i++) {
-      const b = byteOf.get(piece.charCodeAt(i));
-      if (b === undefined) throw new TokenizerFileError(file, `vocab entry ${id} is not byte-level encoded`);
-      bytes[i] = b;
-    }
+    const bytes = byteLevelBytes(piece);
+    if (!bytes) throw new TokenizerFileError(file, `vocab entry ${id} is not byte-level encoded`);
     rankBytes[id - numSpecial] = bytes;
   }
   for (let rank = 0; rank < rankBytes.length; rank++)
@@ -62,15 +58,4 @@ function findSplitPattern(pre: unknown, file: string): string {
     if (Array.isArray(node.pretokenizers)) stack.push(...node.pretokenizers);
   }
   throw new TokenizerFileError(file, 'pre_tokenizer has no Split regex');
-}
-
-/** Inverse of GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to U+0100 onwards. */
-function byteLevelDecoder(): Map<number, number> {
-  const map = new Map<number, number>();
-  let next = 256;
-  for (let b = 0; b < 256; b++) {
-    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-    map.set(printable ? b : next++, b);
-  }
-  return map;
 }

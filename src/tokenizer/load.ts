@@ -1,14 +1,20 @@
 /** Loads a tokenizer from whichever file a model folder carries. */
 import { basename } from 'node:path';
+import { readGguf } from '../checkpoint/gguf/gguf-file.js';
+import { tekkenFromGguf } from '../checkpoint/gguf/tekken-gguf.js';
 import { loadHfTokenizerFile } from './hf-tokenizer-file.js';
 import { loadBundledTekken, loadTekkenFile } from './tekken-file.js';
 import { Tokenizer } from './tokenizer.js';
+import type { TekkenVocab } from './vocab.js';
 
-/** `tekken.json` (Mistral) or `tokenizer.json` (Hugging Face), chosen by file name. */
+/** The vocabulary of `tekken.json` (Mistral), `tokenizer.json` (Hugging Face) or a text `.gguf`, by file name. */
+export function loadVocabulary(file: string): TekkenVocab {
+  if (file.endsWith('.gguf')) return tekkenFromGguf(readGguf(file));
+  return basename(file) === 'tokenizer.json' ? loadHfTokenizerFile(file) : loadTekkenFile(file);
+}
+
 export function loadTokenizer(file: string): Tokenizer {
-  return new Tokenizer(
-    basename(file) === 'tokenizer.json' ? loadHfTokenizerFile(file) : loadTekkenFile(file),
-  );
+  return new Tokenizer(loadVocabulary(file));
 }
 
 let bundled: Tokenizer | undefined;

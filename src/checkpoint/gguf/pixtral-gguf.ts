@@ -25,6 +25,9 @@ import {
   tensorBytes,
 } from './gguf-file.js';
 import { gguf, type GgufTensorToWrite, writeGguf } from './gguf-writer.js';
+import { tekkenGgufEntries } from './tekken-gguf.js';
+import { loadVocabulary } from '../../tokenizer/load.js';
+import type { TekkenVocab } from '../../tokenizer/vocab.js';
 import { type GgufPart, ggufName, IMG_BREAK_TENSOR, internalName } from './pixtral-names.js';
 
 const TOKENIZER_FILE = 'tekken.json';
@@ -86,11 +89,13 @@ export class GgufCheckpoint implements WeightSource {
     const { dir, text, mmproj } = locateParts(location);
     const textFile = readGguf(text);
     const mmprojFile = mmproj ? readGguf(mmproj) : null;
-    const tokenizerFile = join(dir, TOKENIZER_FILE);
-    if (!existsSync(tokenizerFile))
+    // A tekken.json beside the files wins (it is Mistral's own); otherwise the text GGUF's vocabulary is used.
+    const besideFile = join(dir, TOKENIZER_FILE);
+    const tokenizerFile = existsSync(besideFile) ? besideFile : text;
+    if (tokenizerFile === text && !textFile.metadata.has('tokenizer.ggml.model'))
       throw new CheckpointError(
-        dir,
-        `${TOKENIZER_FILE} is missing: a GGUF folder needs the model's Tekken tokenizer beside it (reading the GGUF's own vocabulary is not supported yet)`,
+        text,
+        `has no vocabulary (tokenizer.ggml.*) and there is no ${TOKENIZER_FILE} beside it`,
       );
     const config = configFromGguf(textFile, mmprojFile);
     const image = config.vision
@@ -214,8 +219,12 @@ export function configFromGguf(text: GgufFile, mmproj: GgufFile | null): Pixtral
   };
 }
 
-function textMetadata(config: PixtralConfig, name: string): [string, GgufEntry][] {
+function textMetadata(config: PixtralConfig, name: string, vocab: TekkenVocab): [string, GgufEntry][] {
   const t = config.text;
+  if (vocab.numSpecial + vocab.rankBytes.length !== t.vocabSize)
+    throw new Error(
+      `${vocab.source}: ${vocab.numSpecial + vocab.rankBytes.length} tokens but the model has vocab_size ${t.vocabSize}`,
+    );
   return [
     ['general.architecture', gguf.string('llama')],
     ['general.name', gguf.string(name)],
@@ -231,6 +240,7 @@ function textMetadata(config: PixtralConfig, name: string): [string, GgufEntry][
     ['llama.rope.dimension_count', gguf.u32(t.headDim)],
     ['llama.rope.freq_base', gguf.f32(t.ropeTheta)],
     ['llama.attention.layer_norm_rms_epsilon', gguf.f32(t.normEps)],
+    ...tekkenGgufEntries(vocab),
   ];
 }
 
@@ -332,14 +342,18 @@ export function exportGguf(
   }
   const written: string[] = [];
   const textPath = join(outDir, `model-${label}.gguf`);
-  writeGguf(textPath, textMetadata(source.config, name), parts.text);
+  writeGguf(textPath, textMetadata(source.config, name, loadVocabulary(tokenizerFile)), parts.text);
   written.push(textPath);
   if (source.config.vision) {
     const mmprojPath = join(outDir, `mmproj-${label}.gguf`);
     writeGguf(mmprojPath, mmprojMetadata(source.config, name), parts.mmproj);
     written.push(mmprojPath);
   }
-  copyFileSync(tokenizerFile, join(outDir, TOKENIZER_FILE));
-  written.push(join(outDir, TOKENIZER_FILE));
+  // The text file carries the vocabulary; Mistral's own tekken.json goes beside it when there is one (it wins on
+  // load). Other tokenizer files are not copied: they would be read as something they are not.
+  if (basename(tokenizerFile) === TOKENIZER_FILE) {
+    copyFileSync(tokenizerFile, join(outDir, TOKENIZER_FILE));
+    written.push(join(outDir, TOKENIZER_FILE));
+  }
   return written;
 }
