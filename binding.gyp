@@ -7,6 +7,7 @@
         "native/src/amx.cc",
         "native/src/attention.cc",
         "native/src/attention_amx.cc",
+        "native/src/bandwidth.cc",
         "native/src/cpu.cc",
         "native/src/elementwise.cc",
         "native/src/kernels_portable.cc",

@@ -16,6 +16,7 @@
 #endif
 
 #include "attention.h"
+#include "bandwidth.h"
 #include "cpu.h"
 #include "elementwise.h"
 #include "amx.h"
@@ -59,6 +60,19 @@ Napi::Value SetAmx(const Napi::CallbackInfo& info) {
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   ThreadPool::Instance().Resize(info[0].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), ThreadPool::Instance().threads());
+}
+
+// probeBandwidth(bytes, passes) → { bestGBps, medianGBps, threads, vectorBytes }
+Napi::Value ProbeBandwidthJs(const Napi::CallbackInfo& info) {
+  double bytes = info[0].As<Napi::Number>().DoubleValue();
+  int passes = info[1].As<Napi::Number>().Int32Value();
+  BandwidthProbe probe = ProbeReadBandwidth(size_t(std::max(0.0, bytes)), passes);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("bestGBps", probe.best_gbps);
+  out.Set("medianGBps", probe.median_gbps);
+  out.Set("threads", probe.threads);
+  out.Set("vectorBytes", probe.vector_bytes);
+  return out;
 }
 
 template <typename T>
@@ -280,6 +294,41 @@ Napi::Value MapFileJs(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// allocateWeights(bytes) → zeroed Uint8Array in anonymous memory backed by 2 MB pages where the kernel grants
+// them (freed when collected): decode streams every weight each token, and 4 KB pages cost a TLB miss per 4 KB.
+Napi::Value AllocateWeightsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double bytes_arg = info[0].As<Napi::Number>().DoubleValue();
+  if (!Check(env, bytes_arg > 0 && bytes_arg <= double(1ull << 32) - 1, "allocateWeights: bad size"))
+    return env.Undefined();
+  constexpr size_t kHugePage = size_t(2) << 20;
+  size_t bytes = size_t(bytes_arg), size = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+#if defined(__linux__)
+  // Over-allocated by one huge page so the array can start on a 2 MB boundary (only aligned 2 MB ranges get
+  // huge pages).
+  struct Mapping {
+    void* base;
+    size_t size;
+  };
+  void* base = mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) {
+    Napi::Error::New(env, "out of memory allocating " + std::to_string(bytes) + " bytes of weights")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* data = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(base) + kHugePage - 1) / kHugePage * kHugePage);
+#if defined(MADV_HUGEPAGE)
+  madvise(data, size, MADV_HUGEPAGE);
+#endif
+  auto* mapping = new Mapping{base, size + kHugePage};
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, data, size, [](Napi::Env, void*, Mapping* m) { munmap(m->base, m->size); delete m; }, mapping);
+  return Napi::Uint8Array::New(env, bytes, buffer, 0);
+#else
+  return Napi::Uint8Array::New(env, bytes);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapFile", Napi::Function::New(env, MapFileJs));
   exports.Set("rmsNorm", Napi::Function::New(env, RmsNormJs));
@@ -292,6 +341,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setAmx", Napi::Function::New(env, SetAmx));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("matmul", Napi::Function::New(env, MatmulJs));
+  exports.Set("allocateWeights", Napi::Function::New(env, AllocateWeightsJs));
+  exports.Set("probeBandwidth", Napi::Function::New(env, ProbeBandwidthJs));
   exports.Set("quantize", Napi::Function::New(env, QuantizeJs));
   return exports;
 }

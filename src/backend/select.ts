@@ -4,6 +4,7 @@
  * need the native kernels.
  */
 import { loadNativeAddon, nativeUnavailableReason, warnNativeMissing } from './native/addon.js';
+import { applyKernels, type KernelChoice, requestedKernels } from './native/kernel-choice.js';
 import { NativeBackend } from './native/native-backend.js';
 import type { Quantization } from './native/native-weight.js';
 import { ReferenceBackend } from './reference/reference-backend.js';
@@ -16,6 +17,8 @@ export interface BackendSpec {
   readonly backend?: BackendChoice;
   readonly quant?: Quantization;
   readonly threads?: number;
+  /** Forced kernel level (`--kernels`); PIXTRAL_KERNELS when unset; else the best this CPU has. */
+  readonly kernels?: KernelChoice;
 }
 
 export { BackendUnavailableError };
@@ -39,5 +42,7 @@ export function selectBackend(spec: BackendSpec = {}, warn?: (line: string) => v
     return new ReferenceBackend();
   }
   if (spec.threads) addon.setThreads(spec.threads);
+  const kernels = spec.kernels ?? requestedKernels(undefined);
+  if (kernels) applyKernels(addon, kernels);
   return new NativeBackend(addon, { quant });
 }

@@ -1,10 +1,11 @@
 /**
- * The --backend / --quant / --threads / --kv-cache / --context / --no-speculation options shared by commands that
+ * The --backend / --quant / --threads / --kernels / --kv-cache / --context / --no-speculation options shared by commands that
  * run the model.
  */
 import { KV_FORMATS, type KvFormat } from '../backend/kv-format.js';
 import type { EngineOptions } from '../engine/engine.js';
 import type { Quantization } from '../backend/native/native-weight.js';
+import { isKernelChoice, KERNEL_CHOICES, type KernelChoice } from '../backend/native/kernel-choice.js';
 import { BACKEND_CHOICES, type BackendChoice, type BackendSpec, QUANTIZATIONS } from '../backend/select.js';
 import { UsageError } from './errors.js';
 import { numberOption } from './options.js';
@@ -13,6 +14,7 @@ export const BACKEND_OPTIONS = {
   backend: { type: 'string' },
   quant: { type: 'string' },
   threads: { type: 'string' },
+  kernels: { type: 'string' },
   'kv-cache': { type: 'string' },
   context: { type: 'string' },
   'no-speculation': { type: 'boolean' },
@@ -22,6 +24,7 @@ type EngineOptionValues = {
   backend?: string;
   quant?: string;
   threads?: string;
+  kernels?: string;
   'kv-cache'?: string;
   context?: string;
   'no-speculation'?: boolean;
@@ -49,7 +52,12 @@ export function kvCacheOption(value: string | undefined): KvFormat | undefined {
   return value as KvFormat;
 }
 
-export function backendSpec(values: { backend?: string; quant?: string; threads?: string }): BackendSpec {
+export function backendSpec(values: {
+  backend?: string;
+  quant?: string;
+  threads?: string;
+  kernels?: string;
+}): BackendSpec {
   const backend = (values.backend ?? 'auto') as BackendChoice;
   if (!BACKEND_CHOICES.includes(backend))
     throw new UsageError(`--backend must be ${BACKEND_CHOICES.join(', ')}, got "${values.backend}"`);
@@ -60,5 +68,12 @@ export function backendSpec(values: { backend?: string; quant?: string; threads?
     backend,
     quant,
     ...(values.threads !== undefined && { threads: numberOption(values.threads, 'threads', 1, 1, 256) }),
+    ...(values.kernels !== undefined && { kernels: kernelsOption(values.kernels) }),
   };
+}
+
+export function kernelsOption(value: string): KernelChoice {
+  if (!isKernelChoice(value))
+    throw new UsageError(`--kernels must be ${KERNEL_CHOICES.join(', ')}, got "${value}"`);
+  return value;
 }

@@ -177,6 +177,8 @@ const USER_FACING = new Set([
   'BackendUnavailableError',
   'QuantizeError',
   'HubError',
+  'LlamaCppError',
+  'GgufError',
 ]);
 
 function isUserFacing(err: unknown): err is Error {

@@ -35,6 +35,15 @@ export interface NativeFeatures {
   readonly threads: number;
 }
 
+export interface BandwidthProbe {
+  /** 1e9 bytes per second: the best pass and the median pass. */
+  readonly bestGBps: number;
+  readonly medianGBps: number;
+  readonly threads: number;
+  /** Width of the loads used: 64 (AVX-512), 32 (AVX2) or 16. */
+  readonly vectorBytes: number;
+}
+
 export interface NativeAddon {
   features(): NativeFeatures;
   /** Lowers (or restores) the instruction-set level; false when the CPU cannot run it. */
@@ -53,6 +62,8 @@ export interface NativeAddon {
     /** bf16 weights may meet activations rounded to bf16 (AMX): faster, results at bf16 precision. */
     bf16Activations?: boolean,
   ): void;
+  /** Streaming read bandwidth of this machine: the pool's threads read a buffer of `bytes`, `passes` times. */
+  probeBandwidth(bytes: number, passes: number): BandwidthProbe;
   quantize(format: NativeFormat, src: Float32Array, rows: number, k: number, out: Uint8Array): void;
   rmsNorm(
     x: Float32Array,

@@ -287,6 +287,15 @@ function toType(raw: RawTensor, type: GgmlType): Uint8Array {
   return quantize(type, toFloat32(raw.data, raw.dtype));
 }
 
+export interface GgufExportOptions {
+  /** Matrix type of both files (default: the source precision). */
+  readonly type?: ExportType;
+  /** Matrix type of the mmproj alone, when it should differ (llama.cpp's mmproj files are usually F16). */
+  readonly mmprojType?: ExportType;
+  readonly name?: string;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
 /**
  * Writes `source` as `model-<TYPE>.gguf` and (with a vision encoder) `mmproj-<TYPE>.gguf` in `outDir`, with its
  * tokenizer file; returns the paths written.
@@ -295,13 +304,15 @@ export function exportGguf(
   source: WeightSource,
   tokenizerFile: string,
   outDir: string,
-  options: { type?: ExportType; name?: string; onProgress?: (done: number, total: number) => void } = {},
+  options: GgufExportOptions = {},
 ): string[] {
   mkdirSync(outDir, { recursive: true });
   const name = options.name ?? 'pixtral';
   const parts: Record<GgufPart, GgufTensorToWrite[]> = { text: [], mmproj: [] };
   const names = source.names();
-  const label = (options.type ?? source.info('tok_embeddings.weight').dtype).toUpperCase();
+  const sourceType = source.info('tok_embeddings.weight').dtype;
+  const partType = (part: GgufPart) => (part === 'mmproj' ? (options.mmprojType ?? options.type) : options.type);
+  const label = (part: GgufPart) => (partType(part) ?? sourceType).toUpperCase();
   let done = 0;
   // Tensors are read and converted as they are written: one in memory at a time.
   const convert = (internal: string, type: GgmlType) => () => {
@@ -313,7 +324,7 @@ export function exportGguf(
     const where = ggufName(internal);
     if (!where) throw new Error(`${internal}: no GGUF name for this tensor`);
     const info = source.info(internal);
-    const type = typeFor(info, options.type);
+    const type = typeFor(info, partType(where.part));
     parts[where.part].push({
       name: where.name,
       dims: [...info.shape].reverse(),
@@ -341,11 +352,11 @@ export function exportGguf(
     });
   }
   const written: string[] = [];
-  const textPath = join(outDir, `model-${label}.gguf`);
+  const textPath = join(outDir, `model-${label('text')}.gguf`);
   writeGguf(textPath, textMetadata(source.config, name, loadVocabulary(tokenizerFile)), parts.text);
   written.push(textPath);
   if (source.config.vision) {
-    const mmprojPath = join(outDir, `mmproj-${label}.gguf`);
+    const mmprojPath = join(outDir, `mmproj-${label('mmproj')}.gguf`);
     writeGguf(mmprojPath, mmprojMetadata(source.config, name), parts.mmproj);
     written.push(mmprojPath);
   }

@@ -1,6 +1,7 @@
 /**
- * `pixtral bench --synthetic 12b [--quant q4|q8] [--threads N] [--layers N] [--vision-layers N] [--tests LIST]`:
- * the real 12B architecture with random weights, measured next to llama.cpp's figures.
+ * `pixtral bench --synthetic 12b [--quant q4|q8] [--threads N] [--layers N] [--vision-layers N] [--tests LIST]
+ * [--kernels LEVEL]`: the real 12B architecture with random weights, measured next to llama.cpp's recorded figures;
+ * with `--llamacpp DIR [--rounds N]`, next to llama.cpp itself run from that build on the same weights, in turns.
  * `pixtral bench --prompt-lookup [--model DIR]`: prompt-lookup decoding on the demo model's receipt extraction.
  */
 import {
@@ -13,7 +14,14 @@ import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { numberOption } from '../options.js';
-import { kvCacheOption } from '../backend-options.js';
+import { kernelsOption, kvCacheOption } from '../backend-options.js';
+import {
+  COMPARABLE_TESTS,
+  type ComparableTest,
+  DEFAULT_COMPARISON,
+  formatSideBySide,
+  runSideBySide,
+} from '../../devtools/benchmark/side-by-side.js';
 import { formatPromptLookup, runPromptLookupBench } from '../../devtools/benchmark/prompt-lookup.js';
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
@@ -30,6 +38,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       json: { type: 'boolean' },
       'prompt-lookup': { type: 'boolean' },
       model: { type: 'string' },
+      kernels: { type: 'string' },
+      llamacpp: { type: 'string' },
+      rounds: { type: 'string' },
     },
     { min: 0, max: 0, names: '' },
   );
@@ -45,22 +56,40 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     throw new UsageError('--synthetic 12b or --prompt-lookup: the benchmarks this command runs');
   const quant = values.quant ?? 'q4';
   if (quant !== 'q4' && quant !== 'q8') throw new UsageError('--quant must be q4 or q8');
+  const kernels = values.kernels !== undefined ? kernelsOption(values.kernels) : undefined;
+  const known: readonly string[] = values.llamacpp !== undefined ? COMPARABLE_TESTS : ALL_TESTS;
   const tests = values.tests
     ? values.tests.split(',').map((t) => t.trim().replace(/\^2/g, '²'))
-    : [...ALL_TESTS];
+    : [...(values.llamacpp !== undefined ? DEFAULT_COMPARISON : ALL_TESTS)];
   for (const t of tests)
-    if (!(ALL_TESTS as readonly string[]).includes(t))
-      throw new UsageError(`unknown test "${t}" (have: ${ALL_TESTS.join(', ')})`);
+    if (!known.includes(t)) throw new UsageError(`unknown test "${t}" (have: ${known.join(', ')})`);
   const layers = numberOption(values.layers, 'layers', 40, 1, 40);
   const visionLayers = numberOption(values['vision-layers'], 'vision-layers', 24, 1, 24);
+  const log = (line: string) => io.err(`bench: ${line}`);
+  if (values.llamacpp !== undefined) {
+    const report = await runSideBySide({
+      llamaDir: values.llamacpp,
+      rounds: numberOption(values.rounds, 'rounds', 3, 1, 100),
+      threads: numberOption(values.threads, 'threads', 2, 1, 256),
+      quant,
+      layers,
+      visionLayers,
+      tests: tests as ComparableTest[],
+      ...(kernels && { kernels }),
+      log,
+    });
+    io.out(values.json ? JSON.stringify(report, null, 2) : formatSideBySide(report).join('\n'));
+    return 0;
+  }
   const rows = await runSyntheticBench({
     quant,
     layers,
     visionLayers,
     ...(values.threads !== undefined && { threads: numberOption(values.threads, 'threads', 2, 1, 256) }),
+    ...(kernels && { kernels }),
     tests: tests as TestName[],
     ...(values['kv-cache'] && { kvCache: kvCacheOption(values['kv-cache']) }),
-    log: (line) => io.err(`bench: ${line}`),
+    log,
   });
   if (values.json) io.out(JSON.stringify(rows, null, 2));
   else io.out(formatComparison(rows, quant, layers, visionLayers).join('\n'));

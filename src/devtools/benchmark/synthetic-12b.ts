@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KvFormat } from '../../backend/kv-format.js';
 import { loadNativeAddon } from '../../backend/native/addon.js';
+import { applyKernels, type KernelChoice, requestedKernels } from '../../backend/native/kernel-choice.js';
 import { NativeBackend } from '../../backend/native/native-backend.js';
 import { nativeTensorQuantizer } from '../../backend/native/tensor-quantizer.js';
 import { quantizeCheckpoint } from '../../checkpoint/quantize-checkpoint.js';
@@ -25,6 +26,10 @@ import { PixtralModel } from '../../model/pixtral.js';
 import type { ImageInput } from '../../model/vision-encoder.js';
 import { bundledTekkenPath } from '../../tokenizer/tekken-file.js';
 import { LLAMACPP_ANCHORS } from './anchors.js';
+import type { PixtralConfig } from '../../checkpoint/config.js';
+import { ggufName } from '../../checkpoint/gguf/pixtral-names.js';
+import { SafetensorsFile } from '../../checkpoint/safetensors.js';
+import { shapeKey } from './synthetic-gguf.js';
 
 export const ALL_TESTS = [
   'pp512',
@@ -44,10 +49,19 @@ export interface SyntheticBenchOptions {
   readonly layers: number;
   readonly visionLayers: number;
   readonly threads?: number;
+  /** Forced kernel level (else PIXTRAL_KERNELS, else the best this CPU has). */
+  readonly kernels?: KernelChoice;
   /** KV-cache storage; f16 as llama.cpp's default. */
   readonly kvCache?: KvFormat;
   readonly tests: readonly TestName[];
   readonly log: (line: string) => void;
+  /** Another shape than Pixtral-12B's (tests of the harness run a tiny one); layers options are then ignored. */
+  readonly config?: PixtralConfig;
+}
+
+/** The model shape a run measures. */
+export function benchConfig(options: Pick<SyntheticBenchOptions, 'config' | 'layers' | 'visionLayers'>) {
+  return options.config ?? pixtral12bConfig(options.layers, options.visionLayers);
 }
 
 export interface BenchRow {
@@ -57,21 +71,41 @@ export interface BenchRow {
   readonly detail: string;
 }
 
+/** Where the quantized synthetic model of these options lives (written by the first run that needs it). */
+export function syntheticModelDir(
+  options: Pick<SyntheticBenchOptions, 'config' | 'layers' | 'visionLayers' | 'quant'>,
+) {
+  const name = options.config
+    ? `pixtral-synthetic-${shapeKey(options.config)}-${options.quant}`
+    : `pixtral-synthetic-12b-${options.quant}-${options.layers}L-${options.visionLayers}V`;
+  return join(tmpdir(), name);
+}
+
+/** Bytes of weights one decode step reads from our quantized file: every decoder matrix and the output head. */
+export function quantizedDecodeBytes(dir: string): number {
+  const file = SafetensorsFile.open(join(dir, QUANTIZED_FILE));
+  try {
+    let bytes = 0;
+    for (const [name, info] of file.tensors)
+      if (ggufName(name)?.part === 'text' && name !== 'tok_embeddings.weight') bytes += info.byteLength;
+    return bytes;
+  } finally {
+    file.close();
+  }
+}
+
 /** The quantized synthetic model, written on first use and reused afterwards. */
-function syntheticModelDir(
+function writeSyntheticModel(
   options: SyntheticBenchOptions,
   onProgress: (done: number, total: number) => void,
 ) {
-  const dir = join(
-    tmpdir(),
-    `pixtral-synthetic-12b-${options.quant}-${options.layers}L-${options.visionLayers}V`,
-  );
+  const dir = syntheticModelDir(options);
   if (existsSync(join(dir, QUANTIZED_FILE))) return dir;
   const addon = loadNativeAddon()!;
   mkdirSync(dir, { recursive: true });
   copyFileSync(bundledTekkenPath(), join(dir, 'tekken.json'));
   quantizeCheckpoint(nativeTensorQuantizer(addon, options.quant), {
-    source: new SyntheticWeights(pixtral12bConfig(options.layers, options.visionLayers)),
+    source: new SyntheticWeights(benchConfig(options)),
     tokenizerFile: join(dir, 'tekken.json'),
     image: { patchSize: 16, maxImageSize: 1024 },
     outDir: dir,
@@ -96,9 +130,11 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
   const addon = loadNativeAddon();
   if (!addon) throw new BackendUnavailableError('the synthetic benchmark needs the native kernels');
   if (options.threads) addon.setThreads(options.threads);
+  const kernels = options.kernels ?? requestedKernels(undefined);
+  if (kernels) applyKernels(addon, kernels);
   const { log } = options;
   let lastShown = -1;
-  const dir = syntheticModelDir(options, (done, total) => {
+  const dir = writeSyntheticModel(options, (done, total) => {
     const pct = Math.floor((100 * done) / total);
     if (pct % 10 === 0 && pct !== lastShown)
       log(`writing the synthetic ${options.quant} model: ${(lastShown = pct)}%`);
