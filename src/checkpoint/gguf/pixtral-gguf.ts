@@ -311,7 +311,8 @@ export function exportGguf(
   const parts: Record<GgufPart, GgufTensorToWrite[]> = { text: [], mmproj: [] };
   const names = source.names();
   const sourceType = source.info('tok_embeddings.weight').dtype;
-  const partType = (part: GgufPart) => (part === 'mmproj' ? (options.mmprojType ?? options.type) : options.type);
+  const partType = (part: GgufPart) =>
+    part === 'mmproj' ? (options.mmprojType ?? options.type) : options.type;
   const label = (part: GgufPart) => (partType(part) ?? sourceType).toUpperCase();
   let done = 0;
   // Tensors are read and converted as they are written: one in memory at a time.
