@@ -13,8 +13,10 @@
         "native/src/kernels_portable.cc",
         "native/src/kernels_avx2.cc",
         "native/src/kernels_avx512.cc",
+        "native/src/kernels_amx.cc",
         "native/src/matmul.cc",
         "native/src/matmul_amx.cc",
+        "native/src/registry.cc",
         "native/src/thread_pool.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

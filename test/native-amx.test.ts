@@ -43,19 +43,20 @@ describe('native AMX matmuls', { skip }, () => {
     amx: boolean,
     bf16Activations = false,
   ) => {
-    native.setAmx(amx);
+    native.setLevel(amx ? 'amx' : 'avx512');
     const y = new Float32Array(shape.tokens * shape.n);
     native.matmul(format, x, shape.tokens, shape.k, w, shape.n, y, bf16Activations);
-    native.setAmx(true);
+    native.setLevel('amx');
     return y;
   };
 
-  it('is on by default and can be switched off', () => {
-    assert.equal(native.features().amxActive, true);
-    assert.equal(native.setAmx(false), true);
-    assert.equal(native.features().amxActive, false);
-    assert.equal(native.setAmx(true), true);
-    assert.equal(native.features().amxActive, true);
+  it('is the best level, on by default, and can be switched to the AVX-512 one', () => {
+    assert.equal(native.features().best, 'amx');
+    assert.equal(native.features().active, 'amx');
+    assert.equal(native.setLevel('avx512'), true);
+    assert.equal(native.features().active, 'avx512');
+    assert.equal(native.setLevel('amx'), true);
+    assert.equal(native.features().active, 'amx');
   });
 
   for (const [name, format] of [

@@ -1,6 +1,6 @@
 /**
- * Native kernels against plain TypeScript, on every instruction-set level this CPU can run (portable, AVX2,
- * AVX-512 VNNI), with odd shapes: token counts across the 32-token tile, output rows across the 64-row task,
+ * Native kernels against plain TypeScript, on every kernel set (instruction-set level) this CPU can run
+ * (portable, AVX2, AVX-512, AMX) — matmuls, attention and the element-wise ops alike — with odd shapes: token counts across the 32-token tile, output rows across the 64-row task,
  * a single block, widths that are not multiples of 32 (bf16).
  */
 import assert from 'node:assert/strict';
@@ -23,7 +23,19 @@ import {
 } from './helpers/kernels.js';
 
 const addon = loadNativeAddon();
-const LEVELS: KernelLevel[] = ['portable', 'avx2-fma', 'avx512-vnni'];
+const ALL_LEVELS: readonly KernelLevel[] = ['amx', 'avx512', 'avx2', 'portable'];
+/** Runs `body` with every level this CPU can run active, named; the best one is active again afterwards. */
+function onEveryLevel(body: (level: KernelLevel) => void): void {
+  const { levels, best } = addon!.features();
+  try {
+    for (const level of levels) {
+      assert.equal(addon!.setLevel(level), true, level);
+      body(level);
+    }
+  } finally {
+    addon!.setLevel(best);
+  }
+}
 const SHAPES = [
   { tokens: 1, k: 32, n: 1 },
   { tokens: 1, k: 160, n: 67 }, // decode: row pairs, and an odd row at each task's end
@@ -37,16 +49,26 @@ describe(
   { skip: addon ? false : `native addon unavailable: ${nativeUnavailableReason()}` },
   () => {
     const native = addon!;
-    const best = native?.features().best;
-    const levels = LEVELS.slice(0, LEVELS.indexOf(best ?? 'portable') + 1);
+    const levels = native?.features().levels ?? [];
 
     it('reports the CPU features and dispatches to the best level by default', () => {
       const features = native.features();
-      assert.ok(LEVELS.includes(features.best));
+      // Levels the CPU can run, best first, always down to portable; the best is active unless changed.
+      assert.deepEqual(
+        features.levels,
+        ALL_LEVELS.filter((l) => features.levels.includes(l)),
+      );
+      assert.equal(features.levels[0], features.best);
+      assert.equal(features.levels.at(-1), 'portable');
+      assert.equal(features.levels.includes('amx'), features.amx);
       assert.equal(features.active, features.best);
       assert.ok(features.threads >= 1);
       assert.equal(native.setLevel('portable'), true);
       assert.equal(native.features().active, 'portable');
+      for (const level of ALL_LEVELS.filter((l) => !features.levels.includes(l)))
+        assert.equal(native.setLevel(level), false, `${level} is refused where the CPU lacks it`);
+      assert.equal(native.features().active, 'portable', 'a refused level changes nothing');
+      assert.throws(() => native.setLevel('sse9' as KernelLevel), /unknown kernel level sse9/);
       native.setLevel(features.best);
     });
 
@@ -181,7 +203,7 @@ describe(
   'native attention',
   { skip: addon ? false : `native addon unavailable: ${nativeUnavailableReason()}` },
   () => {
-    it('equals the reference: grouped heads, causal and unmasked, tiles and blocks of odd sizes', () => {
+    it('equals the reference on every level: grouped heads, causal and unmasked, tiles and blocks of odd sizes', () => {
       const reference = new ReferenceBackend();
       const cases = [
         { queries: 1, keys: 1, heads: 4, kvHeads: 1, headDim: 16, queryStart: 0 },
@@ -202,21 +224,23 @@ describe(
         };
         const withMask = c.queryStart === undefined ? shape : { ...shape, queryStart: c.queryStart };
         const expected = reference.attention(q, k, v, withMask).data;
-        const out = new Float32Array(expected.length);
-        addon!.attention(
-          q.data,
-          k.data,
-          v.data,
-          out,
-          c.queries,
-          c.keys,
-          c.heads,
-          c.kvHeads,
-          c.headDim,
-          shape.scale,
-          c.queryStart ?? -1,
-        );
-        assert.ok(maxRelativeError(out, expected) < 1e-5, JSON.stringify(c));
+        onEveryLevel((level) => {
+          const out = new Float32Array(expected.length);
+          addon!.attention(
+            q.data,
+            k.data,
+            v.data,
+            out,
+            c.queries,
+            c.keys,
+            c.heads,
+            c.kvHeads,
+            c.headDim,
+            shape.scale,
+            c.queryStart ?? -1,
+          );
+          assert.ok(maxRelativeError(out, expected) < 1e-5, `${level} ${JSON.stringify(c)}`);
+        });
       }
     });
   },
@@ -226,7 +250,7 @@ describe(
   'native element-wise operations',
   { skip: addon ? false : `native addon unavailable: ${nativeUnavailableReason()}` },
   () => {
-    it('rmsNorm, rope, siluMul, gelu and add equal the reference backend', async () => {
+    it('rmsNorm, rope, siluMul, gelu and add equal the reference backend on every level', async () => {
       const { NativeBackend } = await import('../src/backend/native/native-backend.js');
       const { ropeFrequencies, rope1d } = await import('../src/model/rope.js');
       const native = new NativeBackend(addon!);
@@ -244,26 +268,31 @@ describe(
           shape: [width],
           data: new Uint8Array(bf16(randomMatrix(1, width)).buffer),
         };
-        const close = (a: Float32Array, b: Float32Array, tol: number, what: string) =>
-          assert.ok(maxRelativeError(a, b) < tol, `${what} ${rows}×${width}: ${maxRelativeError(a, b)}`);
-        close(
-          native.rmsNorm(x, native.weight(raw), 1e-5).data,
-          reference.rmsNorm(x, reference.weight(raw), 1e-5).data,
-          1e-6,
-          'rmsNorm',
-        );
-        close(native.siluMul(x, y).data, reference.siluMul(x, y).data, 1e-6, 'siluMul');
-        close(native.gelu(x).data, reference.gelu(x).data, 1e-6, 'gelu');
-        close(native.add(x, y).data, reference.add(x, y).data, 1e-7, 'add');
-        if (width % 20 === 0) {
-          const angles = rope1d(ropeFrequencies(20, 1e9), 3, rows);
+        onEveryLevel((level) => {
+          const close = (a: Float32Array, b: Float32Array, tol: number, what: string) =>
+            assert.ok(
+              maxRelativeError(a, b) < tol,
+              `${level} ${what} ${rows}×${width}: ${maxRelativeError(a, b)}`,
+            );
           close(
-            native.rope(x, width / 20, angles).data,
-            reference.rope(x, width / 20, angles).data,
+            native.rmsNorm(x, native.weight(raw), 1e-5).data,
+            reference.rmsNorm(x, reference.weight(raw), 1e-5).data,
             1e-6,
-            'rope',
+            'rmsNorm',
           );
-        }
+          close(native.siluMul(x, y).data, reference.siluMul(x, y).data, 1e-6, 'siluMul');
+          close(native.gelu(x).data, reference.gelu(x).data, 1e-6, 'gelu');
+          close(native.add(x, y).data, reference.add(x, y).data, 1e-7, 'add');
+          if (width % 20 === 0) {
+            const angles = rope1d(ropeFrequencies(20, 1e9), 3, rows);
+            close(
+              native.rope(x, width / 20, angles).data,
+              reference.rope(x, width / 20, angles).data,
+              1e-6,
+              'rope',
+            );
+          }
+        });
       }
     });
   },

@@ -18,6 +18,7 @@
 #include "attention.h"
 #include "bandwidth.h"
 #include "cpu.h"
+#include "kernel_set.h"
 #include "elementwise.h"
 #include "amx.h"
 #include "matmul.h"
@@ -37,24 +38,24 @@ Napi::Value Features(const Napi::CallbackInfo& info) {
   out.Set("avx512vl", f.avx512vl);
   out.Set("avx512vnni", f.avx512vnni);
   out.Set("avx512bf16", f.avx512bf16);
-  out.Set("best", LevelName(BestLevel()));
-  out.Set("active", LevelName(ActiveLevel()));
+  out.Set("best", BestKernelSet().name);
+  out.Set("active", ActiveKernelSet().name);
+  Napi::Array levels = Napi::Array::New(env);
+  for (const KernelSet* set : KernelSets())
+    if (set->supported()) levels.Set(levels.Length(), set->name);
+  out.Set("levels", levels);
   out.Set("amx", AmxAvailable());
-  out.Set("amxActive", AmxActive());
   out.Set("threads", ThreadPool::Instance().threads());
   return out;
 }
 
+// setLevel(name) → false when this CPU cannot run that kernel set; unknown names throw.
 Napi::Value SetLevel(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>();
-  for (KernelLevel level : {KernelLevel::kPortable, KernelLevel::kAvx2, KernelLevel::kAvx512})
-    if (name == LevelName(level)) return Napi::Boolean::New(info.Env(), SetActiveLevel(level));
+  for (const KernelSet* set : KernelSets())
+    if (name == set->name) return Napi::Boolean::New(info.Env(), SelectKernelSet(name));
   Napi::TypeError::New(info.Env(), "unknown kernel level " + name).ThrowAsJavaScriptException();
   return info.Env().Undefined();
-}
-
-Napi::Value SetAmx(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), SetAmxActive(info[0].As<Napi::Boolean>().Value()));
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -338,7 +339,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attention", Napi::Function::New(env, AttentionJs));
   exports.Set("features", Napi::Function::New(env, Features));
   exports.Set("setLevel", Napi::Function::New(env, SetLevel));
-  exports.Set("setAmx", Napi::Function::New(env, SetAmx));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("matmul", Napi::Function::New(env, MatmulJs));
   exports.Set("allocateWeights", Napi::Function::New(env, AllocateWeightsJs));

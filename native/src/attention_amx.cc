@@ -177,7 +177,7 @@ void AttendQueryTile(const uint16_t* q_tile, const uint16_t* keys_packed, const 
 }  // namespace
 
 bool AmxTakesAttention(int queries, int keys, int heads, int kv_heads, int head_dim) {
-  return AmxActive() && head_dim % 32 == 0 && queries >= kQueryTile && keys >= kKeyStep && heads % kv_heads == 0;
+  return head_dim % 32 == 0 && queries >= kQueryTile && keys >= kKeyStep && heads % kv_heads == 0;
 }
 
 void AttentionAmx(const float* q, const float* k, const float* v, float* out, int queries, int keys, int heads,

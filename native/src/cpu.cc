@@ -21,30 +21,4 @@ const CpuFeatures& DetectCpu() {
   return features;
 }
 
-KernelLevel BestLevel() {
-  const CpuFeatures& f = DetectCpu();
-  if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.fma) return KernelLevel::kAvx512;
-  if (f.avx2 && f.fma) return KernelLevel::kAvx2;
-  return KernelLevel::kPortable;
-}
-
-static KernelLevel active = BestLevel();
-
-KernelLevel ActiveLevel() { return active; }
-
-bool SetActiveLevel(KernelLevel level) {
-  if (int(level) > int(BestLevel())) return false;
-  active = level;
-  return true;
-}
-
-const char* LevelName(KernelLevel level) {
-  switch (level) {
-    case KernelLevel::kAvx512: return "avx512-vnni";
-    case KernelLevel::kAvx2: return "avx2-fma";
-    case KernelLevel::kPortable: return "portable";
-  }
-  return "?";
-}
-
 }  // namespace pixtral

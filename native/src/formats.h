@@ -8,6 +8,8 @@
 // "split": per group of up to 4 blocks, first the values 0..15 of each block, then the values 16..31 — the
 // order in which one 64-byte load of q4 weights yields its low and high nibbles.
 #pragma once
+// The helpers below are `static inline`: files compiled for different instruction sets include them, and a
+// shared (weak) out-of-line copy could be the AVX-512 one called from the portable path.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -19,7 +21,7 @@ constexpr int kGroup = 4;  // blocks per 64-byte q4 load
 
 enum class WeightFormat { kBf16 = 0, kQ8 = 1, kQ4 = 2 };
 
-inline size_t RowBytes(WeightFormat format, int cols) {
+static inline size_t RowBytes(WeightFormat format, int cols) {
   switch (format) {
     case WeightFormat::kBf16: return size_t(cols) * 2;
     case WeightFormat::kQ8: return size_t(cols) + size_t(cols / kBlock) * 2;
@@ -28,13 +30,13 @@ inline size_t RowBytes(WeightFormat format, int cols) {
   return 0;
 }
 
-inline const uint16_t* RowScales(WeightFormat format, const uint8_t* row, int cols) {
+static inline const uint16_t* RowScales(WeightFormat format, const uint8_t* row, int cols) {
   return reinterpret_cast<const uint16_t*>(row + (format == WeightFormat::kQ8 ? cols : cols / 2));
 }
 
 // Offset of value j (0..31) of block b (of `blocks`) in split activation order. A final group of fewer than
 // four blocks keeps the same shape: its blocks' low halves, then their high halves.
-inline size_t SplitIndex(int b, int j, int blocks) {
+static inline size_t SplitIndex(int b, int j, int blocks) {
   int first = (b / kGroup) * kGroup;
   int in_group = b - first;
   int group_size = blocks - first < kGroup ? blocks - first : kGroup;
@@ -49,7 +51,7 @@ struct ActivationView {
   const float* offset8;
 };
 
-inline float Bf16ToF32(uint16_t h) {
+static inline float Bf16ToF32(uint16_t h) {
   uint32_t bits = uint32_t(h) << 16;
   float f;
   std::memcpy(&f, &bits, 4);
@@ -57,7 +59,7 @@ inline float Bf16ToF32(uint16_t h) {
 }
 
 // IEEE half ↔ float without relying on F16C (the portable path must run anywhere).
-inline float F16ToF32(uint16_t h) {
+static inline float F16ToF32(uint16_t h) {
   uint32_t sign = uint32_t(h & 0x8000) << 16;
   uint32_t exp = (h >> 10) & 0x1f;
   uint32_t mant = h & 0x3ff;
@@ -83,7 +85,7 @@ inline float F16ToF32(uint16_t h) {
   return f;
 }
 
-inline uint16_t F32ToF16(float f) {  // round to nearest even
+static inline uint16_t F32ToF16(float f) {  // round to nearest even
   uint32_t x;
   std::memcpy(&x, &f, 4);
   uint32_t sign = (x >> 16) & 0x8000;

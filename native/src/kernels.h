@@ -1,5 +1,6 @@
-// The inner loops, one set per instruction-set level: the dot product of one weight row (bf16, q8 or q4)
-// with one activation row. Everything around them (threads, tiling, quantizing activations) is shared.
+// The matmul inner loops, one table per instruction-set level (part of that level's KernelSet): the dot product
+// of one weight row (bf16, q8 or q4) with one activation row, and micro-kernels over several tokens or rows.
+// Everything around them (threads, tiling, quantizing activations) is shared.
 #pragma once
 #include <cstdint>
 #include "cpu.h"
@@ -41,17 +42,9 @@ void MultiQuantByOne(const ActivationView* x, int tokens, const uint8_t* row, in
   for (int t = 0; t < tokens; t++) out[t * out_stride] = Dot(x[t], row, k);
 }
 
-const Kernels& KernelsFor(KernelLevel level);
-
 // Shared by every level so all paths see identical int8 activations.
 void QuantizeActivations(const float* x, int k, bool split, int8_t* q, float* scale, float* offset8);
 void QuantizeRowQ8(const float* x, uint8_t* row, int k);
 void QuantizeRowQ4(const float* x, uint8_t* row, int k);
-
-extern const Kernels kPortableKernels;
-#if defined(__x86_64__)
-extern const Kernels kAvx2Kernels;
-extern const Kernels kAvx512Kernels;
-#endif
 
 }  // namespace pixtral

@@ -3,6 +3,7 @@
 #pragma GCC target("avx2,fma,f16c")
 #include <immintrin.h>
 #include "horizontal_sum.h"
+#include "kernel_set.h"
 #include "kernels.h"
 
 namespace pixtral {
@@ -56,8 +57,25 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
   return HorizontalSum(acc) - offset;
 }
 
-const Kernels kAvx2Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
-                                    MultiQuantByOne<DotQ4>, nullptr, nullptr};
+static const Kernels kAvx2Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
+                                     MultiQuantByOne<DotQ4>, nullptr, nullptr};
+
+}  // namespace pixtral
+
+#define PIXTRAL_OPS_LEVEL 1
+#include "level_ops.h"
+
+namespace pixtral {
+
+const KernelSet& Avx2KernelSet() {
+  static const KernelSet set = {"avx2",
+                                [] {
+                                  const CpuFeatures& cpu = DetectCpu();
+                                  return cpu.avx2 && cpu.fma && cpu.f16c;
+                                },
+                                kAvx2Kernels, kOps, {}};
+  return set;
+}
 
 }  // namespace pixtral
 #endif

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 #include <cstring>
 #include "horizontal_sum.h"
+#include "kernel_set.h"
 #include "kernels.h"
 
 // Decode streams every weight once; one core's hardware prefetcher alone leaves it at ~8 GB/s of the ~15 a core
@@ -335,9 +336,26 @@ static void MultiQuant(const ActivationView* x, int tokens, const uint8_t* row, 
 static void DotQ8One(const ActivationView* x, const uint8_t* row, int k, float* out, size_t) { *out = DotQ8(*x, row, k); }
 static void DotQ4One(const ActivationView* x, const uint8_t* row, int k, float* out, size_t) { *out = DotQ4(*x, row, k); }
 
-const Kernels kAvx512Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16,
-                                MultiQuant<DotQ8One, MultiQ8T<2>, MultiQ8T<3>, MultiQ8T<4>>,
-                                MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>, PairQ4, QuadBf16};
+static const Kernels kAvx512Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16,
+                                       MultiQuant<DotQ8One, MultiQ8T<2>, MultiQ8T<3>, MultiQ8T<4>>,
+                                       MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>, PairQ4, QuadBf16};
+
+}  // namespace pixtral
+
+#define PIXTRAL_OPS_LEVEL 2
+#include "level_ops.h"
+
+namespace pixtral {
+
+const KernelSet& Avx512KernelSet() {
+  static const KernelSet set = {"avx512",
+                                [] {
+                                  const CpuFeatures& cpu = DetectCpu();
+                                  return cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512vnni && cpu.fma;
+                                },
+                                kAvx512Kernels, kOps, {}};
+  return set;
+}
 
 }  // namespace pixtral
 #endif

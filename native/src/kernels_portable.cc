@@ -1,5 +1,6 @@
 // Plain C++ kernels: the path for CPUs without AVX2 (and other architectures), and the quantizers.
 #include <cmath>
+#include "kernel_set.h"
 #include "kernels.h"
 
 namespace pixtral {
@@ -38,8 +39,8 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
   return sum;
 }
 
-const Kernels kPortableKernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
-                                    MultiQuantByOne<DotQ4>, nullptr, nullptr};
+static const Kernels kPortableKernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
+                                         MultiQuantByOne<DotQ4>, nullptr, nullptr};
 
 static float AbsMax(const float* x) {
   float m = 0;
@@ -98,6 +99,18 @@ void QuantizeRowQ4(const float* x, uint8_t* row, int k) {
     };
     for (int j = 0; j < 16; j++) row[b * 16 + j] = uint8_t(nibble(v[j]) | (nibble(v[j + 16]) << 4));
   }
+}
+
+}  // namespace pixtral
+
+#define PIXTRAL_OPS_LEVEL 0
+#include "level_ops.h"
+
+namespace pixtral {
+
+const KernelSet& PortableKernelSet() {
+  static const KernelSet set = {"portable", [] { return true; }, kPortableKernels, kOps, {}};
+  return set;
 }
 
 }  // namespace pixtral

@@ -3,19 +3,10 @@
 #include <algorithm>
 #include <vector>
 #include "kernels.h"
-#include "matmul_amx.h"
+#include "kernel_set.h"
 #include "thread_pool.h"
 
 namespace pixtral {
-
-const Kernels& KernelsFor(KernelLevel level) {
-#if defined(__x86_64__)
-  if (level == KernelLevel::kAvx512) return kAvx512Kernels;
-  if (level == KernelLevel::kAvx2) return kAvx2Kernels;
-#endif
-  (void)level;
-  return kPortableKernels;
-}
 
 namespace {
 
@@ -58,11 +49,17 @@ void ForEachOutputRows(int tokens, int n, int group, Body body) {
 
 void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_t* w, int n, float* y,
             bool bf16_activations) {
-  const Kernels& kernels = KernelsFor(ActiveLevel());
+  const KernelSet& set = ActiveKernelSet();
+  const Kernels& kernels = set.dot;
+  const AcceleratorKernels& unit = set.accelerator;
   size_t row_bytes = RowBytes(format, k);
-  const bool amx = AmxTakesMatmul(tokens, k, n);
-  if (format == WeightFormat::kBf16 && amx && bf16_activations) {
-    MatmulAmxBf16(x, tokens, k, reinterpret_cast<const uint16_t*>(w), n, y);
+  // A matrix unit takes bf16 weights only when the caller accepts bf16 activations; quantized ones always
+  // (same int8 activations, same products).
+  const bool accelerated = unit.takes_matmul && unit.takes_matmul(tokens, k, n) &&
+                           (format == WeightFormat::kBf16 ? bf16_activations && unit.matmul_bf16 != nullptr
+                                                           : unit.matmul_quant != nullptr);
+  if (format == WeightFormat::kBf16 && accelerated) {
+    unit.matmul_bf16(x, tokens, k, reinterpret_cast<const uint16_t*>(w), n, y);
     return;
   }
   if (format == WeightFormat::kBf16 && kernels.quad_bf16 && tokens > 1) {
@@ -86,17 +83,18 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   // Activations are quantized once per matmul, not per weight row.
   const int blocks = k / kBlock;
   const bool q4 = format == WeightFormat::kQ4;
-  // The AMX path reads whole token steps (padding rows stay zero) and wants q4 activations in block order.
-  const size_t rows = amx ? size_t(tokens + kAmxTokenStep - 1) / kAmxTokenStep * kAmxTokenStep : size_t(tokens);
-  const bool split = q4 && !amx;
+  // The matrix unit reads whole token steps (padding rows stay zero) and wants q4 activations in block order.
+  const size_t step = size_t(unit.quant_token_step);
+  const size_t rows = accelerated ? (size_t(tokens) + step - 1) / step * step : size_t(tokens);
+  const bool split = q4 && !accelerated;
   std::vector<int8_t> q(rows * k);
   std::vector<float> scales(rows * blocks), offsets(split ? size_t(tokens) * blocks : 0);
   ThreadPool::Instance().Run(tokens, [&](int t) {
     QuantizeActivations(x + size_t(t) * k, k, split, &q[size_t(t) * k], &scales[size_t(t) * blocks],
                         split ? &offsets[size_t(t) * blocks] : nullptr);
   });
-  if (amx) {
-    MatmulAmxQuant(format, q.data(), scales.data(), tokens, k, w, n, y);
+  if (accelerated) {
+    unit.matmul_quant(format, q.data(), scales.data(), tokens, k, w, n, y);
     return;
   }
   std::vector<ActivationView> views(tokens);

@@ -1,20 +1,13 @@
-// Element-wise float math written so GCC vectorizes it, compiled for several instruction sets at once
-// (target_clones: the loader picks the best for this CPU), with a fast exp for softmax.
+// Float math written so GCC vectorizes it at whichever level includes it (level_ops.h): a fast exp for softmax.
 #pragma once
 #include <cstdint>
 #include <cstring>
-
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
-#define PIXTRAL_MULTIVERSION __attribute__((target_clones("arch=sapphirerapids", "avx512f", "avx2", "default")))
-#else
-#define PIXTRAL_MULTIVERSION
-#endif
 
 namespace pixtral {
 
 // exp(x) for x ≤ 0 (softmax after subtracting the max), relative error < 2e-7: 2^n · p(r) with a degree-6
 // polynomial on |r| ≤ ln2/2. Branch-free so loops over it vectorize.
-inline float FastExp(float x) {
+static inline float FastExp(float x) {
   x = x < -87.0f ? -87.0f : x;
   float n = __builtin_rintf(x * 1.44269504088896341f);
   float r = x - n * 0.693145751953125f - n * 1.428606765330187045e-06f;

@@ -20,7 +20,8 @@ export const enum NativeFormat {
   Q4 = 2,
 }
 
-export type KernelLevel = 'avx512-vnni' | 'avx2-fma' | 'portable';
+/** The kernel sets of the native registry, best first (what `--kernels` names). */
+export type KernelLevel = 'amx' | 'avx512' | 'avx2' | 'portable';
 
 export interface NativeFeatures {
   readonly avx2: boolean;
@@ -29,9 +30,10 @@ export interface NativeFeatures {
   readonly avx512bf16: boolean;
   readonly best: KernelLevel;
   readonly active: KernelLevel;
-  /** Intel AMX tiles present and granted by the kernel; amxActive: matmuls use them now. */
+  /** Every level this CPU can run, best first. */
+  readonly levels: readonly KernelLevel[];
+  /** Intel AMX tiles present and granted by the kernel (the "amx" level). */
   readonly amx: boolean;
-  readonly amxActive: boolean;
   readonly threads: number;
 }
 
@@ -46,10 +48,8 @@ export interface BandwidthProbe {
 
 export interface NativeAddon {
   features(): NativeFeatures;
-  /** Lowers (or restores) the instruction-set level; false when the CPU cannot run it. */
+  /** Switches every op to this kernel set; false when the CPU cannot run it. */
   setLevel(level: KernelLevel): boolean;
-  /** Turns the AMX matmul path on or off; false when asked to turn on where there is none. */
-  setAmx(on: boolean): boolean;
   setThreads(threads: number): number;
   matmul(
     format: NativeFormat,

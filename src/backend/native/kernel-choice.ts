@@ -6,17 +6,10 @@
 import { BackendUnavailableError } from '../errors.js';
 import type { KernelLevel, NativeAddon } from './addon.js';
 
-export const KERNEL_CHOICES = ['amx', 'avx512', 'avx2', 'portable'] as const;
-export type KernelChoice = (typeof KERNEL_CHOICES)[number];
+export const KERNEL_CHOICES = ['amx', 'avx512', 'avx2', 'portable'] as const satisfies readonly KernelLevel[];
+export type KernelChoice = KernelLevel;
 
 export const KERNELS_ENV = 'PIXTRAL_KERNELS';
-
-const LEVEL_OF: Record<KernelChoice, KernelLevel> = {
-  amx: 'avx512-vnni',
-  avx512: 'avx512-vnni',
-  avx2: 'avx2-fma',
-  portable: 'portable',
-};
 
 export function isKernelChoice(value: string): value is KernelChoice {
   return (KERNEL_CHOICES as readonly string[]).includes(value);
@@ -35,19 +28,13 @@ export function requestedKernels(flag: string | undefined, env = process.env): K
 
 /** Switches every native op to `choice`; throws when this CPU cannot run it. */
 export function applyKernels(addon: NativeAddon, choice: KernelChoice): void {
-  const features = addon.features();
-  const refuse = () =>
-    new BackendUnavailableError(
-      `this CPU cannot run the ${choice} kernels (best here: ${features.best}${features.amx ? ' + AMX' : ''})`,
+  if (!addon.setLevel(choice))
+    throw new BackendUnavailableError(
+      `this CPU cannot run the ${choice} kernels (it can: ${addon.features().levels.join(', ')})`,
     );
-  if (choice === 'amx' && !features.amx) throw refuse();
-  if (!addon.setLevel(LEVEL_OF[choice])) throw refuse();
-  if (features.amx) addon.setAmx(choice === 'amx');
 }
 
 /** What runs now, in the words `--kernels` uses. */
 export function activeKernels(addon: NativeAddon): KernelChoice {
-  const features = addon.features();
-  if (features.amxActive) return 'amx';
-  return features.active === 'avx512-vnni' ? 'avx512' : features.active === 'avx2-fma' ? 'avx2' : 'portable';
+  return addon.features().active;
 }

@@ -55,8 +55,8 @@ export class NativeBackend implements Backend {
     this.quant = options.quant ?? 'none';
     this.visionBf16 = options.visionBf16 ?? true;
     this.bf16ActivationsOption = options.bf16Activations;
-    const { active, amxActive, threads } = addon.features();
-    this.name = `native (${active}${amxActive ? '+amx' : ''}, ${this.quant === 'none' ? 'bf16' : this.quant}, ${threads} threads)`;
+    const { active, threads } = addon.features();
+    this.name = `native (${active}, ${this.quant === 'none' ? 'bf16' : this.quant}, ${threads} threads)`;
   }
 
   private get bf16Activations(): boolean {
