@@ -23,7 +23,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-Wno-maybe-uninitialized", "-Wno-uninitialized", "-Wno-psabi"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fno-trapping-math", "-Wno-maybe-uninitialized", "-Wno-uninitialized", "-Wno-psabi"],
       "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-O3"] }
     }
   ]
