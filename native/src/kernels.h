@@ -20,9 +20,10 @@ struct Kernels {
                      size_t out_stride);
   void (*multi_q8)(const ActivationView* x, int tokens, const uint8_t* row, int k, float* out, size_t out_stride);
   void (*multi_q4)(const ActivationView* x, int tokens, const uint8_t* row, int k, float* out, size_t out_stride);
-  // Two adjacent weight rows (row, row + row_bytes) × up to kMaxTokens tokens: out[t·out_stride + r].
-  // Null where a level has no such micro-kernel (the driver then goes row by row).
-  void (*pair_q4)(const ActivationView* x, int tokens, const uint8_t* row, size_t row_bytes, int k, float* out,
+  // Four adjacent weight rows (row + r·row_bytes) × 2..kMaxTokens tokens: out[t·out_stride + r]. Null where a
+  // level has none (the driver then goes row by row). One token goes row by row everywhere: a lone row streams
+  // its nibbles and scales as two sequential reads, which measured faster than four rows' eight.
+  void (*quad_q4)(const ActivationView* x, int tokens, const uint8_t* row, size_t row_bytes, int k, float* out,
                   size_t out_stride);
   // Four adjacent bf16 rows × up to kMaxTokens tokens (float activations are the bandwidth: load each once
   // for four rows). out[t·out_stride + r]. Null where a level has none.

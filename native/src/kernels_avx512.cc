@@ -215,51 +215,59 @@ static void MultiQ4T(const ActivationView* x, const uint8_t* row, int k, float* 
   }
 }
 
-// Two rows × T tokens: each token's activations are loaded once for both rows, each row's nibbles once for
-// all tokens; the 8·Σx correction is taken out in int32 before the conversion.
+// Four rows × T tokens. Each row's VNNI sums leave four int32 lanes per block (block b in 128-bit lane b); the
+// four rows are folded into one vector (lane 4b + r: block b, row r) with two rounds of unpack-and-add, so the
+// block scales are applied once per four rows — one convert and two multiply-adds instead of three per row.
 template <int T>
-static void PairQ4T(const ActivationView* x, const uint8_t* row0, size_t row_bytes, int k, float* out,
+static void QuadQ4T(const ActivationView* x, const uint8_t* row0, size_t row_bytes, int k, float* out,
                     size_t out_stride) {
-  const uint8_t* rows[2] = {row0, row0 + row_bytes};
-  const uint16_t* scales[2] = {RowScales(WeightFormat::kQ4, rows[0], k), RowScales(WeightFormat::kQ4, rows[1], k)};
   const int blocks = k / kBlock;
+  const uint8_t* rows[4] = {row0, row0 + row_bytes, row0 + 2 * row_bytes, row0 + 3 * row_bytes};
+  const uint16_t* scales[4];
+  for (int r = 0; r < 4; r++) scales[r] = RowScales(WeightFormat::kQ4, rows[r], k);
   const __m512i low_mask = _mm512_set1_epi8(0x0f);
-  const __m512i group_index = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-  __m512 acc[2][T];
-  __m128 offset[2][T];
-  for (int r = 0; r < 2; r++)
-    for (int t = 0; t < T; t++) {
-      acc[r][t] = _mm512_setzero_ps();
-      offset[r][t] = _mm_setzero_ps();
-    }
+  // Lane 4b + r takes element 4r + b: the rows' [row][block] scales into the folded [block][row] order.
+  const __m512i block_major = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+  // Lanes 4b..4b+3 all take element b: one value per block, once for each row.
+  const __m512i per_block = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  __m512 acc[T];
+  for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
   int b = 0;
   for (; b + kGroup <= blocks; b += kGroup) {
-    __m512i low[2], high[2];
-    __m512 ws[2];
-    __m128 ws4[2];
-    for (int r = 0; r < 2; r++) {
+    __m512i low[4], high[4];
+    for (int r = 0; r < 4; r++) {
       PrefetchAhead(rows[r] + b * 16);
       __m512i bytes = _mm512_loadu_si512(rows[r] + b * 16);
       low[r] = _mm512_and_si512(bytes, low_mask);
       high[r] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_mask);
-      ws4[r] = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i*)(scales[r] + b)));
-      ws[r] = _mm512_permutexvar_ps(group_index, _mm512_castps128_ps512(ws4[r]));
     }
+    const __m256i halves = _mm256_set_epi64x(*reinterpret_cast<const long long*>(scales[3] + b),
+                                             *reinterpret_cast<const long long*>(scales[2] + b),
+                                             *reinterpret_cast<const long long*>(scales[1] + b),
+                                             *reinterpret_cast<const long long*>(scales[0] + b));
+    const __m512 ws = _mm512_permutexvar_ps(block_major, _mm512_cvtph_ps(halves));
     for (int t = 0; t < T; t++) {
       const int8_t* xg = x[t].q + b * kBlock;
       const __m512i xlo = _mm512_loadu_si512(xg), xhi = _mm512_loadu_si512(xg + 64);
-      const __m512 xs = _mm512_permutexvar_ps(group_index, _mm512_castps128_ps512(_mm_loadu_ps(x[t].scale + b)));
-      const __m128 off = _mm_loadu_ps(x[t].offset8 + b);
-      for (int r = 0; r < 2; r++) {
-        __m512i dot = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), low[r], xlo), high[r], xhi);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(dot), xs), ws[r], acc[r][t]);
-        offset[r][t] = _mm_fmadd_ps(ws4[r], off, offset[r][t]);
-      }
+      __m512i d[4];
+      for (int r = 0; r < 4; r++)
+        d[r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), low[r], xlo), high[r], xhi);
+      const __m512i d01 = _mm512_add_epi32(_mm512_unpacklo_epi32(d[0], d[1]), _mm512_unpackhi_epi32(d[0], d[1]));
+      const __m512i d23 = _mm512_add_epi32(_mm512_unpacklo_epi32(d[2], d[3]), _mm512_unpackhi_epi32(d[2], d[3]));
+      const __m512i folded = _mm512_add_epi32(_mm512_unpacklo_epi64(d01, d23), _mm512_unpackhi_epi64(d01, d23));
+      const __m512 xs = _mm512_permutexvar_ps(per_block, _mm512_castps128_ps512(_mm_loadu_ps(x[t].scale + b)));
+      const __m512 off = _mm512_permutexvar_ps(per_block, _mm512_castps128_ps512(_mm_loadu_ps(x[t].offset8 + b)));
+      acc[t] = _mm512_fmadd_ps(ws, _mm512_fmsub_ps(_mm512_cvtepi32_ps(folded), xs, off), acc[t]);
     }
   }
-  for (int r = 0; r < 2; r++)
-    for (int t = 0; t < T; t++) {
-      float sum = _mm512_reduce_add_ps(acc[r][t]) - HorizontalSum(offset[r][t]);
+  for (int t = 0; t < T; t++) {
+    // Σ over the four blocks (128-bit lanes): row r ends in element r.
+    const __m256 halves = _mm256_add_ps(_mm512_castps512_ps256(acc[t]),
+                                        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1)));
+    float sums[4];
+    _mm_storeu_ps(sums, _mm_add_ps(_mm256_castps256_ps128(halves), _mm256_extractf128_ps(halves, 1)));
+    for (int r = 0; r < 4; r++) {
+      float sum = sums[r];
       for (int c = b; c < blocks; c++) {
         const __m128i low_mask128 = _mm_set1_epi8(0x0f);
         __m128i bytes = _mm_loadu_si128((const __m128i*)(rows[r] + c * 16));
@@ -272,15 +280,16 @@ static void PairQ4T(const ActivationView* x, const uint8_t* row0, size_t row_byt
       }
       out[t * out_stride + r] = sum;
     }
+  }
 }
 
-static void PairQ4(const ActivationView* x, int tokens, const uint8_t* row, size_t row_bytes, int k, float* out,
+static void QuadQ4(const ActivationView* x, int tokens, const uint8_t* row, size_t row_bytes, int k, float* out,
                    size_t out_stride) {
   switch (tokens) {
-    case 4: return PairQ4T<4>(x, row, row_bytes, k, out, out_stride);
-    case 3: return PairQ4T<3>(x, row, row_bytes, k, out, out_stride);
-    case 2: return PairQ4T<2>(x, row, row_bytes, k, out, out_stride);
-    default: return PairQ4T<1>(x, row, row_bytes, k, out, out_stride);
+    case 4: return QuadQ4T<4>(x, row, row_bytes, k, out, out_stride);
+    case 3: return QuadQ4T<3>(x, row, row_bytes, k, out, out_stride);
+    case 2: return QuadQ4T<2>(x, row, row_bytes, k, out, out_stride);
+    default: return QuadQ4T<1>(x, row, row_bytes, k, out, out_stride);
   }
 }
 
@@ -338,7 +347,7 @@ static void DotQ4One(const ActivationView* x, const uint8_t* row, int k, float* 
 
 static const Kernels kAvx512Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16,
                                        MultiQuant<DotQ8One, MultiQ8T<2>, MultiQ8T<3>, MultiQ8T<4>>,
-                                       MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>, PairQ4, QuadBf16};
+                                       MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>, QuadQ4, QuadBf16};
 
 }  // namespace pixtral
 

@@ -101,12 +101,14 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   for (int t = 0; t < tokens; t++)
     views[t] = {&q[size_t(t) * k], &scales[size_t(t) * blocks], q4 ? &offsets[size_t(t) * blocks] : nullptr};
   auto multi = q4 ? kernels.multi_q4 : kernels.multi_q8;
-  auto pair = q4 ? kernels.pair_q4 : nullptr;
-  if (pair) {
-    // Rows two at a time, decode included (one row left over when the task has an odd count).
-    ForEachOutputRows(tokens, n, 2, [&](int t, int count, int o, int rows) {
-      if (rows == 2) pair(&views[t], count, w + o * row_bytes, row_bytes, k, y + size_t(t) * n + o, size_t(n));
-      else multi(&views[t], count, w + o * row_bytes, k, y + size_t(t) * n + o, size_t(n));
+  if (q4 && kernels.quad_q4 && tokens > 1) {
+    // Rows four at a time (the rows a task has left over one by one), every token group reusing them.
+    ForEachOutputRows(tokens, n, 4, [&](int t, int count, int o, int rows) {
+      if (rows == 4 && count > 1)
+        kernels.quad_q4(&views[t], count, w + o * row_bytes, row_bytes, k, y + size_t(t) * n + o, size_t(n));
+      else
+        for (int r = 0; r < rows; r++)
+          multi(&views[t], count, w + (o + r) * row_bytes, k, y + size_t(t) * n + o + r, size_t(n));
     });
     return;
   }
