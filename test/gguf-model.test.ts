@@ -11,6 +11,18 @@ import { after, describe, it } from 'node:test';
 import { Checkpoint } from '../src/checkpoint/index.js';
 import { GgufCheckpoint, exportGguf } from '../src/checkpoint/gguf/pixtral-gguf.js';
 import { readGguf, tensorBytes } from '../src/checkpoint/gguf/gguf-file.js';
+import { dequantize, quantize } from '../src/checkpoint/gguf/ggml-blocks.js';
+import { ggmlTypeByName } from '../src/checkpoint/gguf/ggml-types.js';
+import { loadNativeAddon, NativeFormat } from '../src/backend/native/addon.js';
+import type { NativeWeight } from '../src/backend/native/native-weight.js';
+import { NativeBackend } from '../src/backend/native/native-backend.js';
+import {
+  dequantize as dequantizeRows,
+  emulateQuantizedMatmul,
+  maxRelativeError,
+  randomMatrix,
+  rowBytes,
+} from './helpers/kernels.js';
 import { writeGguf } from '../src/checkpoint/gguf/gguf-writer.js';
 import { loadTokenizer } from '../src/tokenizer/index.js';
 import { demoModelDir } from '../src/demo/embedded-model.js';
@@ -70,7 +82,7 @@ describe('GGUF models', () => {
     assert.deepEqual(await logitsOf(out, prompts), await logitsOf(source, prompts));
   });
 
-  it('Q8_0 and Q4_0 exports of the demo model agree with it (top-1 on held-out questions)', async () => {
+  it('Q8_0 and Q4_0 exports of the demo model agree with it (top-1 on held-out questions), on both backends', async () => {
     const demo = Engine.load(demoModelDir(), reference);
     const items = heldOutItems(6).filter((item) => item.scene);
     const prompts = [];
@@ -90,8 +102,50 @@ describe('GGUF models', () => {
       const quantized = await logitsOf(out, prompts);
       const agree = quantized.filter((l, i) => argmax(l) === argmax(full[i]!)).length / prompts.length;
       assert.ok(agree >= floor, `${type}: top-1 agreement ${agree}`);
+      // The native backend runs the blocks as stored (q8/q4 rows, no float copy) and agrees with the reference
+      // backend, which dequantizes the same blocks.
+      const addon = loadNativeAddon();
+      if (!addon) continue;
+      const raw = GgufCheckpoint.open(out).readRaw('layers.0.attention.wq.weight');
+      assert.equal(raw.ggml, type.toUpperCase());
+      const weight = new NativeBackend(addon).weight(raw) as NativeWeight;
+      assert.equal(weight.format, type === 'q8_0' ? NativeFormat.Q8 : NativeFormat.Q4);
+      assert.equal(weight.data.byteLength, weight.rows * rowBytes(weight.format, weight.cols));
+      const { model } = loadModel(out, { backend: { backend: 'native' } });
+      prompts.forEach((p, i) => {
+        const logits = promptLogits(model, p.ids, p.images);
+        assert.equal(argmax(logits), argmax(quantized[i]!), `${type} native: top-1 of prompt ${i}`);
+        assert.ok(
+          maxRelativeError(logits, quantized[i]!) < 0.05,
+          `${type} native: ${maxRelativeError(logits, quantized[i]!)}`,
+        );
+      });
     }
     source.close();
+  });
+
+  it('Q8_0 / Q4_0 blocks run on the native kernels as stored: rearranged into rows, never dequantized', async () => {
+    const addon = loadNativeAddon();
+    if (!addon) return;
+    // The rearrangement is exact: the kernels on our rows compute the exact block arithmetic of ggml's blocks.
+    for (const [name, format] of [
+      ['Q8_0', NativeFormat.Q8],
+      ['Q4_0', NativeFormat.Q4],
+    ] as const) {
+      const [tokens, k, n] = [3, 160, 37];
+      const blocks = quantize(ggmlTypeByName(name)!, randomMatrix(n, k, 0.05));
+      const rows = new Uint8Array(n * rowBytes(format, k));
+      addon.repackGgml(format, blocks, n, k, rows);
+      const x = randomMatrix(tokens, k);
+      const y = new Float32Array(tokens * n);
+      addon.matmul(format, x, tokens, k, rows, n, y);
+      const ggmlValues = dequantize(ggmlTypeByName(name)!, blocks, n * k);
+      const ours = dequantizeRows(format, rows, n, k);
+      const oursValues = Float32Array.from(ours.values, (v, i) => v * ours.scales[Math.floor(i / 32)]!);
+      assert.deepEqual(oursValues, ggmlValues, `${name}: the same numbers`);
+      const exact = emulateQuantizedMatmul(x, tokens, k, dequantizeRows(format, rows, n, k), n);
+      assert.ok(maxRelativeError(y, exact) < 1e-5, name);
+    }
   });
 
   it('`pixtral export --gguf` writes a folder that `pixtral run --model` answers from', () => {

@@ -122,6 +122,24 @@ Napi::Value QuantizeJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// repackGgml(format, blocks, rows, k, out): GGUF Q8_0 / Q4_0 blocks (format q8 / q4) → our rows, exactly.
+Napi::Value RepackGgmlJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto format = WeightFormat(info[0].As<Napi::Number>().Int32Value());
+  int rows = info[2].As<Napi::Number>().Int32Value();
+  int k = info[3].As<Napi::Number>().Int32Value();
+  if (!Check(env, format != WeightFormat::kBf16 && k > 0 && k % kBlock == 0 && rows >= 0, "repackGgml: bad format or sizes"))
+    return env.Undefined();
+  const size_t block_bytes = format == WeightFormat::kQ8 ? kGgmlQ8Block : kGgmlQ4Block;
+  const size_t src_row = size_t(k / kBlock) * block_bytes, dst_row = RowBytes(format, k);
+  if (!Check(env, ByteLength(info[1]) >= size_t(rows) * src_row, "repackGgml: blocks too short")) return env.Undefined();
+  if (!Check(env, ByteLength(info[4]) >= size_t(rows) * dst_row, "repackGgml: out too short")) return env.Undefined();
+  const uint8_t* src = Data<uint8_t>(info[1]);
+  uint8_t* dst = Data<uint8_t>(info[4]);
+  ThreadPool::Instance().Run(rows, [&](int r) { RepackGgmlRow(format, src + r * src_row, k, dst + r * dst_row); });
+  return env.Undefined();
+}
+
 // K or V for attention: a typed array of [keys, kv_width] values (and q8 scales), or — when page_positions > 0 —
 // Arrays of pages of page_positions positions each (the KV cache's layout), checked page by page.
 struct KvPages {
@@ -344,6 +362,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("allocateWeights", Napi::Function::New(env, AllocateWeightsJs));
   exports.Set("probeBandwidth", Napi::Function::New(env, ProbeBandwidthJs));
   exports.Set("quantize", Napi::Function::New(env, QuantizeJs));
+  exports.Set("repackGgml", Napi::Function::New(env, RepackGgmlJs));
   return exports;
 }
 

@@ -109,4 +109,21 @@ static inline uint16_t F32ToF16(float f) {  // round to nearest even
   return uint16_t(half);
 }
 
+// ggml's Q8_0 / Q4_0 blocks (GGUF files) hold the same numbers as our q8 / q4 rows — 32 values and an f16
+// scale, q4 nibbles packed the same way (byte j = value j | value j+16 << 4, each +8) — only laid out block by
+// block with the scale in front. Rearranging them into rows is exact: no value changes.
+constexpr size_t kGgmlQ8Block = 34, kGgmlQ4Block = 18;
+
+static inline void RepackGgmlRow(WeightFormat format, const uint8_t* blocks, int k, uint8_t* row) {
+  const int count = k / kBlock;
+  const bool q8 = format == WeightFormat::kQ8;
+  const size_t block_bytes = q8 ? kGgmlQ8Block : kGgmlQ4Block, value_bytes = q8 ? kBlock : kBlock / 2;
+  uint8_t* scales = row + size_t(count) * value_bytes;
+  for (int b = 0; b < count; b++) {
+    const uint8_t* block = blocks + size_t(b) * block_bytes;
+    std::memcpy(scales + 2 * b, block, 2);
+    std::memcpy(row + size_t(b) * value_bytes, block + 2, value_bytes);
+  }
+}
+
 }  // namespace pixtral

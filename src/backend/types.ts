@@ -27,6 +27,9 @@ export interface RawWeight {
   readonly data: Uint8Array;
   /** Pre-quantized q8/q4 row blocks (a quantized checkpoint); only the native backend takes them. */
   readonly quant?: 'q8' | 'q4';
+  /** GGUF Q8_0 / Q4_0 blocks as stored: the native backend rearranges them into its rows (exactly), the
+   * reference backend dequantizes them. */
+  readonly ggml?: 'Q8_0' | 'Q4_0';
 }
 
 /** Per-position rotation angles: cos/sin of shape [positions, headDim/2], one pair per (x[2p], x[2p+1]). */

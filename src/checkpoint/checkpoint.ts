@@ -22,7 +22,12 @@ export interface RawTensor {
   readonly data: Uint8Array;
   /** Set when `data` holds q8/q4 row blocks (dtype U8) made by `pixtral quantize`. */
   readonly quant?: 'q8' | 'q4';
+  /** Set when `data` holds GGUF blocks of this type as stored (dtype U8): the native kernels run them as they are. */
+  readonly ggml?: GgmlBlockType;
 }
+
+/** The GGUF block types the engine runs without dequantizing (they hold the numbers of our q8 / q4 rows). */
+export type GgmlBlockType = 'Q8_0' | 'Q4_0';
 
 interface Entry {
   readonly expected: ExpectedTensor;

@@ -1,5 +1,5 @@
 /** Anything that can hand the model its tensors by internal name: a checkpoint on disk or synthetic weights. */
-import type { RawTensor } from './checkpoint.js';
+import type { GgmlBlockType, RawTensor } from './checkpoint.js';
 import type { PixtralConfig } from './config.js';
 import type { DType } from './dtype.js';
 
@@ -7,6 +7,7 @@ export interface WeightSource {
   readonly config: PixtralConfig;
   names(): string[];
   /** A tensor's stored dtype and shape, without reading it. */
-  info(name: string): { readonly dtype: DType; readonly shape: readonly number[] };
+  /** ggml: GGUF blocks read as stored (dtype U8), see RawTensor. */
+  info(name: string): { readonly dtype: DType; readonly shape: readonly number[]; readonly ggml?: GgmlBlockType };
   readRaw(name: string): RawTensor;
 }

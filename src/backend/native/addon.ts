@@ -65,6 +65,10 @@ export interface NativeAddon {
   /** Streaming read bandwidth of this machine: the pool's threads read a buffer of `bytes`, `passes` times. */
   probeBandwidth(bytes: number, passes: number): BandwidthProbe;
   quantize(format: NativeFormat, src: Float32Array, rows: number, k: number, out: Uint8Array): void;
+  /** GGUF Q8_0 / Q4_0 blocks (format Q8 / Q4) rearranged into the kernels' rows: the same numbers, exactly. */
+  repackGgml(format: NativeFormat, blocks: Uint8Array, rows: number, k: number, out: Uint8Array): void;
+  /** Zeroed memory for weights, on 2 MB pages where the kernel grants them (decode streams it every token). */
+  allocateWeights(bytes: number): Uint8Array;
   rmsNorm(
     x: Float32Array,
     weight: Float32Array,

@@ -76,6 +76,10 @@ export class NativeBackend implements Backend {
   }
 
   weight(raw: RawWeight): Weight {
+    if (raw.ggml && raw.name !== EMBEDDINGS && raw.shape.length >= 2) {
+      this.loadedPrequantized = true;
+      return NativeWeight.fromGgml(raw, this.addon);
+    }
     if (raw.quant) {
       this.loadedPrequantized = true;
       return NativeWeight.prequantized(raw);

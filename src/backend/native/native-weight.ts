@@ -32,6 +32,16 @@ export class NativeWeight implements Weight {
     return new NativeWeight(raw.shape, raw.quant!.toUpperCase(), format, raw.data);
   }
 
+  /** GGUF Q8_0 / Q4_0 blocks rearranged into the kernels' rows (the same numbers), in memory of their own. */
+  static fromGgml(raw: RawWeight, addon: NativeAddon): NativeWeight {
+    const format = raw.ggml === 'Q8_0' ? NativeFormat.Q8 : NativeFormat.Q4;
+    const rows = raw.shape[0]!;
+    const cols = raw.shape.slice(1).reduce((a, b) => a * b, 1);
+    const out = addon.allocateWeights(rows * (cols / BLOCK) * BYTES_PER_BLOCK[format]);
+    addon.repackGgml(format, raw.data, rows, cols, out);
+    return new NativeWeight(raw.shape, raw.ggml!, format, out);
+  }
+
   static bf16(raw: RawWeight): NativeWeight {
     const aligned = raw.data.byteOffset % 2 === 0 ? raw.data : raw.data.slice();
     const halves = new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);

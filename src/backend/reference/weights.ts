@@ -2,6 +2,8 @@
  * Reference weights keep the checkpoint's bytes as stored (bf16, f16 or f32) and convert one row at a time
  * when used, so a model is never held twice in memory and the arithmetic stays plain float32.
  */
+import { dequantize } from '../../checkpoint/gguf/ggml-blocks.js';
+import { ggmlTypeByName } from '../../checkpoint/gguf/ggml-types.js';
 import { toFloat32 } from '../../checkpoint/index.js';
 import { BackendUnavailableError } from '../errors.js';
 import type { RawWeight, Weight } from '../types.js';
@@ -13,6 +15,12 @@ export class ReferenceWeight implements Weight {
   private readonly floats: Float32Array | null;
 
   constructor(raw: RawWeight) {
+    // GGUF blocks are dequantized exactly to float32: the yardstick the native kernels are checked against.
+    if (raw.ggml) {
+      const count = raw.shape.reduce((a, b) => a * b, 1);
+      const values = dequantize(ggmlTypeByName(raw.ggml)!, raw.data, count);
+      raw = { ...raw, dtype: 'F32', data: new Uint8Array(values.buffer), ggml: undefined };
+    }
     if (raw.dtype === 'U8' || raw.quant)
       throw new BackendUnavailableError(
         `${raw.name}: this is a quantized checkpoint; it runs on the native backend only (--backend native)`,

@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CLIP_MEAN, CLIP_STD } from '../../image/normalize.js';
-import type { RawTensor } from '../checkpoint.js';
+import type { GgmlBlockType, RawTensor } from '../checkpoint.js';
 import { DEFAULT_MAX_CONTEXT, type PixtralConfig, type VisionConfig } from '../config.js';
 import { type DType, toFloat32 } from '../dtype.js';
 import { CheckpointError } from '../errors.js';
@@ -130,18 +130,23 @@ export class GgufCheckpoint implements WeightSource {
     return [...this.tensors.keys()];
   }
 
-  info(name: string): { dtype: DType; shape: readonly number[] } {
+  info(name: string): { dtype: DType; shape: readonly number[]; ggml?: GgmlBlockType } {
     const { info } = this.entry(name);
-    return { dtype: storedDtype(info.type) ?? 'F32', shape: [...info.dims].reverse() };
+    const shape = [...info.dims].reverse();
+    const ggml = runsAsStored(info.type);
+    if (ggml) return { dtype: 'U8', shape, ggml };
+    return { dtype: storedDtype(info.type) ?? 'F32', shape };
   }
 
-  /** Float tensors as stored; block-quantized ones dequantized to float32. */
+  /** Float tensors, and Q8_0 / Q4_0 blocks, as stored; other block types dequantized to float32. */
   readRaw(name: string): RawTensor {
     const { file, info } = this.entry(name);
     const shape = [...info.dims].reverse();
     const bytes = tensorBytes(file, info);
     const dtype = storedDtype(info.type);
     if (dtype) return { name, dtype, shape, data: bytes };
+    const ggml = runsAsStored(info.type);
+    if (ggml) return { name, dtype: 'U8', shape, data: bytes, ggml };
     const values = dequantize(
       info.type,
       bytes,
@@ -157,6 +162,11 @@ export class GgufCheckpoint implements WeightSource {
     if (!entry) throw new CheckpointError(this.dir, `no tensor ${name} in the GGUF files`);
     return entry;
   }
+}
+
+/** Block types whose numbers the native kernels hold as they are (rearranged, never re-quantized). */
+function runsAsStored(type: GgmlType): GgmlBlockType | null {
+  return type.name === 'Q8_0' || type.name === 'Q4_0' ? type.name : null;
 }
 
 function storedDtype(type: GgmlType): DType | null {
@@ -270,9 +280,12 @@ function mmprojMetadata(config: PixtralConfig, name: string): [string, GgufEntry
 }
 
 /** The GGUF type a tensor is written as: the source's own float type, or `type` for matrices. */
-function typeFor(raw: { dtype: DType; shape: readonly number[] }, type: ExportType | undefined): GgmlType {
-  if (raw.dtype === 'U8') throw new Error('export from a pixtral-quantized checkpoint is not supported');
-  const source = raw.dtype;
+function typeFor(
+  raw: { dtype: DType; shape: readonly number[]; ggml?: GgmlBlockType },
+  type: ExportType | undefined,
+): GgmlType {
+  if (raw.dtype === 'U8' && !raw.ggml) throw new Error('export from a pixtral-quantized checkpoint is not supported');
+  const source = raw.ggml ?? raw.dtype;
   if (!type) return ggmlTypeByName(source)!;
   // As llama.cpp writes them: vectors in F32, the patch convolution in F16, matrices in the asked type (when
   // their rows are whole blocks of it).
@@ -283,8 +296,9 @@ function typeFor(raw: { dtype: DType; shape: readonly number[] }, type: ExportTy
 }
 
 function toType(raw: RawTensor, type: GgmlType): Uint8Array {
-  if (raw.dtype === type.name) return raw.data;
-  return quantize(type, toFloat32(raw.data, raw.dtype));
+  if ((raw.ggml ?? raw.dtype) === type.name) return raw.data;
+  const count = raw.shape.reduce((a, b) => a * b, 1);
+  return quantize(type, raw.ggml ? dequantize(ggmlTypeByName(raw.ggml)!, raw.data, count) : toFloat32(raw.data, raw.dtype));
 }
 
 export interface GgufExportOptions {
