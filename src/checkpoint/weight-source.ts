@@ -8,6 +8,10 @@ export interface WeightSource {
   names(): string[];
   /** A tensor's stored dtype and shape, without reading it. */
   /** ggml: GGUF blocks read as stored (dtype U8), see RawTensor. */
-  info(name: string): { readonly dtype: DType; readonly shape: readonly number[]; readonly ggml?: GgmlBlockType };
+  info(name: string): {
+    readonly dtype: DType;
+    readonly shape: readonly number[];
+    readonly ggml?: GgmlBlockType;
+  };
   readRaw(name: string): RawTensor;
 }

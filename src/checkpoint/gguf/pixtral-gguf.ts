@@ -284,7 +284,8 @@ function typeFor(
   raw: { dtype: DType; shape: readonly number[]; ggml?: GgmlBlockType },
   type: ExportType | undefined,
 ): GgmlType {
-  if (raw.dtype === 'U8' && !raw.ggml) throw new Error('export from a pixtral-quantized checkpoint is not supported');
+  if (raw.dtype === 'U8' && !raw.ggml)
+    throw new Error('export from a pixtral-quantized checkpoint is not supported');
   const source = raw.ggml ?? raw.dtype;
   if (!type) return ggmlTypeByName(source)!;
   // As llama.cpp writes them: vectors in F32, the patch convolution in F16, matrices in the asked type (when
@@ -298,7 +299,10 @@ function typeFor(
 function toType(raw: RawTensor, type: GgmlType): Uint8Array {
   if ((raw.ggml ?? raw.dtype) === type.name) return raw.data;
   const count = raw.shape.reduce((a, b) => a * b, 1);
-  return quantize(type, raw.ggml ? dequantize(ggmlTypeByName(raw.ggml)!, raw.data, count) : toFloat32(raw.data, raw.dtype));
+  return quantize(
+    type,
+    raw.ggml ? dequantize(ggmlTypeByName(raw.ggml)!, raw.data, count) : toFloat32(raw.data, raw.dtype),
+  );
 }
 
 export interface GgufExportOptions {
