@@ -203,8 +203,21 @@ describe('GGUF models', () => {
       () => GgufCheckpoint.open(two),
       /several text-model GGUFs here \(model-BF16\.gguf, model-Q8_0\.gguf\)/,
     );
-    // Naming the file picks one.
+    assert.throws(() => GgufCheckpoint.open(two), /pick one with .*two-quants:BF16 \(BF16, Q8_0\)/);
+    // Naming the file picks one, and so does DIR:QUANT — in the loader and in --model.
     assert.equal(GgufCheckpoint.open(join(two, 'model-Q8_0.gguf')).config.text.dim, 256);
+    assert.equal(GgufCheckpoint.open(`${two}:Q8_0`).text.path, join(two, 'model-Q8_0.gguf'));
+    assert.equal(GgufCheckpoint.open(`${two}:bf16`).text.path, join(two, 'model-BF16.gguf'));
+    assert.throws(
+      () => GgufCheckpoint.open(`${two}:Q4_K_M`),
+      /no Q4_K_M text-model GGUF here \(it has BF16, Q8_0\)/,
+    );
+    const answer = pixtral(['run', '--model', `${two}:Q8_0`, '--max-tokens', '8', 'Hello!']);
+    assert.equal(answer.status, 0, answer.stderr);
+    assertOneLineFailure(
+      pixtral(['run', '--model', `${two}:Q5_K_S`, 'Hello!']),
+      /no Q5_K_S text-model GGUF here/,
+    );
     // The text file carries its own vocabulary; one without any needs a tekken.json beside it.
     const bare = join(dir, 'no-vocabulary');
     mkdirSync(bare, { recursive: true });

@@ -5,6 +5,7 @@
  */
 import type { FileChoice } from './model-ref.js';
 import { HubError } from './hub-errors.js';
+import { isProjectorFile, quantsOf, textFilesOfQuant } from '../checkpoint/gguf/quant-names.js';
 
 export type RepoLayout = 'consolidated' | 'hf' | 'gguf' | 'file';
 
@@ -46,7 +47,7 @@ export function selectFiles(repo: string, names: readonly string[], choice: File
         files: ['config.json', ...index, ...weights.sort(), ...HF_SIDE_FILES.filter((f) => present.has(f))],
       };
   }
-  const quants = ggufQuants(names);
+  const quants = quantsOf(names);
   if (quants.length > 0)
     throw missing(
       repo,
@@ -63,29 +64,16 @@ export function selectFiles(repo: string, names: readonly string[], choice: File
 
 /** `*Q4_K_M*.gguf` plus the repository's vision projector (`mmproj*.gguf`), which the model needs for images. */
 function selectGguf(repo: string, names: readonly string[], quant: string): Selection {
-  const isProjector = (n: string) => /mmproj/i.test(n);
-  const pattern = new RegExp(`(^|[^A-Za-z0-9])${quant.replace(/[^\w]/g, '')}([^A-Za-z0-9]|$)`, 'i');
-  const weights = names.filter(
-    (n) => n.toLowerCase().endsWith('.gguf') && !isProjector(n) && pattern.test(n),
-  );
+  const weights = textFilesOfQuant(names, quant);
   if (weights.length === 0) {
-    const quants = ggufQuants(names);
+    const quants = quantsOf(names);
     throw missing(
       repo,
       `no *${quant}*.gguf` + (quants.length ? ` (it has ${quants.join(', ')})` : ' (it has no GGUF files)'),
     );
   }
-  const projector = names.filter((n) => n.toLowerCase().endsWith('.gguf') && isProjector(n)).sort();
-  return { layout: 'gguf', files: [...weights.sort(), ...projector.slice(0, 1)] };
-}
-
-/** The quantization names in a repo's GGUF file names (`model-Q4_K_M.gguf` → Q4_K_M). */
-function ggufQuants(names: readonly string[]): string[] {
-  const found = names
-    .filter((n) => n.toLowerCase().endsWith('.gguf') && !/mmproj/i.test(n))
-    .map((n) => /[-._]((?:I?Q\d\w*)|F16|BF16|F32)\.gguf$/i.exec(n)?.[1])
-    .filter((q): q is string => q !== undefined);
-  return [...new Set(found)].sort();
+  const projector = names.filter((n) => n.toLowerCase().endsWith('.gguf') && isProjectorFile(n)).sort();
+  return { layout: 'gguf', files: [...weights, ...projector.slice(0, 1)] };
 }
 
 function missing(repo: string, what: string, names?: readonly string[]): HubError {

@@ -2,6 +2,7 @@
  * What a user may type to name a hub model: `org/name`, `org/name:FILE`, `org/name:Q4_K_M`, or a short alias.
  * The aliases live here and nowhere else (the README lists them).
  */
+import { GGUF_QUANT } from '../checkpoint/gguf/quant-names.js';
 import { HubError } from './hub-errors.js';
 
 /** Short names → hub repositories. */
@@ -25,8 +26,6 @@ export interface ModelRef {
 }
 
 const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
-/** A GGUF quantization name as llama.cpp's files spell it (Q4_K_M, Q8_0, IQ4_XS, F16, BF16…). */
-const GGUF_QUANT = /^(I?Q\d[\w]*|F16|BF16|F32)$/i;
 
 export function isRepoId(text: string): boolean {
   return REPO_ID.test(text);

@@ -4,6 +4,8 @@
  * local location, so the engine stays path-based; what to do about a hub model not in the cache (pull it, ask, refuse) is the caller's.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { isGgufModel } from '../checkpoint/gguf/pixtral-gguf.js';
 import { DEMO_MODEL, demoModelDir } from '../demo/embedded-model.js';
 import { type CachedModel, findCachedModel } from './cached-model.js';
 import { DEFAULT_REVISION } from './hub-settings.js';
@@ -27,11 +29,15 @@ export async function resolveModel(name: string, options: ResolveOptions): Promi
   if (existsSync(name)) return { kind: 'path', location: name };
   if (name.startsWith('builtin:')) return { kind: 'builtin', location: name };
   if (name === DEMO_MODEL) return { kind: 'builtin', location: demoModelDir() };
+  // A local folder of several GGUF quantizations, one picked: `models/pixtral:Q4_K_M`.
+  if (isGgufModel(name)) return { kind: 'path', location: name };
   if (!looksLikeHubName(name)) return { kind: 'path', location: name }; // a missing path: the loader says so
   const ref = parseModelRef(name);
   const revision = options.revision ?? DEFAULT_REVISION;
   const model = findCachedModel(options.cacheDir, ref, revision) ?? (await options.onMissing(ref, revision));
-  return { kind: 'hub', location: model.dir, model };
+  // A GGUF quantization: its own text file (other quants of the repository may share the snapshot folder).
+  const location = model.layout === 'gguf' ? join(model.dir, model.files[0]!) : model.dir;
+  return { kind: 'hub', location, model };
 }
 
 /** An alias, or `org/name` with an optional `:FILE_OR_QUANT` — never a path (`./x/y`, `/abs`, `x/y/z`). */

@@ -26,6 +26,7 @@ import {
 } from './gguf-file.js';
 import { gguf, type GgufTensorToWrite, writeGguf } from './gguf-writer.js';
 import { tekkenGgufEntries } from './tekken-gguf.js';
+import { GGUF_QUANT, quantsOf, textFilesOfQuant } from './quant-names.js';
 import { loadVocabulary } from '../../tokenizer/load.js';
 import type { TekkenVocab } from '../../tokenizer/vocab.js';
 import { type GgufPart, ggufName, IMG_BREAK_TENSOR, internalName } from './pixtral-names.js';
@@ -35,10 +36,41 @@ const TOKENIZER_FILE = 'tekken.json';
 export const EXPORT_TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'] as const;
 export type ExportType = (typeof EXPORT_TYPES)[number];
 
-/** A folder holding one text GGUF (and an `*mmproj*.gguf`), or a text GGUF file itself. */
+/**
+ * A folder holding one text GGUF (and an `*mmproj*.gguf`), a text GGUF file itself, or `DIR:QUANT` — one of
+ * several quantizations in a folder (`models/pixtral:Q4_K_M`).
+ */
 export function isGgufModel(location: string): boolean {
   if (location.toLowerCase().endsWith('.gguf')) return existsSync(location);
-  return existsSync(location) && statSync(location).isDirectory() && ggufFiles(location).length > 0;
+  if (existsSync(location)) return statSync(location).isDirectory() && ggufFiles(location).length > 0;
+  return splitQuant(location) !== null;
+}
+
+/** `DIR:QUANT` where DIR is an existing folder and QUANT a quantization name; null otherwise. */
+function splitQuant(location: string): { dir: string; quant: string } | null {
+  const colon = location.lastIndexOf(':');
+  if (colon <= 0) return null;
+  const dir = location.slice(0, colon);
+  const quant = location.slice(colon + 1);
+  if (!GGUF_QUANT.test(quant) || !existsSync(dir) || !statSync(dir).isDirectory()) return null;
+  return { dir, quant };
+}
+
+/** The text GGUF of quantization `quant` in `dir` (its path), or an error naming the quants the folder has. */
+export function ggufFileOfQuant(dir: string, quant: string): string {
+  const names = ggufFiles(dir);
+  const matching = textFilesOfQuant(names, quant);
+  if (matching.length === 1) return join(dir, matching[0]!);
+  const have = quantsOf(names);
+  if (matching.length === 0)
+    throw new CheckpointError(
+      dir,
+      `no ${quant} text-model GGUF here` + (have.length ? ` (it has ${have.join(', ')})` : ''),
+    );
+  throw new CheckpointError(
+    dir,
+    `several ${quant} text-model GGUFs here (${matching.join(', ')}): name the file`,
+  );
 }
 
 function ggufFiles(dir: string): string[] {
@@ -47,17 +79,22 @@ function ggufFiles(dir: string): string[] {
 
 /** The text and mmproj files of a location; several text files (quants) must be told apart by the caller. */
 function locateParts(location: string): { text: string; mmproj: string | null; dir: string } {
+  const byQuant = existsSync(location) ? null : splitQuant(location);
+  if (byQuant) location = ggufFileOfQuant(byQuant.dir, byQuant.quant);
   const isFile = location.toLowerCase().endsWith('.gguf');
   const dir = isFile ? dirname(location) : location;
   const files = ggufFiles(dir);
   const mmprojs = files.filter((f) => /mmproj/i.test(f));
   const texts = isFile ? [basename(location)] : files.filter((f) => !/mmproj/i.test(f));
   if (texts.length === 0) throw new CheckpointError(dir, 'no text-model GGUF here (only an mmproj)');
-  if (texts.length > 1)
-    throw new CheckpointError(
-      dir,
-      `several text-model GGUFs here (${texts.join(', ')}): name the file to load`,
-    );
+  if (texts.length > 1) {
+    const quants = quantsOf(texts);
+    const how =
+      quants.length > 1
+        ? `pick one with ${dir}:${quants[0]} (${quants.join(', ')})`
+        : 'name the file to load';
+    throw new CheckpointError(dir, `several text-model GGUFs here (${texts.join(', ')}): ${how}`);
+  }
   if (mmprojs.length > 1)
     throw new CheckpointError(dir, `several mmproj GGUFs here (${mmprojs.join(', ')}): keep one per folder`);
   return { dir, text: join(dir, texts[0]!), mmproj: mmprojs[0] ? join(dir, mmprojs[0]) : null };
