@@ -12,6 +12,8 @@ import {
   nativeUnavailableReason,
 } from '../src/backend/native/addon.js';
 import { ReferenceBackend } from '../src/backend/reference/reference-backend.js';
+import { dequantize as ggmlDequantize } from '../src/checkpoint/gguf/ggml-blocks.js';
+import { ggmlTypeByName } from '../src/checkpoint/gguf/ggml-types.js';
 import { tensor } from '../src/backend/types.js';
 import {
   bf16,
@@ -23,6 +25,49 @@ import {
 } from './helpers/kernels.js';
 
 const addon = loadNativeAddon();
+/** Random K-quant super-blocks: any bytes are valid values once the f16 scales are sane (here 0.001–0.004). */
+function randomKQuantRows(
+  type: 'Q4_K' | 'Q5_K' | 'Q6_K',
+  blockBytes: number,
+  n: number,
+  k: number,
+): Uint8Array {
+  const out = new Uint8Array(n * (k / 256) * blockBytes);
+  for (let i = 0; i < out.length; i++) out[i] = (Math.random() * 256) | 0;
+  const view = new DataView(out.buffer);
+  const half = () => 0x1400 + ((Math.random() * 0x400) | 0); // f16 in [2^-10, 2^-9)
+  for (let b = 0; b < out.length / blockBytes; b++) {
+    const at = b * blockBytes;
+    if (type === 'Q6_K') view.setUint16(at + 208, half(), true);
+    else {
+      view.setUint16(at, half(), true);
+      view.setUint16(at + 2, half(), true);
+    }
+  }
+  return out;
+}
+
+/** What the kernels compute, in float64: activations quantized per 32 values (scale max|x|/127), times w. */
+function emulateInt8Activations(x: Float32Array, tokens: number, k: number, w: Float32Array, n: number) {
+  const y = new Float64Array(tokens * n);
+  for (let t = 0; t < tokens; t++) {
+    const xq = new Float64Array(k);
+    for (let b = 0; b < k / 32; b++) {
+      let max = 0;
+      for (let j = 0; j < 32; j++) max = Math.max(max, Math.abs(x[t * k + b * 32 + j]!));
+      const s = Math.fround(max / 127);
+      const inv = s > 0 ? Math.fround(1 / s) : 0;
+      for (let j = 0; j < 32; j++) xq[b * 32 + j] = Math.round(Math.fround(x[t * k + b * 32 + j]! * inv)) * s;
+    }
+    for (let o = 0; o < n; o++) {
+      let sum = 0;
+      for (let i = 0; i < k; i++) sum += xq[i]! * w[o * k + i]!;
+      y[t * n + o] = sum;
+    }
+  }
+  return y;
+}
+
 const ALL_LEVELS: readonly KernelLevel[] = ['amx', 'avx512', 'avx2', 'portable'];
 /** Runs `body` with every level this CPU can run active, named; the best one is active again afterwards. */
 function onEveryLevel(body: (level: KernelLevel) => void): void {
@@ -94,6 +139,32 @@ describe(
             });
             const expected = reference.matmul(tensor([tokens, k], x), weight).data;
             assert.ok(maxRelativeError(y, expected) < 1e-5, `${tokens}×${k}×${n}`);
+          }
+        });
+
+        it('ggml K-quant blocks (Q4_K, Q5_K, Q6_K) as stored: the exact dot of int8 activations with their values', () => {
+          native.setLevel(level);
+          for (const [name, format, blockBytes] of [
+            ['Q4_K', NativeFormat.Q4K, 144],
+            ['Q5_K', NativeFormat.Q5K, 176],
+            ['Q6_K', NativeFormat.Q6K, 210],
+          ] as const) {
+            for (const { tokens, k, n } of [
+              { tokens: 1, k: 256, n: 3 },
+              { tokens: 3, k: 768, n: 37 },
+              { tokens: 5, k: 512, n: 66 },
+            ]) {
+              const w = randomKQuantRows(name, blockBytes, n, k);
+              const x = randomMatrix(tokens, k);
+              const y = new Float32Array(tokens * n);
+              native.matmul(format, x, tokens, k, w, n, y);
+              const values = ggmlDequantize(ggmlTypeByName(name)!, w, n * k);
+              const exact = emulateInt8Activations(x, tokens, k, values, n);
+              assert.ok(
+                maxRelativeError(y, exact) < 1e-5,
+                `${level} ${name} ${tokens}×${k}×${n}: ${maxRelativeError(y, exact)}`,
+              );
+            }
           }
         });
 

@@ -97,7 +97,9 @@ Napi::Value MatmulJs(const Napi::CallbackInfo& info) {
   int k = info[3].As<Napi::Number>().Int32Value();
   int n = info[5].As<Napi::Number>().Int32Value();
   if (!Check(env, tokens >= 0 && k > 0 && n >= 0, "matmul: bad sizes")) return env.Undefined();
-  if (!Check(env, format == WeightFormat::kBf16 || k % kBlock == 0, "matmul: quantized rows need k % 32 == 0"))
+  if (!Check(env, int(format) >= 0 && int(format) <= int(WeightFormat::kQ6K), "matmul: unknown weight format"))
+    return env.Undefined();
+  if (!Check(env, k % RowGranule(format) == 0, "matmul: rows of this format need k to be a multiple of its block"))
     return env.Undefined();
   if (!Check(env, ByteLength(info[1]) >= size_t(tokens) * k * 4, "matmul: x too short")) return env.Undefined();
   if (!Check(env, ByteLength(info[4]) >= size_t(n) * RowBytes(format, k), "matmul: w too short")) return env.Undefined();

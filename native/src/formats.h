@@ -19,15 +19,43 @@ namespace pixtral {
 constexpr int kBlock = 32;
 constexpr int kGroup = 4;  // blocks per 64-byte q4 load
 
-enum class WeightFormat { kBf16 = 0, kQ8 = 1, kQ4 = 2 };
+// kQ4K / kQ5K / kQ6K: ggml's K-quant super-blocks of 256 values exactly as a GGUF file stores them (a row is
+// k/256 blocks of 144 / 176 / 210 bytes), run where they lie — no repacking, no second copy.
+enum class WeightFormat { kBf16 = 0, kQ8 = 1, kQ4 = 2, kQ4K = 3, kQ5K = 4, kQ6K = 5 };
+
+constexpr int kSuperBlock = 256;
+constexpr size_t kQ4KBlockBytes = 144, kQ5KBlockBytes = 176, kQ6KBlockBytes = 210;
+
+static inline bool IsKQuant(WeightFormat format) {
+  return format == WeightFormat::kQ4K || format == WeightFormat::kQ5K || format == WeightFormat::kQ6K;
+}
+
+// Values per row a format needs whole (32-value blocks, or 256-value super-blocks).
+static inline int RowGranule(WeightFormat format) {
+  return format == WeightFormat::kBf16 ? 1 : IsKQuant(format) ? kSuperBlock : kBlock;
+}
 
 static inline size_t RowBytes(WeightFormat format, int cols) {
   switch (format) {
     case WeightFormat::kBf16: return size_t(cols) * 2;
     case WeightFormat::kQ8: return size_t(cols) + size_t(cols / kBlock) * 2;
     case WeightFormat::kQ4: return size_t(cols / 2) + size_t(cols / kBlock) * 2;
+    case WeightFormat::kQ4K: return size_t(cols / kSuperBlock) * kQ4KBlockBytes;
+    case WeightFormat::kQ5K: return size_t(cols / kSuperBlock) * kQ5KBlockBytes;
+    case WeightFormat::kQ6K: return size_t(cols / kSuperBlock) * kQ6KBlockBytes;
   }
   return 0;
+}
+
+// Sub-block j's 6-bit scale and min of a Q4_K / Q5_K block (ggml's get_scale_min_k4 packing of 12 bytes).
+static inline void KQuantScaleMin(const uint8_t* q, int j, int* scale, int* min) {
+  if (j < 4) {
+    *scale = q[j] & 63;
+    *min = q[j + 4] & 63;
+  } else {
+    *scale = (q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4);
+    *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
 }
 
 static inline const uint16_t* RowScales(WeightFormat format, const uint8_t* row, int cols) {

@@ -29,6 +29,11 @@ struct Kernels {
   // for four rows). out[t·out_stride + r]. Null where a level has none.
   void (*quad_bf16)(const float* x, size_t x_stride, int tokens, const uint16_t* w, int k, float* out,
                     size_t out_stride);
+  // ggml K-quant super-blocks as stored, against activations in block order (x.offset8 = 8·Σq·scale per block,
+  // from which the Q4_K/Q5_K mins and the Q6_K offset are taken out).
+  float (*dot_q4k)(ActivationView x, const uint8_t* row, int k);
+  float (*dot_q5k)(ActivationView x, const uint8_t* row, int k);
+  float (*dot_q6k)(ActivationView x, const uint8_t* row, int k);
 };
 
 // Multi-token calls made of single-token ones, for levels without a dedicated micro-kernel.

@@ -5,6 +5,7 @@
 #include "horizontal_sum.h"
 #include "kernel_set.h"
 #include "kernels.h"
+#include "kquant_dots.h"
 
 namespace pixtral {
 
@@ -58,7 +59,8 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
 }
 
 static const Kernels kAvx2Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
-                                     MultiQuantByOne<DotQ4>, nullptr, nullptr};
+                                     MultiQuantByOne<DotQ4>, nullptr, nullptr, DotQ45K<false>, DotQ45K<true>,
+                                     DotQ6K};
 
 }  // namespace pixtral
 

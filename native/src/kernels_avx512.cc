@@ -215,6 +215,88 @@ static void MultiQ4T(const ActivationView* x, const uint8_t* row, int k, float* 
   }
 }
 
+// Q4_K / Q5_K: each 32 bytes of nibbles are 64 values (low nibbles: sub-block 2c, high: 2c+1), which line up
+// with 64 activations in block order, so one vpdpbusd covers two sub-blocks (lanes 0–7 and 8–15).
+template <bool kFifthBit>
+static float DotQ45KAvx512(ActivationView x, const uint8_t* row, int k) {
+  const size_t block_bytes = kFifthBit ? kQ5KBlockBytes : kQ4KBlockBytes;
+  const __m256i low_mask = _mm256_set1_epi8(0x0f), sixteen = _mm256_set1_epi8(16);
+  __m512 acc = _mm512_setzero_ps();
+  float mins = 0;
+  for (int s = 0; s < k / kSuperBlock; s++) {
+    const uint8_t* block = row + s * block_bytes;
+    PrefetchAhead(block);
+    PrefetchAhead(block + 64);
+    PrefetchAhead(block + 128);
+    const float d = _cvtsh_ss(uint16_t(block[0] | block[1] << 8));
+    const float dmin = _cvtsh_ss(uint16_t(block[2] | block[3] << 8));
+    const uint8_t* low = block + (kFifthBit ? 48 : 16);
+    __m256i fifth = kFifthBit ? _mm256_loadu_si256((const __m256i*)(block + 16)) : _mm256_setzero_si256();
+    int scale[8], min[8];
+    for (int j = 0; j < 8; j++) KQuantScaleMin(block + 4, j, &scale[j], &min[j]);
+    for (int c = 0; c < 4; c++) {
+      const int b = s * 8 + 2 * c;
+      const __m256i bytes = _mm256_loadu_si256((const __m256i*)(low + 32 * c));
+      __m256i lo = _mm256_and_si256(bytes, low_mask);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_mask);
+      if (kFifthBit) {
+        lo = _mm256_mask_add_epi8(lo, _mm256_test_epi8_mask(fifth, _mm256_set1_epi8(char(1 << (2 * c)))), lo, sixteen);
+        hi = _mm256_mask_add_epi8(hi, _mm256_test_epi8_mask(fifth, _mm256_set1_epi8(char(1 << (2 * c + 1)))), hi,
+                                  sixteen);
+      }
+      const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+      const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, _mm512_loadu_si512(x.q + b * kBlock));
+      const __m512 factor = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(d * float(scale[2 * c]) * x.scale[b]),
+                                                 _mm512_set1_ps(d * float(scale[2 * c + 1]) * x.scale[b + 1]));
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), factor, acc);
+      mins += dmin * (float(min[2 * c]) * x.offset8[b] + float(min[2 * c + 1]) * x.offset8[b + 1]) * 0.125f;
+    }
+  }
+  return _mm512_reduce_add_ps(acc) - mins;
+}
+
+// Q6_K: per half block, 64 bytes of ql and 32 of qh rebuild 128 six-bit values in order (two vectors of 64);
+// vpdpbusd takes them unsigned (q + 32) and the 32·Σx it adds comes off per 16 values, each with its scale.
+static float DotQ6KAvx512(ActivationView x, const uint8_t* row, int k) {
+  const __m512i mask4 = _mm512_set1_epi8(0x0f), thirty_two = _mm512_set1_epi8(32);
+  const __m256i mask2 = _mm256_set1_epi8(3);
+  const __m512i per_group = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  __m512 acc = _mm512_setzero_ps();
+  for (int s = 0; s < k / kSuperBlock; s++) {
+    const uint8_t* block = row + s * kQ6KBlockBytes;
+    PrefetchAhead(block);
+    PrefetchAhead(block + 64);
+    PrefetchAhead(block + 128);
+    PrefetchAhead(block + 192);
+    const int8_t* scales = reinterpret_cast<const int8_t*>(block + 192);
+    const float d = _cvtsh_ss(uint16_t(block[208] | block[209] << 8));
+    for (int half = 0; half < 2; half++) {
+      const __m512i ql = _mm512_loadu_si512(block + 64 * half);
+      const __m256i qh = _mm256_loadu_si256((const __m256i*)(block + 128 + 32 * half));
+      auto bits = [&](int shift) { return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, shift), mask2), 4); };
+      const __m512i values[2] = {
+          _mm512_or_si512(_mm512_and_si512(ql, mask4),
+                          _mm512_inserti64x4(_mm512_castsi256_si512(bits(0)), bits(2), 1)),
+          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), mask4),
+                          _mm512_inserti64x4(_mm512_castsi256_si512(bits(4)), bits(6), 1))};
+      for (int v = 0; v < 2; v++) {
+        const int first = s * kSuperBlock + 128 * half + 64 * v;  // activation index of values[v][0]
+        const __m512i xv = _mm512_loadu_si512(x.q + first);
+        const __m512i dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), values[v], xv),
+                                             _mm512_dpbusd_epi32(_mm512_setzero_si512(), thirty_two, xv));
+        const int8_t* sc = scales + 8 * half + 4 * v;
+        const int b = first / kBlock;
+        const __m128 f = _mm_mul_ps(_mm_set_ps(float(sc[3]) * x.scale[b + 1], float(sc[2]) * x.scale[b + 1],
+                                               float(sc[1]) * x.scale[b], float(sc[0]) * x.scale[b]),
+                                    _mm_set1_ps(d));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(per_group, _mm512_castps128_ps512(f)),
+                              acc);
+      }
+    }
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
 // Four rows × T tokens. Each row's VNNI sums leave four int32 lanes per block (block b in 128-bit lane b); the
 // four rows are folded into one vector (lane 4b + r: block b, row r) with two rounds of unpack-and-add, so the
 // block scales are applied once per four rows — one convert and two multiply-adds instead of three per row.
@@ -347,7 +429,8 @@ static void DotQ4One(const ActivationView* x, const uint8_t* row, int k, float* 
 
 static const Kernels kAvx512Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16,
                                        MultiQuant<DotQ8One, MultiQ8T<2>, MultiQ8T<3>, MultiQ8T<4>>,
-                                       MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>, QuadQ4, QuadBf16};
+                                       MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>, QuadQ4, QuadBf16,
+                                       DotQ45KAvx512<false>, DotQ45KAvx512<true>, DotQ6KAvx512};
 
 }  // namespace pixtral
 

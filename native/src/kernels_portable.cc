@@ -2,6 +2,7 @@
 #include <cmath>
 #include "kernel_set.h"
 #include "kernels.h"
+#include "kquant_dots.h"
 
 namespace pixtral {
 
@@ -40,7 +41,8 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
 }
 
 static const Kernels kPortableKernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
-                                         MultiQuantByOne<DotQ4>, nullptr, nullptr};
+                                         MultiQuantByOne<DotQ4>, nullptr, nullptr, DotQ45K<false>, DotQ45K<true>,
+                                         DotQ6K};
 
 static float AbsMax(const float* x) {
   float m = 0;

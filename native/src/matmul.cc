@@ -55,7 +55,7 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   size_t row_bytes = RowBytes(format, k);
   // A matrix unit takes bf16 weights only when the caller accepts bf16 activations; quantized ones always
   // (same int8 activations, same products).
-  const bool accelerated = unit.takes_matmul && unit.takes_matmul(tokens, k, n) &&
+  const bool accelerated = !IsKQuant(format) && unit.takes_matmul && unit.takes_matmul(tokens, k, n) &&
                            (format == WeightFormat::kBf16 ? bf16_activations && unit.matmul_bf16 != nullptr
                                                            : unit.matmul_quant != nullptr);
   if (format == WeightFormat::kBf16 && accelerated) {
@@ -87,11 +87,13 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   const size_t step = size_t(unit.quant_token_step);
   const size_t rows = accelerated ? (size_t(tokens) + step - 1) / step * step : size_t(tokens);
   const bool split = q4 && !accelerated;
+  // Per-block Σx (as offset8) for q4's +8 nibbles and the K-quants' mins and offsets.
+  const bool sums = split || IsKQuant(format);
   std::vector<int8_t> q(rows * k);
-  std::vector<float> scales(rows * blocks), offsets(split ? size_t(tokens) * blocks : 0);
+  std::vector<float> scales(rows * blocks), offsets(sums ? size_t(tokens) * blocks : 0);
   ThreadPool::Instance().Run(tokens, [&](int t) {
     QuantizeActivations(x + size_t(t) * k, k, split, &q[size_t(t) * k], &scales[size_t(t) * blocks],
-                        split ? &offsets[size_t(t) * blocks] : nullptr);
+                        sums ? &offsets[size_t(t) * blocks] : nullptr);
   });
   if (accelerated) {
     unit.matmul_quant(format, q.data(), scales.data(), tokens, k, w, n, y);
@@ -99,7 +101,16 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   }
   std::vector<ActivationView> views(tokens);
   for (int t = 0; t < tokens; t++)
-    views[t] = {&q[size_t(t) * k], &scales[size_t(t) * blocks], q4 ? &offsets[size_t(t) * blocks] : nullptr};
+    views[t] = {&q[size_t(t) * k], &scales[size_t(t) * blocks], sums ? &offsets[size_t(t) * blocks] : nullptr};
+  if (IsKQuant(format)) {
+    auto dot = format == WeightFormat::kQ4K ? kernels.dot_q4k
+               : format == WeightFormat::kQ5K ? kernels.dot_q5k
+                                              : kernels.dot_q6k;
+    ForEachOutput(tokens, n, [&](int t, int count, int o) {
+      for (int i = 0; i < count; i++) y[size_t(t + i) * n + o] = dot(views[t + i], w + o * row_bytes, k);
+    });
+    return;
+  }
   auto multi = q4 ? kernels.multi_q4 : kernels.multi_q8;
   if (q4 && kernels.quad_q4 && tokens > 1) {
     // Rows four at a time (the rows a task has left over one by one), every token group reusing them.

@@ -6,6 +6,7 @@
  * Activations are float32 row-major tensors. Weights are backend-owned handles created from checkpoint bytes,
  * so a backend may keep them in bf16, repack or quantize them.
  */
+import type { GgmlBlockType } from '../checkpoint/checkpoint.js';
 import type { DType } from '../checkpoint/index.js';
 import type { KvTensor } from './kv-format.js';
 
@@ -27,9 +28,9 @@ export interface RawWeight {
   readonly data: Uint8Array;
   /** Pre-quantized q8/q4 row blocks (a quantized checkpoint); only the native backend takes them. */
   readonly quant?: 'q8' | 'q4';
-  /** GGUF Q8_0 / Q4_0 blocks as stored: the native backend rearranges them into its rows (exactly), the
-   * reference backend dequantizes them. */
-  readonly ggml?: 'Q8_0' | 'Q4_0';
+  /** GGUF blocks as stored: the native backend runs them (Q8_0 / Q4_0 rearranged exactly into its rows,
+   * K-quants where they lie), the reference backend dequantizes them. */
+  readonly ggml?: GgmlBlockType;
 }
 
 /** Per-position rotation angles: cos/sin of shape [positions, headDim/2], one pair per (x[2p], x[2p+1]). */

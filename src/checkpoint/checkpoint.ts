@@ -26,8 +26,11 @@ export interface RawTensor {
   readonly ggml?: GgmlBlockType;
 }
 
-/** The GGUF block types the engine runs without dequantizing (they hold the numbers of our q8 / q4 rows). */
-export type GgmlBlockType = 'Q8_0' | 'Q4_0';
+/**
+ * The GGUF block types the engine runs without dequantizing: Q8_0 / Q4_0 hold the numbers of our q8 / q4 rows
+ * (rearranged exactly), the K-quants run as stored.
+ */
+export type GgmlBlockType = 'Q8_0' | 'Q4_0' | 'Q4_K' | 'Q5_K' | 'Q6_K';
 
 interface Entry {
   readonly expected: ExpectedTensor;

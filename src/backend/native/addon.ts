@@ -18,6 +18,10 @@ export const enum NativeFormat {
   Bf16 = 0,
   Q8 = 1,
   Q4 = 2,
+  /** ggml K-quant super-blocks, as a GGUF file stores them. */
+  Q4K = 3,
+  Q5K = 4,
+  Q6K = 5,
 }
 
 /** The kernel sets of the native registry, best first (what `--kernels` names). */

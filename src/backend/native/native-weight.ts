@@ -11,6 +11,7 @@ export type Quantization = 'none' | 'q8' | 'q4';
 const BLOCK = 32;
 const ROWS_PER_CHUNK = 256;
 const BYTES_PER_BLOCK = { [NativeFormat.Q8]: 34, [NativeFormat.Q4]: 18 } as const;
+const K_QUANT_FORMATS = { Q4_K: NativeFormat.Q4K, Q5_K: NativeFormat.Q5K, Q6_K: NativeFormat.Q6K } as const;
 
 export class NativeWeight implements Weight {
   readonly rows: number;
@@ -32,8 +33,13 @@ export class NativeWeight implements Weight {
     return new NativeWeight(raw.shape, raw.quant!.toUpperCase(), format, raw.data);
   }
 
-  /** GGUF Q8_0 / Q4_0 blocks rearranged into the kernels' rows (the same numbers), in memory of their own. */
+  /**
+   * GGUF blocks for the kernels: K-quants as read (rows of super-blocks are already what the kernels take),
+   * Q8_0 / Q4_0 rearranged into the kernels' rows (the same numbers) in memory of their own.
+   */
   static fromGgml(raw: RawWeight, addon: NativeAddon): NativeWeight {
+    const inPlace = K_QUANT_FORMATS[raw.ggml as keyof typeof K_QUANT_FORMATS];
+    if (inPlace !== undefined) return new NativeWeight(raw.shape, raw.ggml!, inPlace, raw.data);
     const format = raw.ggml === 'Q8_0' ? NativeFormat.Q8 : NativeFormat.Q4;
     const rows = raw.shape[0]!;
     const cols = raw.shape.slice(1).reduce((a, b) => a * b, 1);

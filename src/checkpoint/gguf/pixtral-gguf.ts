@@ -175,7 +175,7 @@ export class GgufCheckpoint implements WeightSource {
     return { dtype: storedDtype(info.type) ?? 'F32', shape };
   }
 
-  /** Float tensors, and Q8_0 / Q4_0 blocks, as stored; other block types dequantized to float32. */
+  /** Float tensors, and the block types the native kernels run, as stored; other block types dequantized. */
   readRaw(name: string): RawTensor {
     const { file, info } = this.entry(name);
     const shape = [...info.dims].reverse();
@@ -201,9 +201,11 @@ export class GgufCheckpoint implements WeightSource {
   }
 }
 
-/** Block types whose numbers the native kernels hold as they are (rearranged, never re-quantized). */
+const RUN_AS_STORED: readonly string[] = ['Q8_0', 'Q4_0', 'Q4_K', 'Q5_K', 'Q6_K'];
+
+/** Block types whose numbers the native kernels hold as they are (rearranged or in place, never re-quantized). */
 function runsAsStored(type: GgmlType): GgmlBlockType | null {
-  return type.name === 'Q8_0' || type.name === 'Q4_0' ? type.name : null;
+  return RUN_AS_STORED.includes(type.name) ? (type.name as GgmlBlockType) : null;
 }
 
 function storedDtype(type: GgmlType): DType | null {
