@@ -1,9 +1,10 @@
 /**
- * Reference weights keep the checkpoint's bytes as stored (bf16, f16 or f32) and convert one row at a time
- * when used, so a model is never held twice in memory and the arithmetic stays plain float32.
+ * Reference weights keep the checkpoint's bytes as stored (bf16, f16, f32, or GGUF blocks) and convert one row at
+ * a time when used, so a model is never held twice in memory and the arithmetic stays plain float32 (GGUF blocks
+ * dequantized exactly: the yardstick the native kernels are checked against).
  */
 import { dequantize } from '../../checkpoint/gguf/ggml-blocks.js';
-import { ggmlTypeByName } from '../../checkpoint/gguf/ggml-types.js';
+import { type GgmlType, ggmlTypeByName } from '../../checkpoint/gguf/ggml-types.js';
 import { toFloat32 } from '../../checkpoint/index.js';
 import { BackendUnavailableError } from '../errors.js';
 import type { RawWeight, Weight } from '../types.js';
@@ -11,33 +12,34 @@ import type { RawWeight, Weight } from '../types.js';
 export class ReferenceWeight implements Weight {
   readonly rows: number;
   readonly cols: number;
-  private readonly halves: Uint16Array | null;
-  private readonly floats: Float32Array | null;
+  private readonly halves: Uint16Array | null = null;
+  private readonly floats: Float32Array | null = null;
+  private readonly blocks: {
+    readonly type: GgmlType;
+    readonly data: Uint8Array;
+    readonly rowBytes: number;
+  } | null = null;
 
   constructor(raw: RawWeight) {
-    // GGUF blocks are dequantized exactly to float32: the yardstick the native kernels are checked against.
+    this.shape = raw.shape;
+    this.rows = raw.shape[0]!;
+    this.cols = raw.shape.slice(1).reduce((a, b) => a * b, 1);
     if (raw.ggml) {
-      const count = raw.shape.reduce((a, b) => a * b, 1);
-      const values = dequantize(ggmlTypeByName(raw.ggml)!, raw.data, count);
-      raw = { ...raw, dtype: 'F32', data: new Uint8Array(values.buffer), ggml: undefined };
+      const type = ggmlTypeByName(raw.ggml)!;
+      this.dtype = raw.ggml;
+      this.blocks = { type, data: raw.data, rowBytes: (this.cols / type.blockValues) * type.blockBytes };
+      return;
     }
     if (raw.dtype === 'U8' || raw.quant)
       throw new BackendUnavailableError(
         `${raw.name}: this is a quantized checkpoint; it runs on the native backend only (--backend native)`,
       );
-    this.shape = raw.shape;
     this.dtype = raw.dtype;
-    this.rows = raw.shape[0]!;
-    this.cols = raw.shape.slice(1).reduce((a, b) => a * b, 1);
     // Typed-array views need element alignment; copy only when the bytes are not aligned (rare).
     const aligned = raw.data.byteOffset % (raw.dtype === 'F32' ? 4 : 2) === 0 ? raw.data : raw.data.slice();
-    if (raw.dtype === 'F32') {
+    if (raw.dtype === 'F32')
       this.floats = new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
-      this.halves = null;
-    } else {
-      this.halves = new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);
-      this.floats = null;
-    }
+    else this.halves = new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);
   }
 
   readonly shape: readonly number[];
@@ -46,7 +48,10 @@ export class ReferenceWeight implements Weight {
   /** Writes row r as float32 into `out` (length cols). */
   row(r: number, out: Float32Array): Float32Array {
     const start = r * this.cols;
-    if (this.floats) {
+    if (this.blocks) {
+      const { type, data, rowBytes } = this.blocks;
+      out.set(dequantize(type, data.subarray(r * rowBytes, (r + 1) * rowBytes), this.cols));
+    } else if (this.floats) {
       out.set(this.floats.subarray(start, start + this.cols));
     } else if (this.dtype === 'BF16') {
       const bits = new Uint32Array(out.buffer, out.byteOffset, this.cols);

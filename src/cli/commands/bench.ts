@@ -1,7 +1,8 @@
 /**
  * `pixtral bench --synthetic 12b [--quant q4|q8] [--threads N] [--layers N] [--vision-layers N] [--tests LIST]
  * [--kernels LEVEL]`: the real 12B architecture with random weights, measured next to llama.cpp's recorded figures;
- * with `--llamacpp DIR [--rounds N]`, next to llama.cpp itself run from that build on the same weights, in turns.
+ * with `--llamacpp DIR [--rounds N]`, next to llama.cpp itself run from that build on the same weights, in turns
+ * (`--quant q4_k_m`: both engines on one llama-quantize Q4_K_M file); `--gguf FILE` measures a GGUF text model.
  * `pixtral bench --prompt-lookup [--model DIR]`: prompt-lookup decoding on the demo model's receipt extraction.
  */
 import {
@@ -18,6 +19,7 @@ import { kernelsOption, kvCacheOption } from '../backend-options.js';
 import {
   COMPARABLE_TESTS,
   type ComparableTest,
+  type ComparedQuant,
   DEFAULT_COMPARISON,
   formatSideBySide,
   runSideBySide,
@@ -41,6 +43,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       kernels: { type: 'string' },
       llamacpp: { type: 'string' },
       rounds: { type: 'string' },
+      gguf: { type: 'string' },
     },
     { min: 0, max: 0, names: '' },
   );
@@ -55,7 +58,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (values.synthetic !== '12b')
     throw new UsageError('--synthetic 12b or --prompt-lookup: the benchmarks this command runs');
   const quant = values.quant ?? 'q4';
-  if (quant !== 'q4' && quant !== 'q8') throw new UsageError('--quant must be q4 or q8');
+  const sideBySide = values.llamacpp !== undefined;
+  if (quant !== 'q4' && quant !== 'q8' && !(sideBySide && quant === 'q4_k_m'))
+    throw new UsageError(sideBySide ? '--quant must be q4, q8 or q4_k_m' : '--quant must be q4 or q8');
   const kernels = values.kernels !== undefined ? kernelsOption(values.kernels) : undefined;
   const known: readonly string[] = values.llamacpp !== undefined ? COMPARABLE_TESTS : ALL_TESTS;
   const tests = values.tests
@@ -71,7 +76,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       llamaDir: values.llamacpp,
       rounds: numberOption(values.rounds, 'rounds', 3, 1, 100),
       threads: numberOption(values.threads, 'threads', 2, 1, 256),
-      quant,
+      quant: quant as ComparedQuant,
       layers,
       visionLayers,
       tests: tests as ComparableTest[],
@@ -82,7 +87,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const rows = await runSyntheticBench({
-    quant,
+    quant: quant as 'q4' | 'q8',
+    ...(values.gguf !== undefined && { gguf: values.gguf }),
     layers,
     visionLayers,
     ...(values.threads !== undefined && { threads: numberOption(values.threads, 'threads', 2, 1, 256) }),
@@ -92,6 +98,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     log,
   });
   if (values.json) io.out(JSON.stringify(rows, null, 2));
-  else io.out(formatComparison(rows, quant, layers, visionLayers).join('\n'));
+  else io.out(formatComparison(rows, quant as 'q4' | 'q8', layers, visionLayers).join('\n'));
   return 0;
 }

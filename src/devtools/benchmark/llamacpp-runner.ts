@@ -4,7 +4,7 @@
  * "batch encoding done in N ms" log line, and peak RSS through GNU time where the machine has it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,6 +15,7 @@ export class LlamaCppError extends Error {
 export interface LlamaCppBuild {
   readonly bench: string;
   readonly mtmd: string | null;
+  readonly quantize: string | null;
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -24,8 +25,8 @@ export function findLlamaCpp(dir: string): LlamaCppBuild {
   for (const bin of [dir, join(dir, 'bin'), join(dir, 'build', 'bin')]) {
     const bench = join(bin, 'llama-bench');
     if (existsSync(bench)) {
-      const mtmd = join(bin, 'llama-mtmd-cli');
-      return { bench, mtmd: existsSync(mtmd) ? mtmd : null };
+      const tool = (name: string) => (existsSync(join(bin, name)) ? join(bin, name) : null);
+      return { bench, mtmd: tool('llama-mtmd-cli'), quantize: tool('llama-quantize') };
     }
   }
   throw new LlamaCppError(`${dir}: no llama-bench here, in bin/ or in build/bin/ (build llama.cpp first)`);
@@ -95,6 +96,15 @@ export function runLlamaBench(
   if (!row || !Number.isFinite(value) || value <= 0)
     throw new LlamaCppError(`${build.bench}: no tokens-per-second figure (avg_ts) in its JSON`);
   return { value, peakRssGB, about: `${String(row.cpu_info ?? '?')}, ${String(row.backends ?? '?')}` };
+}
+
+/** `llama-quantize --allow-requantize IN OUT TYPE`: a llama.cpp-made file of another type (Q4_K_M…), once. */
+export function llamaQuantize(build: LlamaCppBuild, input: string, output: string, type: string): void {
+  if (!build.quantize) throw new LlamaCppError(`no llama-quantize beside ${build.bench}`);
+  if (existsSync(output)) return;
+  const partial = `${output}.partial-${process.pid}`;
+  runTool(build.quantize, ['--allow-requantize', input, partial, type]);
+  renameSync(partial, output);
 }
 
 /** Seconds llama.cpp's vision encoder takes for one image (its own log line, load and warm-up excluded). */

@@ -17,6 +17,7 @@ import { activeKernels, applyKernels, type KernelChoice } from '../../backend/na
 import { type CpuDescription, describeCpu, loadAverage, probeBandwidth } from './machine.js';
 import {
   findLlamaCpp,
+  llamaQuantize,
   type LlamaRun,
   runLlamaBench,
   runLlamaVision,
@@ -48,7 +49,11 @@ export const DEFAULT_COMPARISON: readonly ComparableTest[] = ['pp512', 'tg32@0']
 
 const isVision = (test: ComparableTest): test is keyof typeof VISION_SIDES => test in VISION_SIDES;
 
-export interface SideBySideOptions extends Omit<SyntheticBenchOptions, 'tests' | 'threads'> {
+/** What both sides run: our q4/q8 copy next to llama.cpp's Q4_0/Q8_0 of the same weights, or one Q4_K_M file. */
+export type ComparedQuant = 'q4' | 'q8' | 'q4_k_m';
+
+export interface SideBySideOptions extends Omit<SyntheticBenchOptions, 'tests' | 'threads' | 'quant'> {
+  readonly quant: ComparedQuant;
   readonly llamaDir: string;
   readonly rounds: number;
   readonly threads: number;
@@ -59,6 +64,8 @@ export interface SideBySideOptions extends Omit<SyntheticBenchOptions, 'tests' |
 
 export interface OurRunOptions {
   readonly quant: SyntheticBenchOptions['quant'];
+  /** The GGUF file our side measures too (Q4_K_M: both engines run the very same file). */
+  readonly gguf?: string;
   readonly layers: number;
   readonly visionLayers: number;
   readonly threads: number;
@@ -99,6 +106,7 @@ export function runOursInChild(test: ComparableTest, options: OurRunOptions): Pr
   args.push('--vision-layers', String(options.visionLayers), '--threads', String(options.threads));
   args.push('--tests', test);
   if (options.kernels) args.push('--kernels', options.kernels);
+  if (options.gguf) args.push('--gguf', options.gguf);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -139,7 +147,10 @@ export async function runSideBySide(options: SideBySideOptions): Promise<SideByS
   if (options.kernels) applyKernels(addon, options.kernels);
   const { log } = options;
   const build = findLlamaCpp(options.llamaDir);
-  const llamaType: LlamaQuant = options.quant === 'q4' ? 'q4_0' : 'q8_0';
+  const llamaType: LlamaQuant = options.quant === 'q8' ? 'q8_0' : 'q4_0';
+  const kQuant = options.quant === 'q4_k_m';
+  if (kQuant && options.tests.some(isVision))
+    throw new BackendUnavailableError('the Q4_K_M comparison is of the text model: drop the vision tests');
   const runOurs = options.runOurs ?? runOursInChild;
   const progress = (what: string) => {
     let shown = -1;
@@ -150,13 +161,23 @@ export async function runSideBySide(options: SideBySideOptions): Promise<SideByS
   };
 
   // Text tests run the configured depth without a vision tower; vision tests a one-layer text model with it.
-  const textRun: OurRunOptions = { ...options, visionLayers: 1 };
-  const visionRun: OurRunOptions = { ...options, layers: 1 };
+  const ourQuant = options.quant === 'q8' ? 'q8' : 'q4';
+  let textRun: OurRunOptions = { ...options, quant: ourQuant, visionLayers: 1 };
+  const visionRun: OurRunOptions = { ...options, quant: ourQuant, layers: 1 };
   const shapeOf = (run: OurRunOptions) => benchConfig({ ...options, ...run });
   const textConfig = { ...shapeOf(textRun), vision: null };
   const needText = options.tests.some((t) => !isVision(t));
   const needVision = options.tests.some(isVision);
-  const textFiles = needText ? syntheticGguf(textConfig, llamaType, progress('the text GGUF')) : null;
+  let textFiles = needText ? syntheticGguf(textConfig, llamaType, progress('the text GGUF')) : null;
+  if (textFiles && kQuant) {
+    // llama.cpp's own Q4_K_M of the same weights (requantized from the Q4_0 copy: speed does not depend on the
+    // values), measured by both engines.
+    const file = textFiles.text.replace(/Q4_0\.gguf$/, 'Q4_K_M.gguf');
+    log('writing the Q4_K_M GGUF with llama-quantize');
+    llamaQuantize(build, textFiles.text, file, 'Q4_K_M');
+    textFiles = { text: file, mmproj: null };
+    textRun = { ...textRun, gguf: file };
+  }
   const visionFiles = needVision
     ? syntheticGguf(shapeOf(visionRun), llamaType, progress('the vision GGUFs'))
     : null;
@@ -213,7 +234,9 @@ export async function runSideBySide(options: SideBySideOptions): Promise<SideByS
   }
   const decodeBytes = textFiles
     ? {
-        ours: quantizedDecodeBytes(syntheticModelDir({ ...options, ...textRun })),
+        ours: textRun.gguf
+          ? ggufDecodeBytes(textRun.gguf)
+          : quantizedDecodeBytes(syntheticModelDir({ ...options, ...textRun })),
         llama: ggufDecodeBytes(textFiles.text),
       }
     : null;
@@ -223,7 +246,9 @@ export async function runSideBySide(options: SideBySideOptions): Promise<SideByS
     llamaAbout,
     threads: options.threads,
     rounds: options.rounds,
-    shape: `${options.quant} (llama.cpp ${llamaType.toUpperCase()}), ${textConfig.text.nLayers} text layers`,
+    shape: kQuant
+      ? `one Q4_K_M file (llama-quantize), ${textConfig.text.nLayers} text layers`
+      : `${options.quant} (llama.cpp ${llamaType.toUpperCase()}), ${textConfig.text.nLayers} text layers`,
     probes,
     loadBefore,
     loadAfter: loadAverage(),

@@ -14,6 +14,7 @@ import { applyKernels, type KernelChoice, requestedKernels } from '../../backend
 import { NativeBackend } from '../../backend/native/native-backend.js';
 import { nativeTensorQuantizer } from '../../backend/native/tensor-quantizer.js';
 import { quantizeCheckpoint } from '../../checkpoint/quantize-checkpoint.js';
+import { GgufCheckpoint } from '../../checkpoint/gguf/pixtral-gguf.js';
 import { BackendUnavailableError } from '../../backend/errors.js';
 import { pixtral12bConfig, SyntheticWeights } from '../../checkpoint/index.js';
 import { type Quant, QUANTIZED_FILE, QuantizedCheckpoint } from '../../checkpoint/quantized.js';
@@ -58,6 +59,8 @@ export interface SyntheticBenchOptions {
   readonly log: (line: string) => void;
   /** Another shape than Pixtral-12B's (tests of the harness run a tiny one); layers options are then ignored. */
   readonly config?: PixtralConfig;
+  /** A GGUF text model to measure (its blocks as stored, e.g. Q4_K_M) instead of our synthetic quantized copy. */
+  readonly gguf?: string;
 }
 
 /** The model shape a run measures. */
@@ -135,15 +138,23 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
   if (kernels) applyKernels(addon, kernels);
   const { log } = options;
   let lastShown = -1;
-  const dir = writeSyntheticModel(options, (done, total) => {
-    const pct = Math.floor((100 * done) / total);
-    if (pct % 10 === 0 && pct !== lastShown)
-      log(`writing the synthetic ${options.quant} model: ${(lastShown = pct)}%`);
-  });
-  const checkpoint = QuantizedCheckpoint.open(dir, (path, offset, length) =>
-    addon.mapFile(path, offset, length),
-  );
-  const model = PixtralModel.fromCheckpoint(checkpoint, new NativeBackend(addon, { quant: options.quant }), {
+  const visionTests: TestName[] = ['vision 512²', 'vision 1024²', 'ttft 1024²', 'ttft 1024² again'];
+  if (options.gguf && visionTests.some((t) => options.tests.includes(t)))
+    throw new BackendUnavailableError(
+      '--gguf measures a text model: vision and time-to-first-token tests need ours',
+    );
+  const dir = options.gguf
+    ? ''
+    : writeSyntheticModel(options, (done, total) => {
+        const pct = Math.floor((100 * done) / total);
+        if (pct % 10 === 0 && pct !== lastShown)
+          log(`writing the synthetic ${options.quant} model: ${(lastShown = pct)}%`);
+      });
+  const checkpoint = options.gguf
+    ? GgufCheckpoint.open(options.gguf)
+    : QuantizedCheckpoint.open(dir, (path, offset, length) => addon.mapFile(path, offset, length));
+  const backendQuant = options.gguf ? 'none' : options.quant;
+  const model = PixtralModel.fromCheckpoint(checkpoint, new NativeBackend(addon, { quant: backendQuant }), {
     maxContext: 8192,
     kvFormat: options.kvCache ?? 'f16',
   });
@@ -154,7 +165,6 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
   promptLogits(model, [1]);
   // …and, when a vision test follows, the vision encoder's, through a 32×32 image (4 patches). Text-only runs
   // leave it untouched so their peak RSS compares with llama.cpp's text-only model.
-  const visionTests: TestName[] = ['vision 512²', 'vision 1024²', 'ttft 1024²', 'ttft 1024² again'];
   if (model.vision && visionTests.some(has)) model.imageEmbeddings([randomImage(32)]);
   const rows: BenchRow[] = [];
   const record = (row: BenchRow) => {
@@ -239,7 +249,7 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
     // Two questions about one picture of 64×64 patches (4096 [IMG] + 63 [IMG_BREAK] + [IMG_END]), through the
     // scheduler as a server runs them: the first pays the vision encoder and the prefill, the second starts from
     // the first one's cached prefix (same API key) and prefills only its own question.
-    const scheduler = new Scheduler(model, loadTokenizer(join(dir, 'tekken.json')), { speculation: false });
+    const scheduler = new Scheduler(model, loadTokenizer(checkpoint.tokenizerFile), { speculation: false });
     const image = randomImage(1024);
     const question = (salt: number) => {
       const ids = [1, 3];
