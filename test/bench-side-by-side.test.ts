@@ -67,7 +67,7 @@ process.stdout.write(fs.readFileSync(${JSON.stringify(recorded)} + '/llama-bench
     standIn(
       'llama-mtmd-cli',
       `if (arg('--image-max-tokens') !== '4096') { console.error('1024² would be cut to 512²'); process.exit(3); }
-process.stderr.write(fs.readFileSync(${JSON.stringify(recorded)} + '/llama-mtmd-cli-512.log', 'utf8'));`,
+process.stderr.write(fs.readFileSync(${JSON.stringify(recorded)} + '/llama-mtmd-cli-512.stderr.txt', 'utf8'));`,
     );
 
     it('interleaves the turns, reports both sides from their runs, and counts the bytes a decode step reads', async () => {
@@ -111,7 +111,7 @@ process.stderr.write(fs.readFileSync(${JSON.stringify(recorded)} + '/llama-mtmd-
       const tg = JSON.parse(readFileSync(join(recorded, 'llama-bench-tg32.json'), 'utf8'))[0];
       const encodeMs = Number(
         /batch encoding done in (\d+) ms/.exec(
-          readFileSync(join(recorded, 'llama-mtmd-cli-512.log'), 'utf8'),
+          readFileSync(join(recorded, 'llama-mtmd-cli-512.stderr.txt'), 'utf8'),
         )![1],
       );
       const byTest = new Map(report.tests.map((t) => [t.test, t]));

@@ -221,8 +221,9 @@ template <bool kFifthBit>
 static float DotQ45KAvx512(ActivationView x, const uint8_t* row, int k) {
   const size_t block_bytes = kFifthBit ? kQ5KBlockBytes : kQ4KBlockBytes;
   const __m256i low_mask = _mm256_set1_epi8(0x0f), sixteen = _mm256_set1_epi8(16);
+  const __m512i pair_index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
   __m512 acc = _mm512_setzero_ps();
-  float mins = 0;
+  __m256 min_acc = _mm256_setzero_ps();
   for (int s = 0; s < k / kSuperBlock; s++) {
     const uint8_t* block = row + s * block_bytes;
     PrefetchAhead(block);
@@ -232,8 +233,22 @@ static float DotQ45KAvx512(ActivationView x, const uint8_t* row, int k) {
     const float dmin = _cvtsh_ss(uint16_t(block[2] | block[3] << 8));
     const uint8_t* low = block + (kFifthBit ? 48 : 16);
     __m256i fifth = kFifthBit ? _mm256_loadu_si256((const __m256i*)(block + 16)) : _mm256_setzero_si256();
-    int scale[8], min[8];
-    for (int j = 0; j < 8; j++) KQuantScaleMin(block + 4, j, &scale[j], &min[j]);
+    // The eight 6-bit scales and mins, unpacked from their 12 bytes a word at a time: bytes 0–7 of `unpacked` are
+    // the scales, 8–15 the mins (the packing KQuantScaleMin reads one at a time).
+    uint32_t packed[3], unpacked[4];
+    std::memcpy(packed, block + 4, 12);
+    unpacked[0] = packed[0] & 0x3f3f3f3f;
+    unpacked[1] = (packed[2] & 0x0f0f0f0f) | (((packed[0] >> 6) & 0x03030303) << 4);
+    unpacked[2] = packed[1] & 0x3f3f3f3f;
+    unpacked[3] = ((packed[2] >> 4) & 0x0f0f0f0f) | (((packed[1] >> 6) & 0x03030303) << 4);
+    const __m128i bytes16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(unpacked));
+    const __m256 scale = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes16));
+    const __m256 min = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(bytes16, 8)));
+    // d·scale_j·xscale_j for the eight sub-blocks (= activation blocks), and dmin·min_j·Σx_j taken out at the end.
+    const __m256 factors = _mm256_mul_ps(_mm256_mul_ps(scale, _mm256_set1_ps(d)), _mm256_loadu_ps(x.scale + s * 8));
+    min_acc = _mm256_fmadd_ps(_mm256_mul_ps(min, _mm256_set1_ps(dmin * 0.125f)), _mm256_loadu_ps(x.offset8 + s * 8),
+                              min_acc);
+    const __m512 factors512 = _mm512_castps256_ps512(factors);
     for (int c = 0; c < 4; c++) {
       const int b = s * 8 + 2 * c;
       const __m256i bytes = _mm256_loadu_si256((const __m256i*)(low + 32 * c));
@@ -246,12 +261,13 @@ static float DotQ45KAvx512(ActivationView x, const uint8_t* row, int k) {
       }
       const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
       const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, _mm512_loadu_si512(x.q + b * kBlock));
-      const __m512 factor = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(d * float(scale[2 * c]) * x.scale[b]),
-                                                 _mm512_set1_ps(d * float(scale[2 * c + 1]) * x.scale[b + 1]));
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), factor, acc);
-      mins += dmin * (float(min[2 * c]) * x.offset8[b] + float(min[2 * c + 1]) * x.offset8[b + 1]) * 0.125f;
+      // Lanes 0–7 take factor 2c, lanes 8–15 factor 2c + 1.
+      const __m512i pick = _mm512_add_epi32(pair_index, _mm512_set1_epi32(2 * c));
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(pick, factors512), acc);
     }
   }
+  const __m128 min_half = _mm_add_ps(_mm256_castps256_ps128(min_acc), _mm256_extractf128_ps(min_acc, 1));
+  const float mins = HorizontalSum(min_half);
   return _mm512_reduce_add_ps(acc) - mins;
 }
 

@@ -61,6 +61,15 @@ export function stepToken(model: PixtralModel, id: number, cache: KvCache): Floa
   return model.step(id, cache);
 }
 
+/** One step for several sequences together (as the scheduler batches them): row i is the logits after ids[i]. */
+export function stepTokens(
+  model: PixtralModel,
+  ids: readonly number[],
+  caches: readonly KvCache[],
+): Float32Array[] {
+  return model.stepBatch(ids, caches);
+}
+
 /** Raw greedy continuation: argmax each step until `stopId` or `maxNew` tokens (stopId included). */
 export function greedyTokens(
   model: PixtralModel,

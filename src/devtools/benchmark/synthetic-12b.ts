@@ -18,7 +18,7 @@ import { GgufCheckpoint } from '../../checkpoint/gguf/pixtral-gguf.js';
 import { BackendUnavailableError } from '../../backend/errors.js';
 import { pixtral12bConfig, SyntheticWeights } from '../../checkpoint/index.js';
 import { type Quant, QUANTIZED_FILE, QuantizedCheckpoint } from '../../checkpoint/quantized.js';
-import { prefillPrompt, promptLogits, stepToken } from '../../engine/probes.js';
+import { prefillPrompt, promptLogits, stepToken, stepTokens } from '../../engine/probes.js';
 import { Scheduler } from '../../engine/scheduler.js';
 import type { GenerationEvent } from '../../generate/sequence.js';
 import { loadTokenizer } from '../../tokenizer/index.js';
@@ -208,7 +208,7 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
     let ids = started.map((p) => argmax(p.logits));
     const steps = 32;
     const t0 = performance.now();
-    for (let i = 0; i < steps; i++) ids = model.stepBatch(ids, caches).map((logits) => argmax(logits));
+    for (let i = 0; i < steps; i++) ids = stepTokens(model, ids, caches).map((logits) => argmax(logits));
     const s = seconds(t0);
     for (const cache of caches) cache.release();
     record({
