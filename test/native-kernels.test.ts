@@ -25,6 +25,19 @@ import {
 } from './helpers/kernels.js';
 
 const addon = loadNativeAddon();
+/** float → IEEE half bits, round to nearest even (normal range only: the test values are small). */
+function f32ToF16Bits(value: number): number {
+  const f = new Float32Array([value]);
+  const bits = new Uint32Array(f.buffer)[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = ((bits >>> 23) & 0xff) - 127 + 15;
+  if (exp <= 0) return sign;
+  let half = sign | (exp << 10) | ((bits >>> 13) & 0x3ff);
+  const rest = bits & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+  return half;
+}
+
 /** Random K-quant super-blocks: any bytes are valid values once the f16 scales are sane (here 0.001–0.004). */
 function randomKQuantRows(
   type: 'Q4_K' | 'Q5_K' | 'Q6_K',
@@ -139,6 +152,25 @@ describe(
             });
             const expected = reference.matmul(tensor([tokens, k], x), weight).data;
             assert.ok(maxRelativeError(y, expected) < 1e-5, `${tokens}×${k}×${n}`);
+          }
+        });
+
+        it('f16 matmul (GGUF F16 tensors) equals the reference backend', () => {
+          native.setLevel(level);
+          const reference = new ReferenceBackend();
+          for (const { tokens, k, n } of [...SHAPES, { tokens: 2, k: 100, n: 7 }]) {
+            const x = randomMatrix(tokens, k);
+            const halves = Uint16Array.from(randomMatrix(n, k, 0.05), (v) => f32ToF16Bits(v));
+            const y = new Float32Array(tokens * n);
+            native.matmul(NativeFormat.F16, x, tokens, k, halves, n, y);
+            const weight = reference.weight({
+              name: 'w',
+              dtype: 'F16',
+              shape: [n, k],
+              data: new Uint8Array(halves.buffer),
+            });
+            const expected = reference.matmul(tensor([tokens, k], x), weight).data;
+            assert.ok(maxRelativeError(y, expected) < 1e-5, `${level} ${tokens}×${k}×${n}`);
           }
         });
 

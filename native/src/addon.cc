@@ -97,7 +97,7 @@ Napi::Value MatmulJs(const Napi::CallbackInfo& info) {
   int k = info[3].As<Napi::Number>().Int32Value();
   int n = info[5].As<Napi::Number>().Int32Value();
   if (!Check(env, tokens >= 0 && k > 0 && n >= 0, "matmul: bad sizes")) return env.Undefined();
-  if (!Check(env, int(format) >= 0 && int(format) <= int(WeightFormat::kQ6K), "matmul: unknown weight format"))
+  if (!Check(env, int(format) >= 0 && int(format) <= int(WeightFormat::kF16), "matmul: unknown weight format"))
     return env.Undefined();
   if (!Check(env, k % RowGranule(format) == 0, "matmul: rows of this format need k to be a multiple of its block"))
     return env.Undefined();
@@ -323,10 +323,11 @@ Napi::Value AllocateWeightsJs(const Napi::CallbackInfo& info) {
   if (!Check(env, bytes_arg > 0 && bytes_arg <= double(1ull << 32) - 1, "allocateWeights: bad size"))
     return env.Undefined();
   constexpr size_t kHugePage = size_t(2) << 20;
-  size_t bytes = size_t(bytes_arg), size = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  constexpr size_t kPage = 4096;
+  size_t bytes = size_t(bytes_arg), size = (bytes + kPage - 1) / kPage * kPage;
 #if defined(__linux__)
-  // Over-allocated by one huge page so the array can start on a 2 MB boundary (only aligned 2 MB ranges get
-  // huge pages).
+  // Over-allocated by one huge page so the array can start on a 2 MB boundary (only aligned 2 MB ranges get huge
+  // pages); only whole huge pages are asked for, so the tail past the last one takes no more than it needs.
   struct Mapping {
     void* base;
     size_t size;
@@ -339,7 +340,7 @@ Napi::Value AllocateWeightsJs(const Napi::CallbackInfo& info) {
   }
   auto* data = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(base) + kHugePage - 1) / kHugePage * kHugePage);
 #if defined(MADV_HUGEPAGE)
-  madvise(data, size, MADV_HUGEPAGE);
+  if (size >= kHugePage) madvise(data, size / kHugePage * kHugePage, MADV_HUGEPAGE);
 #endif
   auto* mapping = new Mapping{base, size + kHugePage};
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(

@@ -21,7 +21,8 @@ constexpr int kGroup = 4;  // blocks per 64-byte q4 load
 
 // kQ4K / kQ5K / kQ6K: ggml's K-quant super-blocks of 256 values exactly as a GGUF file stores them (a row is
 // k/256 blocks of 144 / 176 / 210 bytes), run where they lie — no repacking, no second copy.
-enum class WeightFormat { kBf16 = 0, kQ8 = 1, kQ4 = 2, kQ4K = 3, kQ5K = 4, kQ6K = 5 };
+// kF16: IEEE half rows (GGUF F16 tensors, e.g. llama.cpp's mmproj files), used as stored.
+enum class WeightFormat { kBf16 = 0, kQ8 = 1, kQ4 = 2, kQ4K = 3, kQ5K = 4, kQ6K = 5, kF16 = 6 };
 
 constexpr int kSuperBlock = 256;
 constexpr size_t kQ4KBlockBytes = 144, kQ5KBlockBytes = 176, kQ6KBlockBytes = 210;
@@ -32,12 +33,13 @@ static inline bool IsKQuant(WeightFormat format) {
 
 // Values per row a format needs whole (32-value blocks, or 256-value super-blocks).
 static inline int RowGranule(WeightFormat format) {
-  return format == WeightFormat::kBf16 ? 1 : IsKQuant(format) ? kSuperBlock : kBlock;
+  return format == WeightFormat::kBf16 || format == WeightFormat::kF16 ? 1 : IsKQuant(format) ? kSuperBlock : kBlock;
 }
 
 static inline size_t RowBytes(WeightFormat format, int cols) {
   switch (format) {
-    case WeightFormat::kBf16: return size_t(cols) * 2;
+    case WeightFormat::kBf16:
+    case WeightFormat::kF16: return size_t(cols) * 2;
     case WeightFormat::kQ8: return size_t(cols) + size_t(cols / kBlock) * 2;
     case WeightFormat::kQ4: return size_t(cols / 2) + size_t(cols / kBlock) * 2;
     case WeightFormat::kQ4K: return size_t(cols / kSuperBlock) * kQ4KBlockBytes;

@@ -34,6 +34,8 @@ struct Kernels {
   float (*dot_q4k)(ActivationView x, const uint8_t* row, int k);
   float (*dot_q5k)(ActivationView x, const uint8_t* row, int k);
   float (*dot_q6k)(ActivationView x, const uint8_t* row, int k);
+  // IEEE half weights against float activations.
+  float (*dot_f16)(const float* x, const uint16_t* w, int k);
 };
 
 // Multi-token calls made of single-token ones, for levels without a dedicated micro-kernel.

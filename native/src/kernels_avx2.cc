@@ -23,6 +23,19 @@ static float DotBf16(const float* x, const uint16_t* w, int k) {
   return sum;
 }
 
+static float DotF16(const float* x, const uint16_t* w, int k) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= k; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(w + i))), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(w + i + 8))),
+                           acc1);
+  }
+  float sum = HorizontalSum(_mm256_add_ps(acc0, acc1));
+  for (; i < k; i++) sum += x[i] * _cvtsh_ss(w[i]);
+  return sum;
+}
+
 static inline __m256i Ones16() { return _mm256_set1_epi16(1); }
 
 static float DotQ8(ActivationView x, const uint8_t* row, int k) {
@@ -60,7 +73,7 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
 
 static const Kernels kAvx2Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
                                      MultiQuantByOne<DotQ4>, nullptr, nullptr, DotQ45K<false>, DotQ45K<true>,
-                                     DotQ6K};
+                                     DotQ6K, DotF16};
 
 }  // namespace pixtral
 

@@ -32,6 +32,20 @@ static float DotBf16(const float* x, const uint16_t* w, int k) {
   return sum;
 }
 
+static float DotF16(const float* x, const uint16_t* w, int k) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 32 <= k; i += 32) {
+    PrefetchAhead(w + i);
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(w + i))), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16),
+                           _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(w + i + 16))), acc1);
+  }
+  float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  for (; i < k; i++) sum += x[i] * _cvtsh_ss(w[i]);
+  return sum;
+}
+
 static float DotQ8(ActivationView x, const uint8_t* row, int k) {
   const uint16_t* scales = RowScales(WeightFormat::kQ8, row, k);
   const int blocks = k / kBlock;
@@ -446,7 +460,7 @@ static void DotQ4One(const ActivationView* x, const uint8_t* row, int k, float* 
 static const Kernels kAvx512Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16,
                                        MultiQuant<DotQ8One, MultiQ8T<2>, MultiQ8T<3>, MultiQ8T<4>>,
                                        MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>, QuadQ4, QuadBf16,
-                                       DotQ45KAvx512<false>, DotQ45KAvx512<true>, DotQ6KAvx512};
+                                       DotQ45KAvx512<false>, DotQ45KAvx512<true>, DotQ6KAvx512, DotF16};
 
 }  // namespace pixtral
 

@@ -40,9 +40,15 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
   return sum;
 }
 
+static float DotF16(const float* x, const uint16_t* w, int k) {
+  float sum = 0;
+  for (int i = 0; i < k; i++) sum += x[i] * F16ToF32(w[i]);
+  return sum;
+}
+
 static const Kernels kPortableKernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
                                          MultiQuantByOne<DotQ4>, nullptr, nullptr, DotQ45K<false>, DotQ45K<true>,
-                                         DotQ6K};
+                                         DotQ6K, DotF16};
 
 static float AbsMax(const float* x) {
   float m = 0;

@@ -55,6 +55,14 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   size_t row_bytes = RowBytes(format, k);
   // A matrix unit takes bf16 weights only when the caller accepts bf16 activations; quantized ones always
   // (same int8 activations, same products).
+  if (format == WeightFormat::kF16) {
+    ForEachOutput(tokens, n, [&](int t, int count, int o) {
+      for (int i = 0; i < count; i++)
+        y[size_t(t + i) * n + o] =
+            kernels.dot_f16(x + size_t(t + i) * k, reinterpret_cast<const uint16_t*>(w + o * row_bytes), k);
+    });
+    return;
+  }
   const bool accelerated = !IsKQuant(format) && unit.takes_matmul && unit.takes_matmul(tokens, k, n) &&
                            (format == WeightFormat::kBf16 ? bf16_activations && unit.matmul_bf16 != nullptr
                                                            : unit.matmul_quant != nullptr);

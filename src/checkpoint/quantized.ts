@@ -52,7 +52,11 @@ export function encodeQuantizedMetadata(meta: QuantizedMetadata): Record<string,
 }
 
 /** Maps a byte range of a file read-only into memory (the native addon's mmap). */
-export type FileMapper = (path: string, offset: number, length: number) => Uint8Array;
+/**
+ * Hands out a byte range of a file. `streamed`: a matrix every decode step reads whole (quantized rows), which a
+ * loader may want in memory of its own; the rest (embedding table, norms) is read a little at a time.
+ */
+export type FileMapper = (path: string, offset: number, length: number, streamed: boolean) => Uint8Array;
 
 export class QuantizedCheckpoint implements WeightSource {
   private constructor(
@@ -112,7 +116,14 @@ export class QuantizedCheckpoint implements WeightSource {
   readRaw(name: string): RawTensor {
     const info = this.file.info(name);
     const meta = this.meta.tensors[name]!;
-    const data = this.map ? this.map(this.file.path, info.offset, info.byteLength) : this.file.read(name);
+    const data = this.map
+      ? this.map(
+          this.file.path,
+          info.offset,
+          info.byteLength,
+          meta.quant !== null && meta.quant !== undefined,
+        )
+      : this.file.read(name);
     return { name, dtype: info.dtype, shape: meta.shape, data, ...(meta.quant && { quant: meta.quant }) };
   }
 

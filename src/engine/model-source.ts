@@ -13,6 +13,7 @@ import {
 } from '../checkpoint/index.js';
 import { QuantizedCheckpoint } from '../checkpoint/quantized.js';
 import { GgufCheckpoint, isGgufModel } from '../checkpoint/gguf/pixtral-gguf.js';
+import { defaultWeightMemory, weightLoader } from '../backend/native/weight-memory.js';
 import { loadNativeAddon } from '../backend/native/addon.js';
 import { DEMO_MODEL } from '../demo/embedded-model.js';
 import { bundledTokenizer, loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
@@ -52,7 +53,10 @@ export function openModelSource(location: string): ModelSource {
     };
   }
   if (QuantizedCheckpoint.isQuantizedDir(location)) return openQuantized(location);
-  const checkpoint = isGgufModel(location) ? GgufCheckpoint.open(location) : Checkpoint.open(location);
+  const addon = loadNativeAddon();
+  const checkpoint = isGgufModel(location)
+    ? GgufCheckpoint.open(location, addon ? weightLoader(addon, defaultWeightMemory()) : undefined)
+    : Checkpoint.open(location);
   try {
     const tokenizer = loadTokenizer(checkpoint.tokenizerFile);
     if (tokenizer.vocabSize !== checkpoint.config.text.vocabSize)
@@ -71,12 +75,15 @@ export function openModelSource(location: string): ModelSource {
   }
 }
 
-/** A folder written by `pixtral quantize`: memory-mapped when the native kernels (which also run it) loaded. */
+/**
+ * A folder written by `pixtral quantize`: read into huge-page memory (or mapped: PIXTRAL_WEIGHTS=map) when the
+ * native kernels, which also run it, loaded.
+ */
 function openQuantized(location: string): ModelSource {
   const addon = loadNativeAddon();
   const checkpoint = QuantizedCheckpoint.open(
     location,
-    addon ? (path, offset, length) => addon.mapFile(path, offset, length) : undefined,
+    addon ? weightLoader(addon, defaultWeightMemory()) : undefined,
   );
   try {
     const tokenizer = loadTokenizer(checkpoint.tokenizerFile);

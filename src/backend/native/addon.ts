@@ -22,6 +22,8 @@ export const enum NativeFormat {
   Q4K = 3,
   Q5K = 4,
   Q6K = 5,
+  /** IEEE half rows (GGUF F16 tensors). */
+  F16 = 6,
 }
 
 /** The kernel sets of the native registry, best first (what `--kernels` names). */

@@ -85,8 +85,8 @@ export class NativeBackend implements Backend {
       return NativeWeight.prequantized(raw);
     }
     if (this.quantizes(raw)) return NativeWeight.quantized(raw, this.quant as 'q8' | 'q4', this.addon);
-    if (raw.name !== EMBEDDINGS && raw.shape.length >= 2 && raw.dtype === 'BF16')
-      return NativeWeight.bf16(raw);
+    if (raw.name !== EMBEDDINGS && raw.shape.length >= 2 && (raw.dtype === 'BF16' || raw.dtype === 'F16'))
+      return NativeWeight.halves(raw);
     return this.reference.weight(raw);
   }
 

@@ -48,10 +48,12 @@ export class NativeWeight implements Weight {
     return new NativeWeight(raw.shape, raw.ggml!, format, out);
   }
 
-  static bf16(raw: RawWeight): NativeWeight {
+  /** bf16 or IEEE half rows, viewed in place. */
+  static halves(raw: RawWeight): NativeWeight {
     const aligned = raw.data.byteOffset % 2 === 0 ? raw.data : raw.data.slice();
     const halves = new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);
-    return new NativeWeight(raw.shape, 'BF16', NativeFormat.Bf16, halves);
+    const format = raw.dtype === 'F16' ? NativeFormat.F16 : NativeFormat.Bf16;
+    return new NativeWeight(raw.shape, raw.dtype, format, halves);
   }
 
   static quantized(raw: RawWeight, quant: 'q8' | 'q4', addon: NativeAddon): NativeWeight {

@@ -136,9 +136,10 @@ export function readGguf(path: string): GgufFile {
 export function tensorBytes(
   file: GgufFile,
   tensor: GgufTensorInfo,
-  map?: (path: string, offset: number, length: number) => Uint8Array,
+  map?: (path: string, offset: number, length: number, streamed: boolean) => Uint8Array,
+  streamed = false,
 ): Uint8Array {
-  if (map) return map(file.path, tensor.offset, tensor.bytes);
+  if (map) return map(file.path, tensor.offset, tensor.bytes, streamed);
   const out = new Uint8Array(tensor.bytes);
   const fd = openSync(file.path, 'r');
   try {

@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node
 import { basename, dirname, join } from 'node:path';
 import { CLIP_MEAN, CLIP_STD } from '../../image/normalize.js';
 import type { GgmlBlockType, RawTensor } from '../checkpoint.js';
+import type { FileMapper } from '../quantized.js';
 import { DEFAULT_MAX_CONTEXT, type PixtralConfig, type VisionConfig } from '../config.js';
 import { type DType, toFloat32 } from '../dtype.js';
 import { CheckpointError } from '../errors.js';
@@ -110,6 +111,7 @@ export class GgufCheckpoint implements WeightSource {
     readonly config: PixtralConfig,
     readonly tokenizerFile: string,
     readonly image: ImageSettings | null,
+    private readonly map?: FileMapper,
   ) {
     for (const [part, file] of [
       ['text', text],
@@ -122,7 +124,8 @@ export class GgufCheckpoint implements WeightSource {
     }
   }
 
-  static open(location: string): GgufCheckpoint {
+  /** `map` hands out a tensor's bytes (mapped, or read into memory of the caller's choosing); else they are read. */
+  static open(location: string, map?: FileMapper): GgufCheckpoint {
     const { dir, text, mmproj } = locateParts(location);
     const textFile = readGguf(text);
     const mmprojFile = mmproj ? readGguf(mmproj) : null;
@@ -138,7 +141,7 @@ export class GgufCheckpoint implements WeightSource {
     const image = config.vision
       ? { patchSize: config.vision.patchSize, maxImageSize: config.vision.imageSize }
       : null;
-    const checkpoint = new GgufCheckpoint(dir, textFile, mmprojFile, config, tokenizerFile, image);
+    const checkpoint = new GgufCheckpoint(dir, textFile, mmprojFile, config, tokenizerFile, image, map);
     checkpoint.checkComplete();
     return checkpoint;
   }
@@ -179,7 +182,9 @@ export class GgufCheckpoint implements WeightSource {
   readRaw(name: string): RawTensor {
     const { file, info } = this.entry(name);
     const shape = [...info.dims].reverse();
-    const bytes = tensorBytes(file, info);
+    // Every decoder and vision matrix is streamed by each step; the embedding table is read a row at a time.
+    const streamed = shape.length === 2 && name !== 'tok_embeddings.weight';
+    const bytes = tensorBytes(file, info, this.map, streamed);
     const dtype = storedDtype(info.type);
     if (dtype) return { name, dtype, shape, data: bytes };
     const ggml = runsAsStored(info.type);

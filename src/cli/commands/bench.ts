@@ -12,6 +12,7 @@ import {
   type TestName,
 } from '../../devtools/benchmark/synthetic-12b.js';
 import { parseCommandArgs } from '../args.js';
+import { WEIGHT_MEMORIES, type WeightMemory } from '../../backend/native/weight-memory.js';
 import { UsageError } from '../errors.js';
 import type { CliIO } from '../io.js';
 import { numberOption } from '../options.js';
@@ -25,6 +26,12 @@ import {
   runSideBySide,
 } from '../../devtools/benchmark/side-by-side.js';
 import { formatPromptLookup, runPromptLookupBench } from '../../devtools/benchmark/prompt-lookup.js';
+
+function weightMemoryOption(value: string): WeightMemory {
+  if (!(WEIGHT_MEMORIES as readonly string[]).includes(value))
+    throw new UsageError(`--weights must be ${WEIGHT_MEMORIES.join(' or ')}, got "${value}"`);
+  return value as WeightMemory;
+}
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs(
@@ -44,6 +51,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       llamacpp: { type: 'string' },
       rounds: { type: 'string' },
       gguf: { type: 'string' },
+      weights: { type: 'string' },
     },
     { min: 0, max: 0, names: '' },
   );
@@ -89,6 +97,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const rows = await runSyntheticBench({
     quant: quant as 'q4' | 'q8',
     ...(values.gguf !== undefined && { gguf: values.gguf }),
+    ...(values.weights !== undefined && { weightMemory: weightMemoryOption(values.weights) }),
     layers,
     visionLayers,
     ...(values.threads !== undefined && { threads: numberOption(values.threads, 'threads', 2, 1, 256) }),

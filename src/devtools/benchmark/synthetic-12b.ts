@@ -12,6 +12,7 @@ import type { KvFormat } from '../../backend/kv-format.js';
 import { loadNativeAddon } from '../../backend/native/addon.js';
 import { applyKernels, type KernelChoice, requestedKernels } from '../../backend/native/kernel-choice.js';
 import { NativeBackend } from '../../backend/native/native-backend.js';
+import { defaultWeightMemory, type WeightMemory, weightLoader } from '../../backend/native/weight-memory.js';
 import { nativeTensorQuantizer } from '../../backend/native/tensor-quantizer.js';
 import { quantizeCheckpoint } from '../../checkpoint/quantize-checkpoint.js';
 import { GgufCheckpoint } from '../../checkpoint/gguf/pixtral-gguf.js';
@@ -59,6 +60,8 @@ export interface SyntheticBenchOptions {
   readonly log: (line: string) => void;
   /** Another shape than Pixtral-12B's (tests of the harness run a tiny one); layers options are then ignored. */
   readonly config?: PixtralConfig;
+  /** Weights copied into the process's own memory on huge pages (default) or mapped from the file. */
+  readonly weightMemory?: WeightMemory;
   /** A GGUF text model to measure (its blocks as stored, e.g. Q4_K_M) instead of our synthetic quantized copy. */
   readonly gguf?: string;
 }
@@ -150,9 +153,10 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
         if (pct % 10 === 0 && pct !== lastShown)
           log(`writing the synthetic ${options.quant} model: ${(lastShown = pct)}%`);
       });
+  const weightMemory = options.weightMemory ?? defaultWeightMemory();
   const checkpoint = options.gguf
-    ? GgufCheckpoint.open(options.gguf)
-    : QuantizedCheckpoint.open(dir, (path, offset, length) => addon.mapFile(path, offset, length));
+    ? GgufCheckpoint.open(options.gguf, weightLoader(addon, weightMemory))
+    : QuantizedCheckpoint.open(dir, weightLoader(addon, weightMemory));
   const backendQuant = options.gguf ? 'none' : options.quant;
   const model = PixtralModel.fromCheckpoint(checkpoint, new NativeBackend(addon, { quant: backendQuant }), {
     maxContext: 8192,
@@ -321,7 +325,7 @@ export async function runSyntheticBench(options: SyntheticBenchOptions): Promise
     test: 'peak RSS',
     value: rss * 1.073741824,
     unit: 'GB',
-    detail: 'whole process, weights memory-mapped',
+    detail: `whole process, weights ${options.gguf ? 'read from the GGUF' : weightMemory === 'map' ? 'memory-mapped' : 'in huge-page memory'}`,
   });
   return rows;
 }
