@@ -132,47 +132,38 @@ describe(
 
     for (const level of levels) {
       describe(level, () => {
-        it('bf16 matmul equals the reference backend (widths not multiples of 32 too)', () => {
-          native.setLevel(level);
-          const reference = new ReferenceBackend();
-          for (const { tokens, k, n } of [
-            ...SHAPES,
-            { tokens: 2, k: 100, n: 7 },
-            { tokens: 4, k: 7, n: 3 },
-          ]) {
-            const x = randomMatrix(tokens, k);
-            const wBits = bf16(randomMatrix(n, k, 0.05));
-            const y = new Float32Array(tokens * n);
-            native.matmul(NativeFormat.Bf16, x, tokens, k, wBits, n, y);
-            const weight = reference.weight({
-              name: 'w',
-              dtype: 'BF16',
-              shape: [n, k],
-              data: new Uint8Array(wBits.buffer),
-            });
-            const expected = reference.matmul(tensor([tokens, k], x), weight).data;
-            assert.ok(maxRelativeError(y, expected) < 1e-5, `${tokens}×${k}×${n}`);
-          }
-        });
-
-        it('f16 matmul (GGUF F16 tensors) equals the reference backend', () => {
-          native.setLevel(level);
-          const reference = new ReferenceBackend();
-          for (const { tokens, k, n } of [...SHAPES, { tokens: 2, k: 100, n: 7 }]) {
-            const x = randomMatrix(tokens, k);
-            const halves = Uint16Array.from(randomMatrix(n, k, 0.05), (v) => f32ToF16Bits(v));
-            const y = new Float32Array(tokens * n);
-            native.matmul(NativeFormat.F16, x, tokens, k, halves, n, y);
-            const weight = reference.weight({
-              name: 'w',
-              dtype: 'F16',
-              shape: [n, k],
-              data: new Uint8Array(halves.buffer),
-            });
-            const expected = reference.matmul(tensor([tokens, k], x), weight).data;
-            assert.ok(maxRelativeError(y, expected) < 1e-5, `${level} ${tokens}×${k}×${n}`);
-          }
-        });
+        for (const [name, format, dtype, toBits] of [
+          ['bf16', NativeFormat.Bf16, 'BF16', bf16],
+          [
+            'f16 (GGUF F16 tensors)',
+            NativeFormat.F16,
+            'F16',
+            (v: Float32Array) => Uint16Array.from(v, f32ToF16Bits),
+          ],
+        ] as const) {
+          it(`${name} matmul equals the reference backend (widths not multiples of 32 too)`, () => {
+            native.setLevel(level);
+            const reference = new ReferenceBackend();
+            for (const { tokens, k, n } of [
+              ...SHAPES,
+              { tokens: 2, k: 100, n: 7 },
+              { tokens: 4, k: 7, n: 3 },
+            ]) {
+              const x = randomMatrix(tokens, k);
+              const wBits = toBits(randomMatrix(n, k, 0.05));
+              const y = new Float32Array(tokens * n);
+              native.matmul(format, x, tokens, k, wBits, n, y);
+              const weight = reference.weight({
+                name: 'w',
+                dtype,
+                shape: [n, k],
+                data: new Uint8Array(wBits.buffer),
+              });
+              const expected = reference.matmul(tensor([tokens, k], x), weight).data;
+              assert.ok(maxRelativeError(y, expected) < 1e-5, `${level} ${tokens}×${k}×${n}`);
+            }
+          });
+        }
 
         it('ggml K-quant blocks (Q4_K, Q5_K, Q6_K) as stored: the exact dot of int8 activations with their values', () => {
           native.setLevel(level);
