@@ -236,7 +236,7 @@ static float DotQ45KAvx512(ActivationView x, const uint8_t* row, int k) {
   const size_t block_bytes = kFifthBit ? kQ5KBlockBytes : kQ4KBlockBytes;
   const __m256i low_mask = _mm256_set1_epi8(0x0f), sixteen = _mm256_set1_epi8(16);
   const __m512i pair_index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-  __m512 acc = _mm512_setzero_ps();
+  __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};  // two chains: one multiply-add latency apart
   __m256 min_acc = _mm256_setzero_ps();
   for (int s = 0; s < k / kSuperBlock; s++) {
     const uint8_t* block = row + s * block_bytes;
@@ -277,12 +277,12 @@ static float DotQ45KAvx512(ActivationView x, const uint8_t* row, int k) {
       const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w, _mm512_loadu_si512(x.q + b * kBlock));
       // Lanes 0–7 take factor 2c, lanes 8–15 factor 2c + 1.
       const __m512i pick = _mm512_add_epi32(pair_index, _mm512_set1_epi32(2 * c));
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(pick, factors512), acc);
+      acc[c & 1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(pick, factors512), acc[c & 1]);
     }
   }
   const __m128 min_half = _mm_add_ps(_mm256_castps256_ps128(min_acc), _mm256_extractf128_ps(min_acc, 1));
   const float mins = HorizontalSum(min_half);
-  return _mm512_reduce_add_ps(acc) - mins;
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) - mins;
 }
 
 // Q6_K: per half block, 64 bytes of ql and 32 of qh rebuild 128 six-bit values in order (two vectors of 64);
@@ -291,7 +291,7 @@ static float DotQ6KAvx512(ActivationView x, const uint8_t* row, int k) {
   const __m512i mask4 = _mm512_set1_epi8(0x0f), thirty_two = _mm512_set1_epi8(32);
   const __m256i mask2 = _mm256_set1_epi8(3);
   const __m512i per_group = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-  __m512 acc = _mm512_setzero_ps();
+  __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
   for (int s = 0; s < k / kSuperBlock; s++) {
     const uint8_t* block = row + s * kQ6KBlockBytes;
     PrefetchAhead(block);
@@ -319,12 +319,12 @@ static float DotQ6KAvx512(ActivationView x, const uint8_t* row, int k) {
         const __m128 f = _mm_mul_ps(_mm_set_ps(float(sc[3]) * x.scale[b + 1], float(sc[2]) * x.scale[b + 1],
                                                float(sc[1]) * x.scale[b], float(sc[0]) * x.scale[b]),
                                     _mm_set1_ps(d));
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(per_group, _mm512_castps128_ps512(f)),
-                              acc);
+        acc[v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
+                                 _mm512_permutexvar_ps(per_group, _mm512_castps128_ps512(f)), acc[v]);
       }
     }
   }
-  return _mm512_reduce_add_ps(acc);
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]));
 }
 
 // Four rows × T tokens. Each row's VNNI sums leave four int32 lanes per block (block b in 128-bit lane b); the
