@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Checkpoint } from '../src/checkpoint/index.js';
-import { GgufCheckpoint, exportGguf } from '../src/checkpoint/gguf/pixtral-gguf.js';
+import { GgufCheckpoint, exportGguf, isGgufModel } from '../src/checkpoint/gguf/pixtral-gguf.js';
 import { readGguf, tensorBytes } from '../src/checkpoint/gguf/gguf-file.js';
 import { dequantize, quantize } from '../src/checkpoint/gguf/ggml-blocks.js';
 import { ggmlTypeByName } from '../src/checkpoint/gguf/ggml-types.js';
@@ -23,7 +23,8 @@ import {
   randomMatrix,
   rowBytes,
 } from './helpers/kernels.js';
-import { writeGguf } from '../src/checkpoint/gguf/gguf-writer.js';
+import { gguf, writeGguf } from '../src/checkpoint/gguf/gguf-writer.js';
+import { resolveModel } from '../src/hub/resolve-model.js';
 import { loadTokenizer } from '../src/tokenizer/index.js';
 import { demoModelDir } from '../src/demo/embedded-model.js';
 import { heldOutItems } from '../src/demo/dataset.js';
@@ -193,7 +194,7 @@ describe('GGUF models', () => {
     assert.equal(fromGguf.decode([1, 3, 10, 4]), fromTekken.decode([1, 3, 10, 4]));
   });
 
-  it('a folder that is not one model says what is wrong', () => {
+  it('a folder that is not one model says what is wrong', async () => {
     const good = join(dir, 'cli');
     const two = join(dir, 'two-quants');
     mkdirSync(two, { recursive: true });
@@ -217,6 +218,30 @@ describe('GGUF models', () => {
     assertOneLineFailure(
       pixtral(['run', '--model', `${two}:Q5_K_S`, 'Hello!']),
       /no Q5_K_S text-model GGUF here/,
+    );
+    // Resolution hands every consumer (CLI, library, server) the file itself; a folder without GGUF files is never
+    // taken for one (`org/name:Q4_K_M` stays a hub name beside an unrelated `org/name` folder).
+    const resolved = await resolveModel(`${two}:Q8_0`, {
+      cacheDir: dir,
+      onMissing: () => Promise.reject(new Error('hub')),
+    });
+    assert.deepEqual(resolved, { kind: 'path', location: join(two, 'model-Q8_0.gguf') });
+    mkdirSync(join(dir, 'org', 'name'), { recursive: true });
+    assert.equal(isGgufModel(`${join(dir, 'org', 'name')}:Q4_K_M`), false);
+    // A vocabulary converted from Hugging Face's tokenizer.json says pre "pixtral": the same ids.
+    const hfStyle = join(dir, 'pixtral-pre');
+    mkdirSync(hfStyle, { recursive: true });
+    const source = readGguf(join(good, 'model-BF16.gguf'));
+    writeGguf(
+      join(hfStyle, 'model-BF16.gguf'),
+      [...source.metadata]
+        .filter(([key]) => key !== 'general.alignment')
+        .map(([key, entry]) => (key === 'tokenizer.ggml.pre' ? [key, gguf.string('pixtral')] : [key, entry])),
+      source.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, data: tensorBytes(source, t) })),
+    );
+    assert.deepEqual(
+      loadTokenizer(join(hfStyle, 'model-BF16.gguf')).encode('Hello there!'),
+      loadTokenizer(join(good, 'tekken.json')).encode('Hello there!'),
     );
     // The text file carries its own vocabulary; one without any needs a tekken.json beside it.
     const bare = join(dir, 'no-vocabulary');

@@ -115,7 +115,8 @@ Napi::Value QuantizeJs(const Napi::CallbackInfo& info) {
   auto format = WeightFormat(info[0].As<Napi::Number>().Int32Value());
   int rows = info[2].As<Napi::Number>().Int32Value();
   int k = info[3].As<Napi::Number>().Int32Value();
-  if (!Check(env, format != WeightFormat::kBf16 && k > 0 && k % kBlock == 0 && rows >= 0, "quantize: bad format or sizes"))
+  if (!Check(env, (format == WeightFormat::kQ8 || format == WeightFormat::kQ4) && k > 0 && k % kBlock == 0 && rows >= 0,
+             "quantize: bad format or sizes"))
     return env.Undefined();
   if (!Check(env, ByteLength(info[1]) >= size_t(rows) * k * 4, "quantize: src too short")) return env.Undefined();
   if (!Check(env, ByteLength(info[4]) >= size_t(rows) * RowBytes(format, k), "quantize: out too short"))
@@ -130,7 +131,8 @@ Napi::Value RepackGgmlJs(const Napi::CallbackInfo& info) {
   auto format = WeightFormat(info[0].As<Napi::Number>().Int32Value());
   int rows = info[2].As<Napi::Number>().Int32Value();
   int k = info[3].As<Napi::Number>().Int32Value();
-  if (!Check(env, format != WeightFormat::kBf16 && k > 0 && k % kBlock == 0 && rows >= 0, "repackGgml: bad format or sizes"))
+  if (!Check(env, (format == WeightFormat::kQ8 || format == WeightFormat::kQ4) && k > 0 && k % kBlock == 0 && rows >= 0,
+             "repackGgml: bad format or sizes"))
     return env.Undefined();
   const size_t block_bytes = format == WeightFormat::kQ8 ? kGgmlQ8Block : kGgmlQ4Block;
   const size_t src_row = size_t(k / kBlock) * block_bytes, dst_row = RowBytes(format, k);

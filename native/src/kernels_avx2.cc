@@ -1,5 +1,16 @@
 // AVX2 + FMA kernels (Haswell and later, Zen 1 and later).
 #if defined(__x86_64__)
+// Library and shared headers first, outside the target pragma: their out-of-line functions must stay baseline
+// code (a weak AVX copy could otherwise be the one every level links to).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+#include "attention.h"
+#include "kernel_set.h"
+#include "thread_pool.h"
 #pragma GCC target("avx2,fma,f16c")
 #include <immintrin.h>
 #include "horizontal_sum.h"

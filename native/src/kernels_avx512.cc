@@ -1,6 +1,17 @@
 // AVX-512 kernels (Sapphire Rapids / Ice Lake / Zen 4): 512-bit FMAs for bf16 weights, and VNNI (vpdpbusd:
 // 64 byte multiply-adds into int32 per instruction) for q8/q4 — two q8 blocks or four q4 blocks per step.
 #if defined(__x86_64__)
+// Library and shared headers first, outside the target pragma: their out-of-line functions must stay baseline
+// code (a weak AVX copy could otherwise be the one every level links to).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+#include "attention.h"
+#include "kernel_set.h"
+#include "thread_pool.h"
 #pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")
 #include <immintrin.h>
 #include <cstring>

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isGgufModel } from '../checkpoint/gguf/pixtral-gguf.js';
+import { isGgufModel, resolveGgufQuant } from '../checkpoint/gguf/pixtral-gguf.js';
 import { DEMO_MODEL, demoModelDir } from '../demo/embedded-model.js';
 import { type CachedModel, findCachedModel } from './cached-model.js';
 import { DEFAULT_REVISION } from './hub-settings.js';
@@ -29,14 +29,15 @@ export async function resolveModel(name: string, options: ResolveOptions): Promi
   if (existsSync(name)) return { kind: 'path', location: name };
   if (name.startsWith('builtin:')) return { kind: 'builtin', location: name };
   if (name === DEMO_MODEL) return { kind: 'builtin', location: demoModelDir() };
-  // A local folder of several GGUF quantizations, one picked: `models/pixtral:Q4_K_M`.
-  if (isGgufModel(name)) return { kind: 'path', location: name };
+  // A local folder of several GGUF quantizations, one picked: `models/pixtral:Q4_K_M` → that file.
+  if (isGgufModel(name)) return { kind: 'path', location: resolveGgufQuant(name) };
   if (!looksLikeHubName(name)) return { kind: 'path', location: name }; // a missing path: the loader says so
   const ref = parseModelRef(name);
   const revision = options.revision ?? DEFAULT_REVISION;
   const model = findCachedModel(options.cacheDir, ref, revision) ?? (await options.onMissing(ref, revision));
   // A GGUF quantization: its own text file (other quants of the repository may share the snapshot folder).
-  const location = model.layout === 'gguf' ? join(model.dir, model.files[0]!) : model.dir;
+  const oneGguf = model.files.length > 0 && model.files[0]!.toLowerCase().endsWith('.gguf');
+  const location = model.layout === 'gguf' || oneGguf ? join(model.dir, model.files[0]!) : model.dir;
   return { kind: 'hub', location, model };
 }
 

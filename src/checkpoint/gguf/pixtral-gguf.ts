@@ -54,7 +54,15 @@ function splitQuant(location: string): { dir: string; quant: string } | null {
   const dir = location.slice(0, colon);
   const quant = location.slice(colon + 1);
   if (!GGUF_QUANT.test(quant) || !existsSync(dir) || !statSync(dir).isDirectory()) return null;
+  // Only a folder of GGUF files: `org/name:Q4_K_M` stays a hub name beside an unrelated `org/name` folder.
+  if (ggufFiles(dir).length === 0) return null;
   return { dir, quant };
+}
+
+/** `DIR:QUANT` as the path of that text file; any other location unchanged. */
+export function resolveGgufQuant(location: string): string {
+  const byQuant = existsSync(location) ? null : splitQuant(location);
+  return byQuant ? ggufFileOfQuant(byQuant.dir, byQuant.quant) : location;
 }
 
 /** The text GGUF of quantization `quant` in `dir` (its path), or an error naming the quants the folder has. */
@@ -80,8 +88,7 @@ function ggufFiles(dir: string): string[] {
 
 /** The text and mmproj files of a location; several text files (quants) must be told apart by the caller. */
 function locateParts(location: string): { text: string; mmproj: string | null; dir: string } {
-  const byQuant = existsSync(location) ? null : splitQuant(location);
-  if (byQuant) location = ggufFileOfQuant(byQuant.dir, byQuant.quant);
+  location = resolveGgufQuant(location);
   const isFile = location.toLowerCase().endsWith('.gguf');
   const dir = isFile ? dirname(location) : location;
   const files = ggufFiles(dir);
@@ -182,8 +189,13 @@ export class GgufCheckpoint implements WeightSource {
   readRaw(name: string): RawTensor {
     const { file, info } = this.entry(name);
     const shape = [...info.dims].reverse();
-    // Every decoder and vision matrix is streamed by each step; the embedding table is read a row at a time.
-    const streamed = shape.length === 2 && name !== 'tok_embeddings.weight';
+    // Every decoder and vision matrix is streamed by each step; the embedding table is read a row at a time, and
+    // Q8_0 / Q4_0 blocks are rearranged by the native backend into memory of its own (no need to copy them first).
+    const streamed =
+      shape.length === 2 &&
+      name !== 'tok_embeddings.weight' &&
+      info.type.name !== 'Q8_0' &&
+      info.type.name !== 'Q4_0';
     const bytes = tensorBytes(file, info, this.map, streamed);
     const dtype = storedDtype(info.type);
     if (dtype) return { name, dtype, shape, data: bytes };
@@ -372,7 +384,8 @@ export function exportGguf(
   const name = options.name ?? 'pixtral';
   const parts: Record<GgufPart, GgufTensorToWrite[]> = { text: [], mmproj: [] };
   const names = source.names();
-  const sourceType = source.info('tok_embeddings.weight').dtype;
+  const embeddings = source.info('tok_embeddings.weight');
+  const sourceType = embeddings.ggml ?? embeddings.dtype;
   const partType = (part: GgufPart) =>
     part === 'mmproj' ? (options.mmprojType ?? options.type) : options.type;
   const label = (part: GgufPart) => (partType(part) ?? sourceType).toUpperCase();

@@ -71,8 +71,13 @@ export function tekkenFromGguf(file: GgufFile): TekkenVocab {
   const pre = file.metadata.get('tokenizer.ggml.pre')?.value;
   if (model === undefined)
     throw fail('has no vocabulary (tokenizer.ggml.model); put the tekken.json beside it');
-  if (model !== 'gpt2' || pre !== 'tekken')
-    throw fail(`vocabulary ${String(model)}/${String(pre)} is not supported (Pixtral's is gpt2/tekken)`);
+  // "tekken": converted from Mistral's tekken.json; "pixtral": from the Hugging Face tokenizer.json of
+  // mistral-community/pixtral-12b (where the public Pixtral GGUFs come from). The same ids either way, and
+  // mistral-common pre-tokenizes both with Tekken's pattern.
+  if (model !== 'gpt2' || (pre !== 'tekken' && pre !== 'pixtral'))
+    throw fail(
+      `vocabulary ${String(model)}/${String(pre)} is not supported (Pixtral's is gpt2 with tekken or pixtral)`,
+    );
   const tokens = file.metadata.get('tokenizer.ggml.tokens');
   const types = file.metadata.get('tokenizer.ggml.token_type');
   if (tokens?.type !== GgufValueType.ARRAY || tokens.elementType !== GgufValueType.STRING)

@@ -103,7 +103,12 @@ export function llamaQuantize(build: LlamaCppBuild, input: string, output: strin
   if (!build.quantize) throw new LlamaCppError(`no llama-quantize beside ${build.bench}`);
   if (existsSync(output)) return;
   const partial = `${output}.partial-${process.pid}`;
-  runTool(build.quantize, ['--allow-requantize', input, partial, type]);
+  try {
+    runTool(build.quantize, ['--allow-requantize', input, partial, type]);
+  } catch (err) {
+    rmSync(partial, { force: true });
+    throw err;
+  }
   renameSync(partial, output);
 }
 

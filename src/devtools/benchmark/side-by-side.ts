@@ -277,7 +277,7 @@ export function formatSideBySide(report: SideBySideReport): string[] {
     '| --- | --- | --- | --- | --- | --- |',
   ];
   for (const t of report.tests) {
-    const digits = t.unit === 's' ? 2 : 2;
+    const digits = 2;
     const ours = median(t.ours);
     const theirs = median(t.llama);
     const ratio = t.unit === 's' ? theirs / ours : ours / theirs;

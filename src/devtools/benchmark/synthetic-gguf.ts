@@ -58,12 +58,17 @@ export function syntheticGguf(
   const partial = `${dir}.partial-${process.pid}`;
   rmSync(partial, { recursive: true, force: true });
   const weights = new SyntheticWeights(config);
-  exportGguf(withVision ? weights : textOnly(weights), bundledTekkenPath(), partial, {
-    type,
-    mmprojType: 'f16',
-    name: `pixtral-synthetic-${shapeKey(config)}`,
-    onProgress,
-  });
+  try {
+    exportGguf(withVision ? weights : textOnly(weights), bundledTekkenPath(), partial, {
+      type,
+      mmprojType: 'f16',
+      name: `pixtral-synthetic-${shapeKey(config)}`,
+      onProgress,
+    });
+  } catch (err) {
+    rmSync(partial, { recursive: true, force: true }); // gigabytes for the 12B: never left behind
+    throw err;
+  }
   rmSync(dir, { recursive: true, force: true });
   renameSync(partial, dir);
   return files;
