@@ -17,7 +17,7 @@ const COMMANDS: Record<string, Command> = {
   chat: {
     summary: 'talk with a model in the terminal (images, documents, history)',
     usage:
-      'pixtral chat [--model MODEL | --url SERVER [--key KEY] [--model NAME]] [--system STR] [--temperature T] [--top-p P] [--max-tokens N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--no-speculation]',
+      'pixtral chat [--model MODEL | --url SERVER [--key KEY] [--model NAME]] [--system STR] [--temperature T] [--top-p P] [--max-tokens N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kernels amx|avx512|avx2|portable] [--no-speculation]',
     load: () => import('./commands/chat.js'),
   },
   pull: {
@@ -49,19 +49,19 @@ const COMMANDS: Record<string, Command> = {
   run: {
     summary: 'answer a prompt (with images) and stream the reply',
     usage:
-      'pixtral run [--model MODEL] [--pull] [--revision REV] [--token HF_TOKEN] [--image PATH_OR_URL ...] [--file DOC ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8] [--no-speculation] [--json] "prompt"',
+      'pixtral run [--model MODEL] [--pull] [--revision REV] [--token HF_TOKEN] [--image PATH_OR_URL ...] [--file DOC ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kernels amx|avx512|avx2|portable] [--kv-cache f32|f16|q8] [--no-speculation] [--json] "prompt"',
     load: () => import('./commands/run.js'),
   },
   extract: {
     summary: 'extract table rows from images and PDFs under a JSON schema (csv, xlsx or jsonl; resumable)',
     usage:
-      'pixtral extract --schema SCHEMA.json [--prompt STR] [--rows PATH] INPUTS... --out rows.csv|rows.xlsx|rows.jsonl [--model MODEL | --url URL [--key KEY] [--model NAME]] [--concurrency N] [--temperature T] [--max-tokens N] [--pull] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8] [--context N]',
+      'pixtral extract --schema SCHEMA.json [--prompt STR] [--rows PATH] INPUTS... --out rows.csv|rows.xlsx|rows.jsonl [--model MODEL | --url URL [--key KEY] [--model NAME]] [--concurrency N] [--temperature T] [--max-tokens N] [--pull] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kernels amx|avx512|avx2|portable] [--kv-cache f32|f16|q8] [--context N]',
     load: () => import('./commands/extract.js'),
   },
   serve: {
     summary: 'serve the Mistral-compatible HTTP API (keys, metering, free tier)',
     usage:
-      'pixtral serve [--model MODEL|builtin:tiny | --upstream URL] [--pull] [--revision REV] [--token HF_TOKEN] [--host H] [--port P] [--db URL] [--data-dir DIR] [--no-auth] [--no-playground] [--model-name NAME] [--context N] [--max-batch N] [--max-queue N] [--cache-size BYTES] [--free-rpm N] [--free-tpm N] [--free-monthly-tokens N] [--price-input USD] [--price-output USD] [--price-cached USD] [--allow-private-image-urls] [--replica ID] [--log-level LEVEL] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kv-cache f32|f16|q8] [--no-speculation]',
+      'pixtral serve [--model MODEL|builtin:tiny | --upstream URL] [--pull] [--revision REV] [--token HF_TOKEN] [--host H] [--port P] [--db URL] [--data-dir DIR] [--no-auth] [--no-playground] [--model-name NAME] [--context N] [--max-batch N] [--max-queue N] [--cache-size BYTES] [--free-rpm N] [--free-tpm N] [--free-monthly-tokens N] [--price-input USD] [--price-output USD] [--price-cached USD] [--allow-private-image-urls] [--replica ID] [--log-level LEVEL] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kernels amx|avx512|avx2|portable] [--kv-cache f32|f16|q8] [--no-speculation]',
     load: () => import('./commands/serve.js'),
   },
   keys: {
@@ -78,7 +78,7 @@ const COMMANDS: Record<string, Command> = {
   bench: {
     summary: 'benchmark the 12B architecture (random weights) next to llama.cpp',
     usage:
-      'pixtral bench --synthetic 12b [--quant q4|q8] [--threads N] [--layers N] [--vision-layers N] [--kv-cache f32|f16|q8] [--tests pp512,pp4096,tg32@0,tg32@4096,vision 512²,vision 1024²,ttft 1024²] [--json]',
+      'pixtral bench --synthetic 12b [--quant q4|q8|q4_k_m] [--threads N] [--kernels LEVEL] [--layers N] [--vision-layers N] [--kv-cache f32|f16|q8] [--weights copy|map] [--gguf FILE] [--llamacpp DIR [--rounds N]] [--tests pp512,pp4096,tg32@0,tg32@4096,tg32 ×8,vision 512²,vision 1024²,ttft 1024²,verify] [--json]',
     load: () => import('./commands/bench.js'),
   },
   export: {
