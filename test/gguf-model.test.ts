@@ -113,6 +113,13 @@ describe('GGUF models', () => {
       assert.equal(weight.format, type === 'q8_0' ? NativeFormat.Q8 : NativeFormat.Q4);
       assert.equal(weight.data.byteLength, weight.rows * rowBytes(weight.format, weight.cols));
       const { model } = loadModel(out, { backend: { backend: 'native' } });
+      if (type === 'q8_0') {
+        // `pixtral quality --versus` scores a GGUF copy as stored against the model it came from.
+        const report = pixtral(['quality', demoModelDir(), '--versus', out, '--json']);
+        assert.equal(report.status, 0, report.stderr);
+        const { top1Agreement, meanKl } = JSON.parse(report.stdout);
+        assert.ok(top1Agreement >= 0.95 && meanKl < 5e-3, `Q8_0: top-1 ${top1Agreement}, KL ${meanKl}`);
+      }
       prompts.forEach((p, i) => {
         const logits = promptLogits(model, p.ids, p.images);
         assert.equal(argmax(logits), argmax(quantized[i]!), `${type} native: top-1 of prompt ${i}`);

@@ -1,6 +1,7 @@
 /**
  * `pixtral quality MODEL_DIR --quant q8|q4 [--baseline none|q8] [--image PATH]`: top-1 agreement and mean KL
- * divergence of the quantized model against full precision over a fixed text + image prompt set. On the demo
+ * divergence of the quantized model against full precision over a fixed text + image prompt set; with
+ * `--versus OTHER` (e.g. a GGUF quantization of the same model), of that copy as stored. On the demo
  * model (a trained one, unlike builtin:tiny) it also scores the held-out questions at both precisions.
  */
 import { resolve } from 'node:path';
@@ -23,12 +24,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       baseline: { type: 'string' },
       image: { type: 'string' },
       json: { type: 'boolean' },
+      versus: { type: 'string' },
       ...MODEL_OPTIONS,
     },
     { min: 1, max: 1, names: 'MODEL_DIR' },
   );
-  const quant = values.quant;
-  if (quant !== 'q8' && quant !== 'q4') throw new UsageError('--quant must be q8 or q4');
+  // --versus scores another copy of the model (a GGUF quantization) as it is stored; else --quant makes one.
+  const quant = values.quant ?? (values.versus !== undefined ? 'none' : undefined);
+  if (quant !== 'q8' && quant !== 'q4' && !(quant === 'none' && values.versus !== undefined))
+    throw new UsageError('--quant must be q8 or q4 (or give --versus MODEL)');
   const baseline = values.baseline ?? 'none';
   if (baseline !== 'none' && baseline !== 'q8') throw new UsageError('--baseline must be none (bf16) or q8');
   const image = values.image ? await imageUrl(values.image) : undefined;
@@ -37,16 +41,22 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     location,
     { backend: 'auto', quant: baseline },
     { backend: 'native', quant },
-    { onWarning: io.err, ...(image && { imageDataUri: image }) },
+    {
+      onWarning: io.err,
+      ...(image && { imageDataUri: image }),
+      ...(values.versus !== undefined && {
+        versus: (await resolveModelOption(values.versus, values, io)).location,
+      }),
+    },
   );
   const demo =
-    resolve(location) === resolve(demoModelDir())
+    resolve(location) === resolve(demoModelDir()) && values.versus === undefined
       ? await demoAccuracy(location, baseline, quant, io)
       : undefined;
   if (values.json) io.out(JSON.stringify({ quant, baseline, ...report, ...(demo && { demoEval: demo }) }));
   else {
     io.out(
-      `${quant} vs ${baseline === 'none' ? 'bf16' : baseline}: top-1 agreement ${(report.top1Agreement * 100).toFixed(2)}% over ${report.positions} positions, mean KL ${report.meanKl.toExponential(3)} (max ${report.maxKl.toExponential(3)})`,
+      `${values.versus ?? quant} vs ${baseline === 'none' ? 'bf16' : baseline}: top-1 agreement ${(report.top1Agreement * 100).toFixed(2)}% over ${report.positions} positions, mean KL ${report.meanKl.toExponential(3)} (max ${report.maxKl.toExponential(3)})`,
     );
     if (demo)
       for (const [name, tasks] of Object.entries(demo))

@@ -82,13 +82,14 @@ export async function measureQuality(
   location: string,
   baseline: BackendSpec,
   quantized: BackendSpec,
-  options: QualityOptions & { onWarning?: (line: string) => void } = {},
+  /** versus: another copy of the model to score instead of `location` itself (a GGUF quantization of it). */
+  options: QualityOptions & { onWarning?: (line: string) => void; versus?: string } = {},
 ): Promise<QualityReport> {
   const hooks = options.onWarning ? { onWarning: options.onWarning } : {};
   const full = loadModel(location, { backend: baseline }, hooks);
   const prompts = await preparedPrompts(full, options);
   const reference = logProbs(full, prompts);
-  const candidate = logProbs(loadModel(location, { backend: quantized }, hooks), prompts);
+  const candidate = logProbs(loadModel(options.versus ?? location, { backend: quantized }, hooks), prompts);
   const vocab = reference[0]!.length / prompts[0]!.ids.length;
   let positions = 0;
   let agree = 0;
