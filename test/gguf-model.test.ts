@@ -80,7 +80,30 @@ describe('GGUF models', () => {
       await prepare(engine, JSON.parse(readFileSync(fixturePath(g.request), 'utf8'))),
       await prepare(engine, { messages: [{ role: 'user', content: 'Hello there.' }] }),
     ];
-    assert.deepEqual(await logitsOf(out, prompts), await logitsOf(source, prompts));
+    const exact = await logitsOf(source, prompts);
+    assert.deepEqual(await logitsOf(out, prompts), exact);
+
+    // F16: the weights round to half precision; the logits stay within a small tolerance of the source's, and
+    // the native f16 kernel agrees with the reference reading the same file.
+    const half = join(dir, 'fixture-f16');
+    const again = Checkpoint.open(source);
+    exportGguf(again, again.tokenizerFile, half, { type: 'f16' });
+    again.close();
+    const f16 = await logitsOf(half, prompts);
+    f16.forEach((logits, i) => {
+      assert.equal(argmax(logits), argmax(exact[i]!), `F16 top-1, prompt ${i}`);
+      assert.ok(maxRelativeError(logits, exact[i]!) < 1e-2, `F16: ${maxRelativeError(logits, exact[i]!)}`);
+    });
+    if (loadNativeAddon()) {
+      const { model } = loadModel(half, { backend: { backend: 'native' } });
+      prompts.forEach((p, i) => {
+        const native = promptLogits(model, p.ids, p.images);
+        assert.ok(
+          maxRelativeError(native, f16[i]!) < 1e-4,
+          `F16 native: ${maxRelativeError(native, f16[i]!)}`,
+        );
+      });
+    }
   });
 
   it('Q8_0 and Q4_0 exports of the demo model agree with it (top-1 on held-out questions), on both backends', async () => {
