@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Checkpoint } from '../src/checkpoint/index.js';
-import { exportGguf } from '../src/checkpoint/gguf/pixtral-gguf.js';
+import { exportGguf } from '../src/checkpoint/gguf/gguf-export.js';
 import { demoModelDir } from '../src/demo/embedded-model.js';
 import { RepoCache } from '../src/hub/cache-layout.js';
 import { pixtralAsync } from './helpers/cli.js';

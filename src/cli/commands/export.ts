@@ -5,7 +5,7 @@
  */
 import { Checkpoint } from '../../checkpoint/index.js';
 import { GgufCheckpoint, isGgufModel } from '../../checkpoint/gguf/pixtral-gguf.js';
-import { EXPORT_TYPES, type ExportType, exportGguf } from '../../checkpoint/gguf/pixtral-gguf.js';
+import { EXPORT_TYPES, type ExportType, exportGguf } from '../../checkpoint/gguf/gguf-export.js';
 import { QuantizedCheckpoint } from '../../checkpoint/quantized.js';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../errors.js';

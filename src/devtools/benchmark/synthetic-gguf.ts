@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PixtralConfig } from '../../checkpoint/config.js';
 import { readGguf } from '../../checkpoint/gguf/gguf-file.js';
-import { exportGguf } from '../../checkpoint/gguf/pixtral-gguf.js';
+import { exportGguf } from '../../checkpoint/gguf/gguf-export.js';
 import { ggufName } from '../../checkpoint/gguf/pixtral-names.js';
 import { SyntheticWeights } from '../../checkpoint/synthetic.js';
 import type { WeightSource } from '../../checkpoint/weight-source.js';
