@@ -6,6 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { CheckpointError } from './errors.js';
 import { DTYPE_BYTES, type DType, isDType } from './dtype.js';
+import { readFully } from './read-fully.js';
 import { parseJsonText } from './json-syntax.js';
 
 export interface TensorInfo {
@@ -69,12 +70,8 @@ export class SafetensorsFile {
     const info = this.info(name);
     if (this.fd === null) throw new CheckpointError(this.path, 'file already closed', name);
     const out = new Uint8Array(info.byteLength);
-    let done = 0;
-    while (done < out.byteLength) {
-      const n = readSync(this.fd, out, done, out.byteLength - done, info.offset + done);
-      if (n === 0) throw new CheckpointError(this.path, 'file ended while reading (truncated?)', name);
-      done += n;
-    }
+    if (readFully(this.fd, out, info.offset) < out.length)
+      throw new CheckpointError(this.path, 'file ended while reading (truncated?)', name);
     return out;
   }
 

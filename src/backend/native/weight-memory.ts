@@ -5,9 +5,9 @@
  * miss every 4 KB and can be evicted under another process's memory pressure). Tensors read a row at a time (the
  * embedding table) and small ones stay mapped either way.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { BackendUnavailableError } from '../errors.js';
 import type { FileMapper } from '../../checkpoint/quantized.js';
+import { readFileRange } from '../../checkpoint/read-fully.js';
 import type { NativeAddon } from './addon.js';
 
 export type WeightMemory = 'map' | 'copy';
@@ -37,16 +37,8 @@ export function weightLoader(addon: NativeAddon, memory: WeightMemory): FileMapp
     if (!streamed) return map(path, offset, length);
     // Huge pages for the big matrices; norms and other small tensors in ordinary memory.
     const out = length >= HUGE_PAGE ? addon.allocateWeights(length) : new Uint8Array(length);
-    const fd = openSync(path, 'r');
-    try {
-      for (let done = 0; done < length;) {
-        const n = readSync(fd, out, done, Math.min(length - done, 1 << 30), offset + done);
-        if (n === 0) throw new Error(`${path}: ends before byte ${offset + length}`);
-        done += n;
-      }
-    } finally {
-      closeSync(fd);
-    }
+    if (readFileRange(path, out, offset) < length)
+      throw new Error(`${path}: ends before byte ${offset + length}`);
     return out;
   };
 }

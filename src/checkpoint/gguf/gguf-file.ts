@@ -7,6 +7,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { type GgmlType, describeGgmlType, ggmlBytes, ggmlTypeById } from './ggml-types.js';
+import { readFileRange } from '../read-fully.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 export const GGUF_DEFAULT_ALIGNMENT = 32;
@@ -141,16 +142,8 @@ export function tensorBytes(
 ): Uint8Array {
   if (map) return map(file.path, tensor.offset, tensor.bytes, streamed);
   const out = new Uint8Array(tensor.bytes);
-  const fd = openSync(file.path, 'r');
-  try {
-    for (let done = 0; done < out.length;) {
-      const n = readSync(fd, out, done, out.length - done, tensor.offset + done);
-      if (n === 0) throw new GgufError(file.path, `tensor ${tensor.name} is truncated`);
-      done += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
+  if (readFileRange(file.path, out, tensor.offset) < out.length)
+    throw new GgufError(file.path, `tensor ${tensor.name} is truncated`);
   return out;
 }
 
