@@ -129,11 +129,15 @@ function countItem(rng: SeededRandom): DemoItem {
   };
 }
 
+/** The scene's shapes from left to right. */
+function leftToRight(scene: Scene & { type: 'shapes' }) {
+  return [...scene.shapes].sort((a, b) => a.x - b.x);
+}
+
 /** Colours in the order they appear from left to right, each once. */
 function coloursLeftToRight(scene: Scene & { type: 'shapes' }): Colour[] {
   const seen: Colour[] = [];
-  for (const s of [...scene.shapes].sort((a, b) => a.x - b.x))
-    if (!seen.includes(s.colour)) seen.push(s.colour);
+  for (const s of leftToRight(scene)) if (!seen.includes(s.colour)) seen.push(s.colour);
   return seen;
 }
 
@@ -185,7 +189,7 @@ function positionItem(rng: SeededRandom): DemoItem {
 /** Every shape named by colour and kind, left to right: the skill "which shape is where" builds on. */
 function shapesItem(rng: SeededRandom): DemoItem {
   const scene = randomShapes(rng, between(rng, 1, 3));
-  const shapes = [...scene.shapes].sort((a, b) => a.x - b.x).map(({ colour, kind }) => ({ colour, kind }));
+  const shapes = leftToRight(scene).map(({ colour, kind }) => ({ colour, kind }));
   const named = shapes.map(({ colour, kind }) => `${/^[aeiou]/.test(colour) ? 'an' : 'a'} ${colour} ${kind}`);
   const answer = shapes.length === 1 ? `It is ${named[0]}.` : `I see ${listWords(named)}.`;
   return {
