@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Checkpoint } from '../src/checkpoint/index.js';
 import { exportGguf } from '../src/checkpoint/gguf/gguf-export.js';
-import { GgufCheckpoint, isGgufModel } from '../src/checkpoint/gguf/pixtral-gguf.js';
+import { GgufCheckpoint, isGgufModel, withMmproj } from '../src/checkpoint/gguf/pixtral-gguf.js';
 import { readGguf, tensorBytes } from '../src/checkpoint/gguf/gguf-file.js';
 import { dequantize, quantize } from '../src/checkpoint/gguf/ggml-blocks.js';
 import { ggmlTypeByName } from '../src/checkpoint/gguf/ggml-types.js';
@@ -223,6 +223,71 @@ describe('GGUF models', () => {
     for (const c of goldens.tokenizer.decode as { ids: number[]; text: string }[])
       assert.equal(fromGguf.decode(c.ids), c.text);
     assert.equal(fromGguf.decode([1, 3, 10, 4]), fromTekken.decode([1, 3, 10, 4]));
+  });
+
+  it('--mmproj FILE pairs a text GGUF with a vision projector kept elsewhere (run, inspect, library, errors)', async () => {
+    const good = join(dir, 'cli');
+    const textOnly = join(dir, 'text-only');
+    const projectors = join(dir, 'projectors');
+    mkdirSync(textOnly, { recursive: true });
+    mkdirSync(projectors, { recursive: true });
+    copyFileSync(join(good, 'model-BF16.gguf'), join(textOnly, 'model-BF16.gguf'));
+    copyFileSync(join(good, 'mmproj-BF16.gguf'), join(projectors, 'vision.gguf'));
+    const text = join(textOnly, 'model-BF16.gguf');
+    const vision = join(projectors, 'vision.gguf');
+    // Without it the text model loads text-only; with it, the picture is read like the folder holding both.
+    assert.equal(GgufCheckpoint.open(text).config.vision, null);
+    const paired = withMmproj(text, vision);
+    assert.deepEqual(GgufCheckpoint.open(paired).config, GgufCheckpoint.open(good).config);
+    const item = heldOutItems().find((x) => x.task === 'colour')!;
+    const image = join(dir, 'colour.png');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(image, await scenePng(item.scene!));
+    const args = ['--max-tokens', '20', '--temperature', '0', '--image', image, item.question];
+    const both = pixtral(['run', '--model', good, ...args]);
+    assert.equal(both.status, 0, both.stderr);
+    const split = pixtral(['run', '--model', text, '--mmproj', vision, ...args]);
+    assert.equal(split.status, 0, split.stderr);
+    assert.equal(split.stdout, both.stdout);
+    // The named projector wins over any beside the text model, and settles a folder holding two.
+    copyFileSync(join(good, 'mmproj-BF16.gguf'), join(textOnly, 'mmproj-a.gguf'));
+    copyFileSync(join(good, 'mmproj-BF16.gguf'), join(textOnly, 'mmproj-b.gguf'));
+    assertOneLineFailure(pixtral(['run', '--model', textOnly, ...args]), /name one with --mmproj FILE/);
+    const chosen = pixtral([
+      'run',
+      '--model',
+      textOnly,
+      '--mmproj',
+      join(textOnly, 'mmproj-b.gguf'),
+      ...args,
+    ]);
+    assert.equal(chosen.status, 0, chosen.stderr);
+    assert.equal(chosen.stdout, both.stdout);
+    assert.equal(GgufCheckpoint.open(withMmproj(textOnly, vision)).mmproj?.path, vision);
+    // The library takes the same option.
+    const { loadModel: loadLibraryModel } = await import('../src/library/model.js');
+    const model = await loadLibraryModel(text, { mmproj: vision, backend: 'reference' });
+    assert.equal(model.vision, true);
+    await model.close();
+    // inspect shows both files' metadata.
+    const inspected = pixtral(['inspect', text, '--mmproj', vision, '--json']);
+    assert.equal(inspected.status, 0, inspected.stderr);
+    const [textInfo, visionInfo] = JSON.parse(inspected.stdout);
+    assert.equal(textInfo.metadata['general.architecture'], 'llama');
+    assert.equal(visionInfo.metadata['clip.projector_type'], 'pixtral');
+    // Wrong pairs: one line naming the file and the problem.
+    assertOneLineFailure(
+      pixtral(['run', '--model', text, '--mmproj', text, 'Hi']),
+      /model-BF16\.gguf: is not an mmproj/,
+    );
+    assertOneLineFailure(
+      pixtral(['run', '--model', text, '--mmproj', join(projectors, 'missing.gguf'), 'Hi']),
+      /missing\.gguf: no such mmproj file/,
+    );
+    assertOneLineFailure(
+      pixtral(['run', '--model', demoModelDir(), '--mmproj', vision, 'Hi']),
+      /--mmproj goes with a GGUF text model/,
+    );
   });
 
   it('a folder that is not one model says what is wrong', async () => {

@@ -17,7 +17,7 @@ const COMMANDS: Record<string, Command> = {
   chat: {
     summary: 'talk with a model in the terminal (images, documents, history)',
     usage:
-      'pixtral chat [--model MODEL | --url SERVER [--key KEY] [--model NAME]] [--system STR] [--temperature T] [--top-p P] [--max-tokens N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kernels amx|avx512|avx2|portable] [--no-speculation]',
+      'pixtral chat [--model MODEL [--mmproj FILE.gguf] | --url SERVER [--key KEY] [--model NAME]] [--system STR] [--temperature T] [--top-p P] [--max-tokens N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kernels amx|avx512|avx2|portable] [--no-speculation]',
     load: () => import('./commands/chat.js'),
   },
   pull: {
@@ -37,7 +37,8 @@ const COMMANDS: Record<string, Command> = {
   },
   inspect: {
     summary: 'show a model folder: layout, config, parameters, dtype, size',
-    usage: 'pixtral inspect MODEL|FILE.gguf [--json] [--pull] [--revision REV] [--token HF_TOKEN]',
+    usage:
+      'pixtral inspect MODEL|FILE.gguf [--mmproj FILE.gguf] [--json] [--pull] [--revision REV] [--token HF_TOKEN]',
     load: () => import('./commands/inspect.js'),
   },
   tokenize: {
@@ -49,7 +50,7 @@ const COMMANDS: Record<string, Command> = {
   run: {
     summary: 'answer a prompt (with images) and stream the reply',
     usage:
-      'pixtral run [--model MODEL] [--pull] [--revision REV] [--token HF_TOKEN] [--image PATH_OR_URL ...] [--file DOC ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kernels amx|avx512|avx2|portable] [--kv-cache f32|f16|q8] [--no-speculation] [--json] "prompt"',
+      'pixtral run [--model MODEL] [--mmproj FILE.gguf] [--pull] [--revision REV] [--token HF_TOKEN] [--image PATH_OR_URL ...] [--file DOC ...] [--system STR] [--max-tokens N] [--temperature T] [--top-p P] [--seed N] [--stop STR ...] [--context N] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kernels amx|avx512|avx2|portable] [--kv-cache f32|f16|q8] [--no-speculation] [--json] "prompt"',
     load: () => import('./commands/run.js'),
   },
   extract: {
@@ -61,7 +62,7 @@ const COMMANDS: Record<string, Command> = {
   serve: {
     summary: 'serve the Mistral-compatible HTTP API (keys, metering, free tier)',
     usage:
-      'pixtral serve [--model MODEL|builtin:tiny | --upstream URL] [--pull] [--revision REV] [--token HF_TOKEN] [--host H] [--port P] [--db URL] [--data-dir DIR] [--no-auth] [--no-playground] [--model-name NAME] [--context N] [--max-batch N] [--max-queue N] [--cache-size BYTES] [--free-rpm N] [--free-tpm N] [--free-monthly-tokens N] [--price-input USD] [--price-output USD] [--price-cached USD] [--allow-private-image-urls] [--replica ID] [--log-level LEVEL] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kernels amx|avx512|avx2|portable] [--kv-cache f32|f16|q8] [--no-speculation]',
+      'pixtral serve [--model MODEL|builtin:tiny | --upstream URL] [--mmproj FILE.gguf] [--pull] [--revision REV] [--token HF_TOKEN] [--host H] [--port P] [--db URL] [--data-dir DIR] [--no-auth] [--no-playground] [--model-name NAME] [--context N] [--max-batch N] [--max-queue N] [--cache-size BYTES] [--free-rpm N] [--free-tpm N] [--free-monthly-tokens N] [--price-input USD] [--price-output USD] [--price-cached USD] [--allow-private-image-urls] [--replica ID] [--log-level LEVEL] [--backend auto|native|reference] [--quant none|q8|q4] [--threads N] [--kernels amx|avx512|avx2|portable] [--kv-cache f32|f16|q8] [--no-speculation]',
     load: () => import('./commands/serve.js'),
   },
   keys: {

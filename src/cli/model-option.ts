@@ -4,6 +4,7 @@
  * a yes on a terminal, and otherwise refused with the `pull` command to run.
  */
 import { createInterface } from 'node:readline/promises';
+import { withMmproj } from '../checkpoint/gguf/pixtral-gguf.js';
 import { DEMO_MODEL_NOTICE } from '../demo/embedded-model.js';
 import { DEFAULT_MODEL } from '../engine/model-source.js';
 import type { CachedModel } from '../hub/cached-model.js';
@@ -16,12 +17,15 @@ import { pullWithProgress } from './pull-model.js';
 
 /** The options every command that takes a model accepts besides the name. */
 export const MODEL_OPTIONS = {
+  /** The vision projector of a GGUF text model kept elsewhere (llama.cpp's `--mmproj`). */
+  mmproj: { type: 'string' },
   pull: { type: 'boolean' },
   revision: { type: 'string' },
   token: { type: 'string' },
 } as const;
 
 export interface ModelOptionValues {
+  readonly mmproj?: string;
   readonly pull?: boolean;
   readonly revision?: string;
   readonly token?: string;
@@ -39,6 +43,12 @@ export async function resolveModelOption(
   values: ModelOptionValues,
   io: CliIO,
 ): Promise<ResolvedModel> {
+  const resolved = await resolveNamed(name, values, io);
+  if (values.mmproj === undefined) return resolved;
+  return { ...resolved, location: withMmproj(resolved.location, values.mmproj) };
+}
+
+async function resolveNamed(name: string, values: ModelOptionValues, io: CliIO): Promise<ResolvedModel> {
   const cacheDir = hubCacheDir();
   return resolveModel(name, {
     cacheDir,

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import type { KvFormat } from '../backend/kv-format.js';
 import type { Quantization } from '../backend/native/native-weight.js';
 import { imageTokensForSize } from '../chat/image-tokens.js';
+import { withMmproj } from '../checkpoint/gguf/pixtral-gguf.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { DEFAULT_MODEL } from '../engine/model-source.js';
 import type { ImageFetcher } from '../engine/prepare.js';
@@ -32,6 +33,8 @@ export interface LoadOptions extends ImageRules {
   readonly kvCache?: KvFormat;
   /** Longest prompt + answer, at most the model's own context. */
   readonly maxContext?: number;
+  /** The vision projector (`mmproj*.gguf`) of a GGUF text model kept elsewhere; one beside the model is found alone. */
+  readonly mmproj?: string;
   /** The hub revision of an `org/name` model (default 'main'). */
   readonly revision?: string;
   /** Run forward passes in a worker thread so this thread's event loop stays free (no onProgress then). */
@@ -47,7 +50,8 @@ export async function loadModel(
   options: LoadOptions = {},
 ): Promise<Model> {
   try {
-    const location = await localLocation(nameOrPath, options.revision);
+    const found = await localLocation(nameOrPath, options.revision);
+    const location = options.mmproj !== undefined ? withMmproj(found, options.mmproj) : found;
     const engineOptions: EngineOptions = {
       backend: {
         ...(options.backend !== undefined && { backend: options.backend }),

@@ -5,7 +5,7 @@
  * types the native kernels run as stored, others dequantized to float32. gguf-export.ts writes the other way.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { GgmlBlockType, RawTensor } from '../checkpoint.js';
 import type { FileMapper } from '../quantized.js';
 import { DEFAULT_MAX_CONTEXT, type PixtralConfig, type VisionConfig } from '../config.js';
@@ -26,6 +26,7 @@ export const TOKENIZER_FILE = 'tekken.json';
  * several quantizations in a folder (`models/pixtral:Q4_K_M`).
  */
 export function isGgufModel(location: string): boolean {
+  location = splitMmproj(location).location;
   if (location.toLowerCase().endsWith('.gguf')) return existsSync(location);
   if (existsSync(location)) return statSync(location).isDirectory() && ggufFiles(location).length > 0;
   return splitQuant(location) !== null;
@@ -45,8 +46,39 @@ function splitQuant(location: string): { dir: string; quant: string } | null {
 
 /** `DIR:QUANT` as the path of that text file; any other location unchanged. */
 export function resolveGgufQuant(location: string): string {
-  const byQuant = existsSync(location) ? null : splitQuant(location);
-  return byQuant ? ggufFileOfQuant(byQuant.dir, byQuant.quant) : location;
+  const { location: text, mmproj } = splitMmproj(location);
+  const byQuant = existsSync(text) ? null : splitQuant(text);
+  const resolved = byQuant ? ggufFileOfQuant(byQuant.dir, byQuant.quant) : text;
+  return mmproj === null ? resolved : `${resolved}${MMPROJ_MARK}${mmproj}`;
+}
+
+const MMPROJ_MARK = '#mmproj=';
+
+/**
+ * A text GGUF (a file, a folder or `DIR:QUANT`) with its vision projector named explicitly — `--mmproj FILE`, for
+ * an mmproj kept elsewhere. Models are opened by location everywhere (the engine worker included), so the pair
+ * travels as one location string; this is the only place that writes it and `splitMmproj` the only one that reads
+ * it. The named file wins over any mmproj beside the text model.
+ */
+export function withMmproj(location: string, mmproj: string): string {
+  if (!existsSync(mmproj) || !statSync(mmproj).isFile())
+    throw new CheckpointError(mmproj, 'no such mmproj file');
+  if (!mmproj.toLowerCase().endsWith('.gguf'))
+    throw new CheckpointError(mmproj, 'an mmproj must be a .gguf file');
+  const text = splitMmproj(location).location;
+  if (!isGgufModel(text))
+    throw new CheckpointError(
+      text,
+      '--mmproj goes with a GGUF text model (a .gguf file or a folder of them)',
+    );
+  return `${text}${MMPROJ_MARK}${mmproj}`;
+}
+
+/** A location's text-model part and its explicitly named mmproj (null when the mmproj is looked for beside it). */
+export function splitMmproj(location: string): { location: string; mmproj: string | null } {
+  const at = location.lastIndexOf(MMPROJ_MARK);
+  if (at < 0) return { location, mmproj: null };
+  return { location: location.slice(0, at), mmproj: location.slice(at + MMPROJ_MARK.length) };
 }
 
 /** The text GGUF of quantization `quant` in `dir` (its path), or an error naming the quants the folder has. */
@@ -72,12 +104,14 @@ function ggufFiles(dir: string): string[] {
 
 /** The text and mmproj files of a location; several text files (quants) must be told apart by the caller. */
 function locateParts(location: string): { text: string; mmproj: string | null; dir: string } {
-  location = resolveGgufQuant(location);
+  const named = splitMmproj(resolveGgufQuant(location));
+  location = named.location;
   const isFile = location.toLowerCase().endsWith('.gguf');
   const dir = isFile ? dirname(location) : location;
   const files = ggufFiles(dir);
-  const mmprojs = files.filter((f) => /mmproj/i.test(f));
-  const texts = isFile ? [basename(location)] : files.filter((f) => !/mmproj/i.test(f));
+  const mmprojs = named.mmproj !== null ? [] : files.filter((f) => /mmproj/i.test(f));
+  const isNamedMmproj = (f: string) => named.mmproj !== null && resolve(dir, f) === resolve(named.mmproj);
+  const texts = isFile ? [basename(location)] : files.filter((f) => !/mmproj/i.test(f) && !isNamedMmproj(f));
   if (texts.length === 0) throw new CheckpointError(dir, 'no text-model GGUF here (only an mmproj)');
   if (texts.length > 1) {
     const quants = quantsOf(texts);
@@ -87,8 +121,12 @@ function locateParts(location: string): { text: string; mmproj: string | null; d
         : 'name the file to load';
     throw new CheckpointError(dir, `several text-model GGUFs here (${texts.join(', ')}): ${how}`);
   }
+  if (named.mmproj !== null) return { dir, text: join(dir, texts[0]!), mmproj: named.mmproj };
   if (mmprojs.length > 1)
-    throw new CheckpointError(dir, `several mmproj GGUFs here (${mmprojs.join(', ')}): keep one per folder`);
+    throw new CheckpointError(
+      dir,
+      `several mmproj GGUFs here (${mmprojs.join(', ')}): name one with --mmproj FILE`,
+    );
   return { dir, text: join(dir, texts[0]!), mmproj: mmprojs[0] ? join(dir, mmprojs[0]) : null };
 }
 
@@ -232,6 +270,11 @@ export function configFromGguf(text: GgufFile, mmproj: GgufFile | null): Pixtral
   let vision: VisionConfig | null = null;
   if (mmproj) {
     const projector = mmproj.metadata.get('clip.projector_type')?.value;
+    if (projector === undefined)
+      throw new GgufError(
+        mmproj.path,
+        'is not an mmproj (no clip.projector_type): a vision projector file was expected',
+      );
     if (projector !== 'pixtral')
       throw new GgufError(mmproj.path, `projector type ${String(projector)} is not pixtral`);
     const hidden = get(mmproj, 'clip.vision.embedding_length');

@@ -16,7 +16,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     { json: { type: 'boolean' }, ...MODEL_OPTIONS },
     { min: 1, max: 1, names: 'MODEL_DIR' },
   );
-  if (positionals[0]!.toLowerCase().endsWith('.gguf')) return inspectGguf(positionals[0]!, values.json, io);
+  if (positionals[0]!.toLowerCase().endsWith('.gguf')) {
+    // With --mmproj, both files of the pair: the text model's metadata, then the projector's.
+    const files = [positionals[0]!, ...(values.mmproj !== undefined ? [values.mmproj] : [])];
+    const summaries = files.map((path) => ggufSummary(path));
+    if (values.json) io.out(JSON.stringify(summaries.length === 1 ? summaries[0] : summaries, null, 2));
+    else io.out(summaries.map(ggufLines).join('\n\n'));
+    return 0;
+  }
   const { location } = await resolveModelOption(positionals[0]!, values, io);
   if (QuantizedCheckpoint.isQuantizedDir(location)) return inspectQuantized(location, values.json, io);
   const checkpoint = Checkpoint.open(location);
@@ -99,7 +106,16 @@ function inspectQuantized(dir: string, json: boolean | undefined, io: CliIO): nu
 }
 
 /** A GGUF file: its metadata (long arrays summarised) and tensors by type. */
-function inspectGguf(path: string, json: boolean | undefined, io: CliIO): number {
+interface GgufSummary {
+  readonly file: string;
+  readonly version: number;
+  readonly tensors: number;
+  readonly bytes: number;
+  readonly types: Record<string, { tensors: number; bytes: number }>;
+  readonly metadata: Record<string, unknown>;
+}
+
+function ggufSummary(path: string): GgufSummary {
   let file: GgufFile;
   try {
     file = readGguf(path);
@@ -120,7 +136,7 @@ function inspectGguf(path: string, json: boolean | undefined, io: CliIO): number
     const row = byType.get(t.type.name) ?? { tensors: 0, bytes: 0 };
     byType.set(t.type.name, { tensors: row.tensors + 1, bytes: row.bytes + t.bytes });
   }
-  const summary = {
+  return {
     file: path,
     version: file.version,
     tensors: file.tensors.length,
@@ -128,16 +144,14 @@ function inspectGguf(path: string, json: boolean | undefined, io: CliIO): number
     types: Object.fromEntries(byType),
     metadata,
   };
-  if (json) {
-    io.out(JSON.stringify(summary, null, 2));
-    return 0;
-  }
-  io.out(
-    [
-      `file       ${path} (GGUF v${file.version}, ${formatBytes(file.fileBytes)})`,
-      `tensors    ${file.tensors.length}: ${[...byType].map(([type, row]) => `${row.tensors} ${type} (${formatBytes(row.bytes)})`).join(', ')}`,
-      ...Object.entries(metadata).map(([key, value]) => `${key.padEnd(40)} ${JSON.stringify(value)}`),
-    ].join('\n'),
-  );
-  return 0;
+}
+
+function ggufLines(summary: GgufSummary): string {
+  return [
+    `file       ${summary.file} (GGUF v${summary.version}, ${formatBytes(summary.bytes)})`,
+    `tensors    ${summary.tensors}: ${Object.entries(summary.types)
+      .map(([type, row]) => `${row.tensors} ${type} (${formatBytes(row.bytes)})`)
+      .join(', ')}`,
+    ...Object.entries(summary.metadata).map(([key, value]) => `${key.padEnd(40)} ${JSON.stringify(value)}`),
+  ].join('\n');
 }

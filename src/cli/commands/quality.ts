@@ -45,7 +45,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       onWarning: io.err,
       ...(image && { imageDataUri: image }),
       ...(values.versus !== undefined && {
-        versus: (await resolveModelOption(values.versus, values, io)).location,
+        // --mmproj belongs to MODEL; a GGUF copy finds its own beside it.
+        versus: (await resolveModelOption(values.versus, { ...values, mmproj: undefined }, io)).location,
       }),
     },
   );
