@@ -4,6 +4,10 @@
 //   q8 row: [K int8 values, block order] [K/32 f16 scales]                        8.5 bits per weight
 //   q4 row: [K/2 bytes: block b at 16b; byte j = value j | value j+16 << 4, each +8] [K/32 f16 scales]
 //                                                                                   4.5 bits per weight
+//   q4 panels (kQ4P): the same blocks for 16 rows at a time, interleaved so one vpdpbusd takes a block's four values
+//   of all 16 rows (one row per 32-bit lane) against four activation bytes broadcast — per panel and block, four
+//   64-byte vectors (vector m, lane i = row i's bytes 4m..4m+3) then the 16 rows' f16 scales: 288 bytes, exactly
+//   the 16 rows' q4 bytes, so a panel occupies the rows' place and is made in place at load.
 // Activations are quantized once per matmul to int8 blocks (scale = max|x| / 127). For q4 they are stored
 // "split": per group of up to 4 blocks, first the values 0..15 of each block, then the values 16..31 — the
 // order in which one 64-byte load of q4 weights yields its low and high nibbles.
@@ -22,7 +26,12 @@ constexpr int kGroup = 4;  // blocks per 64-byte q4 load
 // kQ4K / kQ5K / kQ6K: ggml's K-quant super-blocks of 256 values exactly as a GGUF file stores them (a row is
 // k/256 blocks of 144 / 176 / 210 bytes), run where they lie — no repacking, no second copy.
 // kF16: IEEE half rows (GGUF F16 tensors, e.g. llama.cpp's mmproj files), used as stored.
-enum class WeightFormat { kBf16 = 0, kQ8 = 1, kQ4 = 2, kQ4K = 3, kQ5K = 4, kQ6K = 5, kF16 = 6 };
+enum class WeightFormat { kBf16 = 0, kQ8 = 1, kQ4 = 2, kQ4K = 3, kQ5K = 4, kQ6K = 5, kF16 = 6, kQ4P = 7 };
+
+constexpr int kPanelRows = 16;
+constexpr size_t kPanelBlockBytes = 4 * 64 + kPanelRows * 2;
+// Tokens one panel call handles (its accumulators stay in registers).
+constexpr int kPanelTokens = 8;
 
 constexpr int kSuperBlock = 256;
 constexpr size_t kQ4KBlockBytes = 144, kQ5KBlockBytes = 176, kQ6KBlockBytes = 210;
@@ -41,7 +50,8 @@ static inline size_t RowBytes(WeightFormat format, int cols) {
     case WeightFormat::kBf16:
     case WeightFormat::kF16: return size_t(cols) * 2;
     case WeightFormat::kQ8: return size_t(cols) + size_t(cols / kBlock) * 2;
-    case WeightFormat::kQ4: return size_t(cols / 2) + size_t(cols / kBlock) * 2;
+    case WeightFormat::kQ4:
+    case WeightFormat::kQ4P: return size_t(cols / 2) + size_t(cols / kBlock) * 2;
     case WeightFormat::kQ4K: return size_t(cols / kSuperBlock) * kQ4KBlockBytes;
     case WeightFormat::kQ5K: return size_t(cols / kSuperBlock) * kQ5KBlockBytes;
     case WeightFormat::kQ6K: return size_t(cols / kSuperBlock) * kQ6KBlockBytes;
@@ -137,6 +147,21 @@ static inline uint16_t F32ToF16(float f) {  // round to nearest even
   uint32_t rest = mant & 0x1fff;
   if (rest > 0x1000 || (rest == 0x1000 && (half & 1))) half++;
   return uint16_t(half);
+}
+
+// Rewrites 16 q4 rows (row r at rows + r·row_bytes, contiguous) as one panel in the same bytes; `scratch` holds
+// a copy of the rows (16·row_bytes).
+static inline void PackQ4Panel(uint8_t* rows, int k, uint8_t* scratch) {
+  const size_t row_bytes = size_t(k / 2) + size_t(k / kBlock) * 2;
+  std::memcpy(scratch, rows, kPanelRows * row_bytes);
+  for (int b = 0; b < k / kBlock; b++) {
+    uint8_t* block = rows + size_t(b) * kPanelBlockBytes;
+    for (int r = 0; r < kPanelRows; r++) {
+      const uint8_t* row = scratch + r * row_bytes;
+      for (int m = 0; m < 4; m++) std::memcpy(block + 64 * m + 4 * r, row + 16 * b + 4 * m, 4);
+      std::memcpy(block + 256 + 2 * r, row + k / 2 + 2 * b, 2);
+    }
+  }
 }
 
 // ggml's Q8_0 / Q4_0 blocks (GGUF files) hold the same numbers as our q8 / q4 rows — 32 values and an f16

@@ -465,13 +465,70 @@ static void MultiQuant(const ActivationView* x, int tokens, const uint8_t* row, 
   }
 }
 
+// A q4 panel (16 rows interleaved, formats.h) × T tokens: every vpdpbusd multiplies four values of all 16 rows
+// (one row per lane) by four activation bytes broadcast from memory, so a block's int32 sums land one row per
+// lane with no folding, and the block's scales apply in three instructions per token for all 16 rows. The
+// unpacked nibbles (eight vectors) are reused by every token; two accumulator chains per token (low and high
+// nibbles) keep one token's chain short enough when T = 1 (decode).
+template <int T>
+static void PanelQ4T(const ActivationView* x, const uint8_t* panel, int k, float* out, size_t out_stride) {
+  typedef int32_t __attribute__((may_alias, aligned(1))) UnalignedInt32;
+  const int blocks = k / kBlock;
+  const __m512i mask = _mm512_set1_epi8(0x0f);
+  __m512 acc[T];
+  for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+  for (int b = 0; b < blocks; b++) {
+    const uint8_t* p = panel + size_t(b) * kPanelBlockBytes;
+    for (int line = 0; line < int(kPanelBlockBytes); line += 64) PrefetchAhead(p + line);
+    __m512i low[4], high[4];
+    for (int m = 0; m < 4; m++) {
+      const __m512i v = _mm512_loadu_si512(p + 64 * m);
+      low[m] = _mm512_and_si512(v, mask);
+      high[m] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
+    }
+    const __m512 ws = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 256)));
+    const size_t low_at = SplitIndex(b, 0, blocks), high_at = SplitIndex(b, 16, blocks);
+    // Unrolled so every token's accumulator stays in a register (a rolled loop keeps acc[] on the stack: 30% slower).
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      const int8_t* xl = x[t].q + low_at;
+      const int8_t* xh = x[t].q + high_at;
+      auto broadcast = [](const int8_t* at) { return _mm512_set1_epi32(*reinterpret_cast<const UnalignedInt32*>(at)); };
+      __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int m = 0; m < 4; m++) {
+        s0 = _mm512_dpbusd_epi32(s0, low[m], broadcast(xl + 4 * m));
+        s1 = _mm512_dpbusd_epi32(s1, high[m], broadcast(xh + 4 * m));
+      }
+      const __m512 dot = _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1));
+      const __m512 scaled = _mm512_fmsub_ps(dot, _mm512_set1_ps(x[t].scale[b]), _mm512_set1_ps(x[t].offset8[b]));
+      acc[t] = _mm512_fmadd_ps(scaled, ws, acc[t]);
+    }
+  }
+  for (int t = 0; t < T; t++) _mm512_storeu_ps(out + t * out_stride, acc[t]);
+}
+
+static void PanelQ4(const ActivationView* x, int tokens, const uint8_t* panel, int k, float* out, size_t out_stride) {
+  switch (tokens) {
+    case 8: return PanelQ4T<8>(x, panel, k, out, out_stride);
+    case 7: return PanelQ4T<7>(x, panel, k, out, out_stride);
+    case 6: return PanelQ4T<6>(x, panel, k, out, out_stride);
+    case 5: return PanelQ4T<5>(x, panel, k, out, out_stride);
+    case 4: return PanelQ4T<4>(x, panel, k, out, out_stride);
+    case 3: return PanelQ4T<3>(x, panel, k, out, out_stride);
+    case 2: return PanelQ4T<2>(x, panel, k, out, out_stride);
+    default: return PanelQ4T<1>(x, panel, k, out, out_stride);
+  }
+}
+
 static void DotQ8One(const ActivationView* x, const uint8_t* row, int k, float* out, size_t) { *out = DotQ8(*x, row, k); }
 static void DotQ4One(const ActivationView* x, const uint8_t* row, int k, float* out, size_t) { *out = DotQ4(*x, row, k); }
 
 static const Kernels kAvx512Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16,
                                        MultiQuant<DotQ8One, MultiQ8T<2>, MultiQ8T<3>, MultiQ8T<4>>,
                                        MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>, QuadQ4, QuadBf16,
-                                       DotQ45KAvx512<false>, DotQ45KAvx512<true>, DotQ6KAvx512, DotF16};
+                                       DotQ45KAvx512<false>, DotQ45KAvx512<true>, DotQ6KAvx512, DotF16, PanelQ4,
+                                       true};
 
 }  // namespace pixtral
 

@@ -45,7 +45,39 @@ void ForEachOutputRows(int tokens, int n, int group, Body body) {
   });
 }
 
+// Calls body(t, count, o) for the panel starting at output row o and up to kPanelTokens tokens from t; panels
+// split across the cores a few at a time, tokens tiled so a tile's activations stay in L2 while its panels
+// stream past (within a tile each panel is read once, from memory, for all the tile's tokens).
+template <typename Body>
+void ForEachPanel(int tokens, int n, Body body) {
+  constexpr int kPanelsPerTask = kRowsPerTask / kPanelRows;
+  constexpr int kPanelTokenTile = 64;
+  const int panels = n / kPanelRows;
+  const int tasks = (panels + kPanelsPerTask - 1) / kPanelsPerTask;
+  ThreadPool::Instance().Run(tasks, [&](int task) {
+    const int begin = task * kPanelsPerTask, end = std::min(panels, begin + kPanelsPerTask);
+    for (int t0 = 0; t0 < tokens; t0 += kPanelTokenTile) {
+      const int t1 = std::min(tokens, t0 + kPanelTokenTile);
+      for (int p = begin; p < end; p++)
+        for (int t = t0; t < t1; t += kPanelTokens) body(t, std::min(kPanelTokens, t1 - t), p * kPanelRows);
+    }
+  });
+}
+
 }  // namespace
+
+// Rewrites a q4 matrix (n rows) as panels in place where the active level prefers them; false (unchanged) when
+// it does not or n is not a whole number of panels.
+bool PackQ4Panels(uint8_t* w, int n, int k) {
+  if (!ActiveKernelSet().dot.prefers_q4_panels || n % kPanelRows != 0 || k % kBlock != 0) return false;
+  const size_t panel_bytes = kPanelRows * RowBytes(WeightFormat::kQ4, k);
+  ThreadPool::Instance().Run(n / kPanelRows, [&](int p) {
+    thread_local std::vector<uint8_t> scratch;
+    scratch.resize(panel_bytes);
+    PackQ4Panel(w + size_t(p) * panel_bytes, k, scratch.data());
+  });
+  return true;
+}
 
 void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_t* w, int n, float* y,
             bool bf16_activations) {
@@ -63,7 +95,7 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
     });
     return;
   }
-  const bool accelerated = !IsKQuant(format) && unit.takes_matmul && unit.takes_matmul(tokens, k, n) &&
+  const bool accelerated = !IsKQuant(format) && format != WeightFormat::kQ4P && unit.takes_matmul && unit.takes_matmul(tokens, k, n) &&
                            (format == WeightFormat::kBf16 ? bf16_activations && unit.matmul_bf16 != nullptr
                                                            : unit.matmul_quant != nullptr);
   if (format == WeightFormat::kBf16 && accelerated) {
@@ -90,7 +122,7 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   }
   // Activations are quantized once per matmul, not per weight row.
   const int blocks = k / kBlock;
-  const bool q4 = format == WeightFormat::kQ4;
+  const bool q4 = format == WeightFormat::kQ4 || format == WeightFormat::kQ4P;
   // The matrix unit reads whole token steps (padding rows stay zero) and wants q4 activations in block order.
   const size_t step = size_t(unit.quant_token_step);
   const size_t rows = accelerated ? (size_t(tokens) + step - 1) / step * step : size_t(tokens);
@@ -110,6 +142,12 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   std::vector<ActivationView> views(tokens);
   for (int t = 0; t < tokens; t++)
     views[t] = {&q[size_t(t) * k], &scales[size_t(t) * blocks], sums ? &offsets[size_t(t) * blocks] : nullptr};
+  if (format == WeightFormat::kQ4P) {
+    ForEachPanel(tokens, n, [&](int t, int count, int o) {
+      kernels.panel_q4(&views[t], count, w + o * row_bytes, k, y + size_t(t) * n + o, size_t(n));
+    });
+    return;
+  }
   if (IsKQuant(format)) {
     auto dot = format == WeightFormat::kQ4K ? kernels.dot_q4k
                : format == WeightFormat::kQ5K ? kernels.dot_q5k

@@ -82,7 +82,7 @@ export class NativeBackend implements Backend {
     }
     if (raw.quant) {
       this.loadedPrequantized = true;
-      return NativeWeight.prequantized(raw);
+      return NativeWeight.prequantized(raw, this.addon);
     }
     if (this.quantizes(raw)) return NativeWeight.quantized(raw, this.quant as 'q8' | 'q4', this.addon);
     if (raw.name !== EMBEDDINGS && raw.shape.length >= 2 && (raw.dtype === 'BF16' || raw.dtype === 'F16'))

@@ -27,10 +27,27 @@ export class NativeWeight implements Weight {
     this.cols = shape.slice(1).reduce((a, b) => a * b, 1);
   }
 
-  /** Blocks made by `pixtral quantize`, used where they lie (a view of the mapped file). */
-  static prequantized(raw: RawWeight): NativeWeight {
+  /**
+   * Blocks made by `pixtral quantize`, used where they lie (a view of the mapped file, or the copy read into
+   * memory of the process's own — where q4 rows become panels in place).
+   */
+  static prequantized(raw: RawWeight, addon: NativeAddon): NativeWeight {
     const format = raw.quant === 'q8' ? NativeFormat.Q8 : NativeFormat.Q4;
-    return new NativeWeight(raw.shape, raw.quant!.toUpperCase(), format, raw.data);
+    return NativeWeight.blocks(raw.shape, raw.quant!.toUpperCase(), format, raw.data, addon);
+  }
+
+  /** q8/q4 rows; q4 ones rewritten as 16-row panels where the kernel level prefers them (same bytes, in place). */
+  private static blocks(
+    shape: readonly number[],
+    dtype: string,
+    format: NativeFormat.Q8 | NativeFormat.Q4,
+    data: Uint8Array,
+    addon: NativeAddon,
+  ): NativeWeight {
+    const rows = shape[0]!;
+    const cols = shape.slice(1).reduce((a, b) => a * b, 1);
+    const panels = format === NativeFormat.Q4 && addon.packQ4Panels(data, rows, cols);
+    return new NativeWeight(shape, dtype, panels ? NativeFormat.Q4P : format, data);
   }
 
   /**
@@ -45,7 +62,7 @@ export class NativeWeight implements Weight {
     const cols = raw.shape.slice(1).reduce((a, b) => a * b, 1);
     const out = addon.allocateWeights(rows * (cols / BLOCK) * BYTES_PER_BLOCK[format]);
     addon.repackGgml(format, raw.data, rows, cols, out);
-    return new NativeWeight(raw.shape, raw.ggml!, format, out);
+    return NativeWeight.blocks(raw.shape, raw.ggml!, format, out, addon);
   }
 
   /** bf16 or IEEE half rows, viewed in place. */
@@ -68,6 +85,6 @@ export class NativeWeight implements Weight {
       const bytes = raw.data.subarray(r * cols * elementBytes, (r + count) * cols * elementBytes);
       addon.quantize(format, toFloat32(bytes, raw.dtype), count, cols, out.subarray(r * rowBytes));
     }
-    return new NativeWeight(raw.shape, quant.toUpperCase(), format, out);
+    return NativeWeight.blocks(raw.shape, quant.toUpperCase(), format, out, addon);
   }
 }
