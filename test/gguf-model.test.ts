@@ -134,8 +134,9 @@ describe('GGUF models', () => {
       const raw = GgufCheckpoint.open(out).readRaw('layers.0.attention.wq.weight');
       assert.equal(raw.ggml, type.toUpperCase());
       const weight = new NativeBackend(addon).weight(raw) as NativeWeight;
-      // q4 rows become 16-row panels in place where the kernel level prefers them (the same bytes, rearranged).
-      const expected = type === 'q8_0' ? [NativeFormat.Q8] : [NativeFormat.Q4, NativeFormat.Q4P];
+      // Rows become 16-row panels in place where the kernel level prefers them (the same bytes, rearranged).
+      const expected =
+        type === 'q8_0' ? [NativeFormat.Q8, NativeFormat.Q8P] : [NativeFormat.Q4, NativeFormat.Q4P];
       assert.ok(expected.includes(weight.format), `format ${weight.format}`);
       assert.equal(weight.data.byteLength, weight.rows * rowBytes(weight.format, weight.cols));
       const { model } = loadModel(out, { backend: { backend: 'native' } });

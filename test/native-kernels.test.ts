@@ -234,47 +234,51 @@ describe(
       });
     }
 
-    it('q4 panels: made in place only where the level prefers them; every level computes them as the q4 rows', () => {
-      const PANEL_SHAPES = [
-        { tokens: 1, k: 32, n: 16 },
-        { tokens: 1, k: 160, n: 80 }, // decode; a last group of one block
-        { tokens: 9, k: 96, n: 32 }, // one token past the 8-token call
-        { tokens: 33, k: 160, n: 144 },
-        { tokens: 70, k: 1024, n: 64 }, // across the 64-token tile
-      ];
-      for (const { tokens, k, n } of PANEL_SHAPES) {
-        const x = randomMatrix(tokens, k);
-        const rows = new Uint8Array(n * rowBytes(NativeFormat.Q4, k));
-        native.quantize(NativeFormat.Q4, randomMatrix(n, k, 0.05), n, k, rows);
-        const panels = toPanels(rows, n, k);
-        for (const level of levels) {
-          native.setLevel(level);
-          const packed = rows.slice();
-          const prefers = native.packQ4Panels(packed, n, k);
-          assert.equal(prefers, level === 'avx512', `${level} prefers panels`);
-          assert.deepEqual(packed, prefers ? panels : rows, `${level}: the layout of formats.h`);
-          const fromRows = new Float32Array(tokens * n);
-          native.matmul(NativeFormat.Q4, x, tokens, k, rows, n, fromRows);
-          const fromPanels = new Float32Array(tokens * n);
-          native.matmul(NativeFormat.Q4P, x, tokens, k, panels, n, fromPanels);
-          assert.ok(
-            maxRelativeError(fromPanels, fromRows) < 1e-5,
-            `${level} ${tokens}×${k}×${n}: ${maxRelativeError(fromPanels, fromRows)}`,
-          );
+    for (const [name, rowsFormat, panelFormat] of [
+      ['q4', NativeFormat.Q4, NativeFormat.Q4P],
+      ['q8', NativeFormat.Q8, NativeFormat.Q8P],
+    ] as const)
+      it(`${name} panels: made in place only where the level prefers them; every level computes them as the rows`, () => {
+        const PANEL_SHAPES = [
+          { tokens: 1, k: 32, n: 16 },
+          { tokens: 1, k: 160, n: 80 }, // decode; a last group of one block
+          { tokens: 9, k: 96, n: 32 }, // one token past the 8-token call
+          { tokens: 33, k: 160, n: 144 },
+          { tokens: 70, k: 1024, n: 64 }, // across the 64-token tile
+        ];
+        for (const { tokens, k, n } of PANEL_SHAPES) {
+          const x = randomMatrix(tokens, k);
+          const rows = new Uint8Array(n * rowBytes(rowsFormat, k));
+          native.quantize(rowsFormat, randomMatrix(n, k, 0.05), n, k, rows);
+          const panels = toPanels(rowsFormat, rows, n, k);
+          for (const level of levels) {
+            native.setLevel(level);
+            const packed = rows.slice();
+            const prefers = native.packPanels(rowsFormat, packed, n, k);
+            assert.equal(prefers, level === 'avx512', `${level} prefers panels`);
+            assert.deepEqual(packed, prefers ? panels : rows, `${level}: the layout of formats.h`);
+            const fromRows = new Float32Array(tokens * n);
+            native.matmul(rowsFormat, x, tokens, k, rows, n, fromRows);
+            const fromPanels = new Float32Array(tokens * n);
+            native.matmul(panelFormat, x, tokens, k, panels, n, fromPanels);
+            assert.ok(
+              maxRelativeError(fromPanels, fromRows) < 1e-5,
+              `${level} ${tokens}×${k}×${n}: ${maxRelativeError(fromPanels, fromRows)}`,
+            );
+          }
         }
-      }
-      native.setLevel(native.features().best);
-      // Not a whole number of panels: left as rows.
-      const odd = new Uint8Array(20 * rowBytes(NativeFormat.Q4, 64));
-      native.quantize(NativeFormat.Q4, randomMatrix(20, 64), 20, 64, odd);
-      const before = odd.slice();
-      assert.equal(native.packQ4Panels(odd, 20, 64), false);
-      assert.deepEqual(odd, before);
-      assert.throws(
-        () => native.matmul(NativeFormat.Q4P, new Float32Array(64), 1, 64, odd, 20, new Float32Array(20)),
-        /q4 panels need n to be a multiple of 16/,
-      );
-    });
+        native.setLevel(native.features().best);
+        // Not a whole number of panels: left as rows.
+        const odd = new Uint8Array(20 * rowBytes(rowsFormat, 64));
+        native.quantize(rowsFormat, randomMatrix(20, 64), 20, 64, odd);
+        const before = odd.slice();
+        assert.equal(native.packPanels(rowsFormat, odd, 20, 64), false);
+        assert.deepEqual(odd, before);
+        assert.throws(
+          () => native.matmul(panelFormat, new Float32Array(64), 1, 64, odd, 20, new Float32Array(20)),
+          /panels need n to be a multiple of 16/,
+        );
+      });
 
     it('quantized weights read back within half a step of each block scale (q4: one step where clamped)', () => {
       const k = 64;
@@ -434,19 +438,29 @@ describe(
   },
 );
 
-/** q4 rows → 16-row panels, written from formats.h's description (independent of the addon's packer). */
-function toPanels(rows: Uint8Array, n: number, k: number): Uint8Array {
-  const rowBytes = k / 2 + (k / 32) * 2;
+/**
+ * q4 / q8 rows → 16-row panels, written from formats.h's description (independent of the addon's packer): per
+ * panel and block, vectors of 64 bytes (lane r = row r's bytes 4m..4m+3; q8 values stored +128), then 16 scales.
+ */
+function toPanels(format: NativeFormat, rows: Uint8Array, n: number, k: number): Uint8Array {
+  const q8 = format === NativeFormat.Q8;
+  const valueBytes = q8 ? 32 : 16;
+  const vectors = valueBytes / 4;
+  const rowBytes = (k / 32) * (valueBytes + 2);
+  const blockBytes = 64 * vectors + 32;
   const out = new Uint8Array(rows.length);
   for (let p = 0; p < n / 16; p++)
     for (let b = 0; b < k / 32; b++) {
-      const block = p * 16 * rowBytes + b * 288;
+      const block = p * 16 * rowBytes + b * blockBytes;
       for (let r = 0; r < 16; r++) {
         const row = (p * 16 + r) * rowBytes;
-        for (let m = 0; m < 4; m++)
-          for (let j = 0; j < 4; j++) out[block + 64 * m + 4 * r + j] = rows[row + 16 * b + 4 * m + j]!;
-        out[block + 256 + 2 * r] = rows[row + k / 2 + 2 * b]!;
-        out[block + 257 + 2 * r] = rows[row + k / 2 + 2 * b + 1]!;
+        for (let m = 0; m < vectors; m++)
+          for (let j = 0; j < 4; j++) {
+            const byte = rows[row + valueBytes * b + 4 * m + j]!;
+            out[block + 64 * m + 4 * r + j] = q8 ? byte ^ 0x80 : byte;
+          }
+        out[block + 64 * vectors + 2 * r] = rows[row + (k / 32) * valueBytes + 2 * b]!;
+        out[block + 64 * vectors + 2 * r + 1] = rows[row + (k / 32) * valueBytes + 2 * b + 1]!;
       }
     }
   return out;

@@ -99,14 +99,14 @@ Napi::Value MatmulJs(const Napi::CallbackInfo& info) {
   int k = info[3].As<Napi::Number>().Int32Value();
   int n = info[5].As<Napi::Number>().Int32Value();
   if (!Check(env, tokens >= 0 && k > 0 && n >= 0, "matmul: bad sizes")) return env.Undefined();
-  if (!Check(env, int(format) >= 0 && int(format) <= int(WeightFormat::kQ4P), "matmul: unknown weight format"))
+  if (!Check(env, int(format) >= 0 && int(format) <= int(WeightFormat::kQ8P), "matmul: unknown weight format"))
     return env.Undefined();
   if (!Check(env, k % RowGranule(format) == 0, "matmul: rows of this format need k to be a multiple of its block"))
     return env.Undefined();
   if (!Check(env, ByteLength(info[1]) >= size_t(tokens) * k * 4, "matmul: x too short")) return env.Undefined();
   if (!Check(env, ByteLength(info[4]) >= size_t(n) * RowBytes(format, k), "matmul: w too short")) return env.Undefined();
   if (!Check(env, ByteLength(info[6]) >= size_t(tokens) * n * 4, "matmul: y too short")) return env.Undefined();
-  if (!Check(env, format != WeightFormat::kQ4P || n % kPanelRows == 0, "matmul: q4 panels need n to be a multiple of 16"))
+  if (!Check(env, !IsPanels(format) || n % kPanelRows == 0, "matmul: panels need n to be a multiple of 16"))
     return env.Undefined();
   const bool bf16_activations = info.Length() > 7 && info[7].ToBoolean().Value();
   Matmul(format, Data<float>(info[1]), tokens, k, Data<uint8_t>(info[4]), n, Data<float>(info[6]), bf16_activations);
@@ -281,7 +281,7 @@ Napi::Value BinaryJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// The byte ranges mapFile handed out (read-only): packQ4Panels leaves them as they are.
+// The byte ranges mapFile handed out (read-only): packPanels leaves them as they are.
 std::mutex mapped_mutex;
 std::map<uintptr_t, size_t> mapped_ranges;  // start → length
 
@@ -294,18 +294,21 @@ bool InsideMapping(const void* p) {
   return at < next->first + next->second;
 }
 
-// packQ4Panels(w: Uint8Array, n, k) → true when the q4 rows were rewritten in place as panels (WeightFormat kQ4P:
-// the active kernel level prefers them, n is a multiple of 16 and w is memory of the process's own, not a mapped
-// file); false, w unchanged, otherwise.
-Napi::Value PackQ4PanelsJs(const Napi::CallbackInfo& info) {
+// packPanels(format: Q8|Q4, w: Uint8Array, n, k) → true when the rows were rewritten in place as panels (kQ8P /
+// kQ4P: the active kernel level prefers them, n is a multiple of 16 and w is memory of the process's own, not a
+// mapped file); false, w unchanged, otherwise.
+Napi::Value PackPanelsJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int n = info[1].As<Napi::Number>().Int32Value(), k = info[2].As<Napi::Number>().Int32Value();
-  if (!Check(env, n > 0 && k > 0 && k % kBlock == 0, "packQ4Panels: bad sizes")) return env.Undefined();
-  if (!Check(env, ByteLength(info[0]) >= size_t(n) * RowBytes(WeightFormat::kQ4, k), "packQ4Panels: w too short"))
+  auto format = WeightFormat(info[0].As<Napi::Number>().Int32Value());
+  int n = info[2].As<Napi::Number>().Int32Value(), k = info[3].As<Napi::Number>().Int32Value();
+  if (!Check(env, (format == WeightFormat::kQ8 || format == WeightFormat::kQ4) && n > 0 && k > 0 && k % kBlock == 0,
+             "packPanels: bad format or sizes"))
     return env.Undefined();
-  uint8_t* w = Data<uint8_t>(info[0]);
+  if (!Check(env, ByteLength(info[1]) >= size_t(n) * RowBytes(format, k), "packPanels: w too short"))
+    return env.Undefined();
+  uint8_t* w = Data<uint8_t>(info[1]);
   if (InsideMapping(w)) return Napi::Boolean::New(env, false);
-  return Napi::Boolean::New(env, PackQ4Panels(w, n, k));
+  return Napi::Boolean::New(env, PackPanels(format, w, n, k));
 }
 
 // mapFile(path, offset, length) → Uint8Array over a read-only shared mapping of that byte range (unmapped when
@@ -412,7 +415,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeBandwidth", Napi::Function::New(env, ProbeBandwidthJs));
   exports.Set("quantize", Napi::Function::New(env, QuantizeJs));
   exports.Set("repackGgml", Napi::Function::New(env, RepackGgmlJs));
-  exports.Set("packQ4Panels", Napi::Function::New(env, PackQ4PanelsJs));
+  exports.Set("packPanels", Napi::Function::New(env, PackPanelsJs));
   return exports;
 }
 

@@ -4,10 +4,11 @@
 //   q8 row: [K int8 values, block order] [K/32 f16 scales]                        8.5 bits per weight
 //   q4 row: [K/2 bytes: block b at 16b; byte j = value j | value j+16 << 4, each +8] [K/32 f16 scales]
 //                                                                                   4.5 bits per weight
-//   q4 panels (kQ4P): the same blocks for 16 rows at a time, interleaved so one vpdpbusd takes a block's four values
-//   of all 16 rows (one row per 32-bit lane) against four activation bytes broadcast — per panel and block, four
-//   64-byte vectors (vector m, lane i = row i's bytes 4m..4m+3) then the 16 rows' f16 scales: 288 bytes, exactly
-//   the 16 rows' q4 bytes, so a panel occupies the rows' place and is made in place at load.
+//   q4 / q8 panels (kQ4P, kQ8P): the same blocks for 16 rows at a time, interleaved so one vpdpbusd takes four
+//   bytes of all 16 rows (one row per 32-bit lane) against four activation bytes broadcast — per panel and block,
+//   64-byte vectors (vector m, lane i = row i's bytes 4m..4m+3: four for q4, eight for q8, whose values are stored
+//   +128 so vpdpbusd can take them unsigned) then the 16 rows' f16 scales: 288 / 544 bytes, exactly the 16 rows'
+//   bytes, so a panel occupies the rows' place and is made in place at load.
 // Activations are quantized once per matmul to int8 blocks (scale = max|x| / 127). For q4 they are stored
 // "split": per group of up to 4 blocks, first the values 0..15 of each block, then the values 16..31 — the
 // order in which one 64-byte load of q4 weights yields its low and high nibbles.
@@ -26,10 +27,16 @@ constexpr int kGroup = 4;  // blocks per 64-byte q4 load
 // kQ4K / kQ5K / kQ6K: ggml's K-quant super-blocks of 256 values exactly as a GGUF file stores them (a row is
 // k/256 blocks of 144 / 176 / 210 bytes), run where they lie — no repacking, no second copy.
 // kF16: IEEE half rows (GGUF F16 tensors, e.g. llama.cpp's mmproj files), used as stored.
-enum class WeightFormat { kBf16 = 0, kQ8 = 1, kQ4 = 2, kQ4K = 3, kQ5K = 4, kQ6K = 5, kF16 = 6, kQ4P = 7 };
+enum class WeightFormat { kBf16 = 0, kQ8 = 1, kQ4 = 2, kQ4K = 3, kQ5K = 4, kQ6K = 5, kF16 = 6, kQ4P = 7, kQ8P = 8 };
 
 constexpr int kPanelRows = 16;
-constexpr size_t kPanelBlockBytes = 4 * 64 + kPanelRows * 2;
+constexpr size_t kQ4PanelBlockBytes = 4 * 64 + kPanelRows * 2;
+constexpr size_t kQ8PanelBlockBytes = 8 * 64 + kPanelRows * 2;
+
+static inline bool IsPanels(WeightFormat format) {
+  return format == WeightFormat::kQ4P || format == WeightFormat::kQ8P;
+}
+
 // Tokens one panel call handles (its accumulators stay in registers).
 constexpr int kPanelTokens = 8;
 
@@ -49,7 +56,8 @@ static inline size_t RowBytes(WeightFormat format, int cols) {
   switch (format) {
     case WeightFormat::kBf16:
     case WeightFormat::kF16: return size_t(cols) * 2;
-    case WeightFormat::kQ8: return size_t(cols) + size_t(cols / kBlock) * 2;
+    case WeightFormat::kQ8:
+    case WeightFormat::kQ8P: return size_t(cols) + size_t(cols / kBlock) * 2;
     case WeightFormat::kQ4:
     case WeightFormat::kQ4P: return size_t(cols / 2) + size_t(cols / kBlock) * 2;
     case WeightFormat::kQ4K: return size_t(cols / kSuperBlock) * kQ4KBlockBytes;
@@ -149,17 +157,24 @@ static inline uint16_t F32ToF16(float f) {  // round to nearest even
   return uint16_t(half);
 }
 
-// Rewrites 16 q4 rows (row r at rows + r·row_bytes, contiguous) as one panel in the same bytes; `scratch` holds
-// a copy of the rows (16·row_bytes).
-static inline void PackQ4Panel(uint8_t* rows, int k, uint8_t* scratch) {
-  const size_t row_bytes = size_t(k / 2) + size_t(k / kBlock) * 2;
+// Rewrites 16 q4 or q8 rows (row r at rows + r·row_bytes, contiguous) as one panel in the same bytes; `scratch`
+// holds a copy of the rows (16·row_bytes).
+static inline void PackPanel(WeightFormat rows_format, uint8_t* rows, int k, uint8_t* scratch) {
+  const bool q8 = rows_format == WeightFormat::kQ8;
+  const int value_bytes = q8 ? kBlock : kBlock / 2, vectors = value_bytes / 4;
+  const size_t row_bytes = RowBytes(rows_format, k), block_bytes = q8 ? kQ8PanelBlockBytes : kQ4PanelBlockBytes;
   std::memcpy(scratch, rows, kPanelRows * row_bytes);
   for (int b = 0; b < k / kBlock; b++) {
-    uint8_t* block = rows + size_t(b) * kPanelBlockBytes;
+    uint8_t* block = rows + size_t(b) * block_bytes;
     for (int r = 0; r < kPanelRows; r++) {
       const uint8_t* row = scratch + r * row_bytes;
-      for (int m = 0; m < 4; m++) std::memcpy(block + 64 * m + 4 * r, row + 16 * b + 4 * m, 4);
-      std::memcpy(block + 256 + 2 * r, row + k / 2 + 2 * b, 2);
+      for (int m = 0; m < vectors; m++) {
+        uint8_t* to = block + 64 * m + 4 * r;
+        std::memcpy(to, row + size_t(value_bytes) * b + 4 * m, 4);
+        if (q8)
+          for (int j = 0; j < 4; j++) to[j] ^= 0x80;  // int8 w → unsigned w + 128
+      }
+      std::memcpy(block + 64 * vectors + 2 * r, row + size_t(value_bytes) * (k / kBlock) + 2 * b, 2);
     }
   }
 }

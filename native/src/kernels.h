@@ -36,10 +36,12 @@ struct Kernels {
   float (*dot_q6k)(ActivationView x, const uint8_t* row, int k);
   // IEEE half weights against float activations.
   float (*dot_f16)(const float* x, const uint16_t* w, int k);
-  // A q4 panel (16 rows, formats.h) × 1..kPanelTokens tokens in split order: out[t·out_stride + r].
+  // A q4 / q8 panel (16 rows, formats.h) × 1..kPanelTokens tokens — x in split order for q4, block order (with
+  // offsets) for q8: out[t·out_stride + r].
   void (*panel_q4)(const ActivationView* x, int tokens, const uint8_t* panel, int k, float* out, size_t out_stride);
-  // Whether q4 matrices should be made into panels at load on this level (its panel kernel beats its row ones).
-  bool prefers_q4_panels;
+  void (*panel_q8)(const ActivationView* x, int tokens, const uint8_t* panel, int k, float* out, size_t out_stride);
+  // Whether q4/q8 matrices should be made into panels at load on this level (its panel kernels beat its rows').
+  bool prefers_panels;
 };
 
 // Multi-token calls made of single-token ones, for levels without a dedicated micro-kernel.

@@ -13,7 +13,7 @@ const KernelSet& AmxKernelSet() {
     KernelSet amx = Avx512KernelSet();
     amx.name = "amx";
     amx.supported = AmxAvailable;
-    amx.dot.prefers_q4_panels = false;  // the tile unit takes q4 rows for prompts
+    amx.dot.prefers_panels = false;  // the tile unit takes q8/q4 rows for prompts
     amx.accelerator = {AmxTakesMatmul,    MatmulAmxBf16, MatmulAmxQuant, kAmxTokenStep,
                        AmxTakesAttention, AttentionAmx};
     return amx;

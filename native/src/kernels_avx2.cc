@@ -17,7 +17,7 @@
 #include "kernel_set.h"
 #include "kernels.h"
 #include "kquant_dots.h"
-#include "q4_panel_plain.h"
+#include "panel_plain.h"
 
 namespace pixtral {
 
@@ -85,7 +85,7 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
 
 static const Kernels kAvx2Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
                                      MultiQuantByOne<DotQ4>, nullptr, nullptr, DotQ45K<false>, DotQ45K<true>,
-                                     DotQ6K, DotF16, PanelQ4Plain, false};
+                                     DotQ6K, DotF16, PanelQ4Plain, PanelQ8Plain, false};
 
 }  // namespace pixtral
 

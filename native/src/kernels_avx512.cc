@@ -478,8 +478,8 @@ static void PanelQ4T(const ActivationView* x, const uint8_t* panel, int k, float
   __m512 acc[T];
   for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
   for (int b = 0; b < blocks; b++) {
-    const uint8_t* p = panel + size_t(b) * kPanelBlockBytes;
-    for (int line = 0; line < int(kPanelBlockBytes); line += 64) PrefetchAhead(p + line);
+    const uint8_t* p = panel + size_t(b) * kQ4PanelBlockBytes;
+    for (int line = 0; line < int(kQ4PanelBlockBytes); line += 64) PrefetchAhead(p + line);
     __m512i low[4], high[4];
     for (int m = 0; m < 4; m++) {
       const __m512i v = _mm512_loadu_si512(p + 64 * m);
@@ -508,18 +508,60 @@ static void PanelQ4T(const ActivationView* x, const uint8_t* panel, int k, float
   for (int t = 0; t < T; t++) _mm512_storeu_ps(out + t * out_stride, acc[t]);
 }
 
-static void PanelQ4(const ActivationView* x, int tokens, const uint8_t* panel, int k, float* out, size_t out_stride) {
+// A q8 panel × T tokens: as PanelQ4T with eight vectors of values stored +128 (no unpacking) against the block's
+// 32 activation bytes in block order; the +128 comes off as 16·offset8 per block.
+template <int T>
+static void PanelQ8T(const ActivationView* x, const uint8_t* panel, int k, float* out, size_t out_stride) {
+  typedef int32_t __attribute__((may_alias, aligned(1))) UnalignedInt32;
+  const int blocks = k / kBlock;
+  __m512 acc[T];
+  for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+  for (int b = 0; b < blocks; b++) {
+    const uint8_t* p = panel + size_t(b) * kQ8PanelBlockBytes;
+    for (int line = 0; line < int(kQ8PanelBlockBytes); line += 64) PrefetchAhead(p + line);
+    __m512i w[8];
+    for (int m = 0; m < 8; m++) w[m] = _mm512_loadu_si512(p + 64 * m);
+    const __m512 ws = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 512)));
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      const int8_t* xq = x[t].q + size_t(b) * kBlock;
+      auto broadcast = [](const int8_t* at) { return _mm512_set1_epi32(*reinterpret_cast<const UnalignedInt32*>(at)); };
+      __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int m = 0; m < 4; m++) {
+        s0 = _mm512_dpbusd_epi32(s0, w[2 * m], broadcast(xq + 8 * m));
+        s1 = _mm512_dpbusd_epi32(s1, w[2 * m + 1], broadcast(xq + 8 * m + 4));
+      }
+      const __m512 dot = _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1));
+      const __m512 scaled =
+          _mm512_fmsub_ps(dot, _mm512_set1_ps(x[t].scale[b]), _mm512_set1_ps(16.0f * x[t].offset8[b]));
+      acc[t] = _mm512_fmadd_ps(scaled, ws, acc[t]);
+    }
+  }
+  for (int t = 0; t < T; t++) _mm512_storeu_ps(out + t * out_stride, acc[t]);
+}
+
+template <template <int> class Kernel>
+static void ByTokens(const ActivationView* x, int tokens, const uint8_t* panel, int k, float* out, size_t out_stride) {
   switch (tokens) {
-    case 8: return PanelQ4T<8>(x, panel, k, out, out_stride);
-    case 7: return PanelQ4T<7>(x, panel, k, out, out_stride);
-    case 6: return PanelQ4T<6>(x, panel, k, out, out_stride);
-    case 5: return PanelQ4T<5>(x, panel, k, out, out_stride);
-    case 4: return PanelQ4T<4>(x, panel, k, out, out_stride);
-    case 3: return PanelQ4T<3>(x, panel, k, out, out_stride);
-    case 2: return PanelQ4T<2>(x, panel, k, out, out_stride);
-    default: return PanelQ4T<1>(x, panel, k, out, out_stride);
+    case 8: return Kernel<8>::Run(x, panel, k, out, out_stride);
+    case 7: return Kernel<7>::Run(x, panel, k, out, out_stride);
+    case 6: return Kernel<6>::Run(x, panel, k, out, out_stride);
+    case 5: return Kernel<5>::Run(x, panel, k, out, out_stride);
+    case 4: return Kernel<4>::Run(x, panel, k, out, out_stride);
+    case 3: return Kernel<3>::Run(x, panel, k, out, out_stride);
+    case 2: return Kernel<2>::Run(x, panel, k, out, out_stride);
+    default: return Kernel<1>::Run(x, panel, k, out, out_stride);
   }
 }
+template <int T>
+struct PanelQ4Kernel {
+  static void Run(const ActivationView* x, const uint8_t* p, int k, float* out, size_t s) { PanelQ4T<T>(x, p, k, out, s); }
+};
+template <int T>
+struct PanelQ8Kernel {
+  static void Run(const ActivationView* x, const uint8_t* p, int k, float* out, size_t s) { PanelQ8T<T>(x, p, k, out, s); }
+};
 
 static void DotQ8One(const ActivationView* x, const uint8_t* row, int k, float* out, size_t) { *out = DotQ8(*x, row, k); }
 static void DotQ4One(const ActivationView* x, const uint8_t* row, int k, float* out, size_t) { *out = DotQ4(*x, row, k); }
@@ -527,8 +569,8 @@ static void DotQ4One(const ActivationView* x, const uint8_t* row, int k, float* 
 static const Kernels kAvx512Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16,
                                        MultiQuant<DotQ8One, MultiQ8T<2>, MultiQ8T<3>, MultiQ8T<4>>,
                                        MultiQuant<DotQ4One, MultiQ4T<2>, MultiQ4T<3>, MultiQ4T<4>>, QuadQ4, QuadBf16,
-                                       DotQ45KAvx512<false>, DotQ45KAvx512<true>, DotQ6KAvx512, DotF16, PanelQ4,
-                                       true};
+                                       DotQ45KAvx512<false>, DotQ45KAvx512<true>, DotQ6KAvx512, DotF16,
+                                       ByTokens<PanelQ4Kernel>, ByTokens<PanelQ8Kernel>, true};
 
 }  // namespace pixtral
 

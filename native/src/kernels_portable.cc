@@ -3,7 +3,7 @@
 #include "kernel_set.h"
 #include "kernels.h"
 #include "kquant_dots.h"
-#include "q4_panel_plain.h"
+#include "panel_plain.h"
 
 namespace pixtral {
 
@@ -49,7 +49,7 @@ static float DotF16(const float* x, const uint16_t* w, int k) {
 
 static const Kernels kPortableKernels = {DotBf16, DotQ8, DotQ4, MultiBf16ByOne<DotBf16>, MultiQuantByOne<DotQ8>,
                                          MultiQuantByOne<DotQ4>, nullptr, nullptr, DotQ45K<false>, DotQ45K<true>,
-                                         DotQ6K, DotF16, PanelQ4Plain, false};
+                                         DotQ6K, DotF16, PanelQ4Plain, PanelQ8Plain, false};
 
 static float AbsMax(const float* x) {
   float m = 0;

@@ -66,15 +66,13 @@ void ForEachPanel(int tokens, int n, Body body) {
 
 }  // namespace
 
-// Rewrites a q4 matrix (n rows) as panels in place where the active level prefers them; false (unchanged) when
-// it does not or n is not a whole number of panels.
-bool PackQ4Panels(uint8_t* w, int n, int k) {
-  if (!ActiveKernelSet().dot.prefers_q4_panels || n % kPanelRows != 0 || k % kBlock != 0) return false;
-  const size_t panel_bytes = kPanelRows * RowBytes(WeightFormat::kQ4, k);
+bool PackPanels(WeightFormat rows_format, uint8_t* w, int n, int k) {
+  if (!ActiveKernelSet().dot.prefers_panels || n % kPanelRows != 0 || k % kBlock != 0) return false;
+  const size_t panel_bytes = kPanelRows * RowBytes(rows_format, k);
   ThreadPool::Instance().Run(n / kPanelRows, [&](int p) {
     thread_local std::vector<uint8_t> scratch;
     scratch.resize(panel_bytes);
-    PackQ4Panel(w + size_t(p) * panel_bytes, k, scratch.data());
+    PackPanel(rows_format, w + size_t(p) * panel_bytes, k, scratch.data());
   });
   return true;
 }
@@ -95,7 +93,7 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
     });
     return;
   }
-  const bool accelerated = !IsKQuant(format) && format != WeightFormat::kQ4P && unit.takes_matmul && unit.takes_matmul(tokens, k, n) &&
+  const bool accelerated = !IsKQuant(format) && !IsPanels(format) && unit.takes_matmul && unit.takes_matmul(tokens, k, n) &&
                            (format == WeightFormat::kBf16 ? bf16_activations && unit.matmul_bf16 != nullptr
                                                            : unit.matmul_quant != nullptr);
   if (format == WeightFormat::kBf16 && accelerated) {
@@ -128,7 +126,7 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   const size_t rows = accelerated ? (size_t(tokens) + step - 1) / step * step : size_t(tokens);
   const bool split = q4 && !accelerated;
   // Per-block Σx (as offset8) for q4's +8 nibbles and the K-quants' mins and offsets.
-  const bool sums = split || IsKQuant(format);
+  const bool sums = split || IsKQuant(format) || format == WeightFormat::kQ8P;
   std::vector<int8_t> q(rows * k);
   std::vector<float> scales(rows * blocks), offsets(sums ? size_t(tokens) * blocks : 0);
   ThreadPool::Instance().Run(tokens, [&](int t) {
@@ -142,9 +140,10 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   std::vector<ActivationView> views(tokens);
   for (int t = 0; t < tokens; t++)
     views[t] = {&q[size_t(t) * k], &scales[size_t(t) * blocks], sums ? &offsets[size_t(t) * blocks] : nullptr};
-  if (format == WeightFormat::kQ4P) {
+  if (IsPanels(format)) {
+    auto panel = format == WeightFormat::kQ4P ? kernels.panel_q4 : kernels.panel_q8;
     ForEachPanel(tokens, n, [&](int t, int count, int o) {
-      kernels.panel_q4(&views[t], count, w + o * row_bytes, k, y + size_t(t) * n + o, size_t(n));
+      panel(&views[t], count, w + o * row_bytes, k, y + size_t(t) * n + o, size_t(n));
     });
     return;
   }

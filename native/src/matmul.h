@@ -10,9 +10,9 @@ namespace pixtral {
 void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_t* w, int n, float* y,
             bool bf16_activations = false);
 
-// Rewrites q4 rows [n, k] as 16-row panels (WeightFormat::kQ4P) in place when the active kernel level prefers
+// Rewrites q4 / q8 rows [n, k] as 16-row panels (kQ4P / kQ8P) in place when the active kernel level prefers
 // them and n is a whole number of panels; false, and nothing changed, otherwise.
-bool PackQ4Panels(uint8_t* w, int n, int k);
+bool PackPanels(WeightFormat rows_format, uint8_t* w, int n, int k);
 
 // Quantizes rows of a float32 matrix [rows, k] into `out` (rows × RowBytes(format, k) bytes).
 void QuantizeMatrix(WeightFormat format, const float* src, int rows, int k, uint8_t* out);

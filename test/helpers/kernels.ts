@@ -22,7 +22,7 @@ function roundEven(x: number): number {
 
 /** Bytes of one quantized row: values (int8, or two 4-bit values per byte) then one f16 scale per block. */
 export const rowBytes = (format: NativeFormat, k: number) =>
-  (format === NativeFormat.Q8 ? k : k / 2) + (k / 32) * 2;
+  (format === NativeFormat.Q8 || format === NativeFormat.Q8P ? k : k / 2) + (k / 32) * 2;
 
 /** The q8/q4 weight values and per-block scales read back from the native row bytes. */
 export function dequantize(format: NativeFormat, bytes: Uint8Array, rows: number, k: number) {

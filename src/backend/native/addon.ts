@@ -24,8 +24,9 @@ export const enum NativeFormat {
   Q6K = 5,
   /** IEEE half rows (GGUF F16 tensors). */
   F16 = 6,
-  /** q4 blocks of 16 rows interleaved for the AVX-512 panel kernel (made in place from Q4 rows at load). */
+  /** q4 / q8 blocks of 16 rows interleaved for the AVX-512 panel kernels (made in place from rows at load). */
   Q4P = 7,
+  Q8P = 8,
 }
 
 /** The kernel sets of the native registry, best first (what `--kernels` names). */
@@ -76,10 +77,10 @@ export interface NativeAddon {
   /** GGUF Q8_0 / Q4_0 blocks (format Q8 / Q4) rearranged into the kernels' rows: the same numbers, exactly. */
   repackGgml(format: NativeFormat, blocks: Uint8Array, rows: number, k: number, out: Uint8Array): void;
   /**
-   * Q4 rows [rows, k] rewritten in place as panels (format Q4P) where the active kernel level prefers them; false
-   * (unchanged) otherwise — another level, rows not a multiple of 16, or a read-only mapped file.
+   * Q4 / Q8 rows [rows, k] rewritten in place as panels (Q4P / Q8P) where the active kernel level prefers them;
+   * false (unchanged) otherwise — another level, rows not a multiple of 16, or a read-only mapped file.
    */
-  packQ4Panels(w: Uint8Array, rows: number, k: number): boolean;
+  packPanels(format: NativeFormat.Q4 | NativeFormat.Q8, w: Uint8Array, rows: number, k: number): boolean;
   /** Zeroed memory for weights, on 2 MB pages where the kernel grants them (decode streams it every token). */
   allocateWeights(bytes: number): Uint8Array;
   rmsNorm(

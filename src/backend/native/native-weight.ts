@@ -36,7 +36,7 @@ export class NativeWeight implements Weight {
     return NativeWeight.blocks(raw.shape, raw.quant!.toUpperCase(), format, raw.data, addon);
   }
 
-  /** q8/q4 rows; q4 ones rewritten as 16-row panels where the kernel level prefers them (same bytes, in place). */
+  /** q8/q4 rows, rewritten as 16-row panels where the kernel level prefers them (the same bytes, in place). */
   private static blocks(
     shape: readonly number[],
     dtype: string,
@@ -46,8 +46,9 @@ export class NativeWeight implements Weight {
   ): NativeWeight {
     const rows = shape[0]!;
     const cols = shape.slice(1).reduce((a, b) => a * b, 1);
-    const panels = format === NativeFormat.Q4 && addon.packQ4Panels(data, rows, cols);
-    return new NativeWeight(shape, dtype, panels ? NativeFormat.Q4P : format, data);
+    const panels = addon.packPanels(format, data, rows, cols);
+    const panelFormat = format === NativeFormat.Q4 ? NativeFormat.Q4P : NativeFormat.Q8P;
+    return new NativeWeight(shape, dtype, panels ? panelFormat : format, data);
   }
 
   /**
