@@ -253,8 +253,8 @@ const MAKERS: Record<DemoTask, (rng: SeededRandom) => DemoItem> = {
 /**
  * How often each task appears in training, per stage (training/demo/train.sh). The base run learns everything
  * with receipts, position and text weighted up (the hardest); the fine-tune from it adds the "shapes" questions —
- * naming each shape's colour and kind, which position answers need too — and weights position and count up,
- * keeping receipts at a share that does not let them slip.
+ * naming each shape's colour and kind, which position answers need too — and weights position, shapes and count
+ * up, keeping receipts and text at shares that do not let them slip.
  */
 export const TRAINING_MIXES = {
   base: [
@@ -266,12 +266,12 @@ export const TRAINING_MIXES = {
     ['greeting', 0.03],
   ],
   finetune: [
-    ['count', 0.19],
-    ['colour', 0.09],
-    ['position', 0.24],
-    ['shapes', 0.09],
-    ['text', 0.14],
-    ['receipt', 0.23],
+    ['count', 0.17],
+    ['colour', 0.06],
+    ['position', 0.3],
+    ['shapes', 0.17],
+    ['text', 0.1],
+    ['receipt', 0.18],
     ['greeting', 0.02],
   ],
 } as const satisfies Record<string, readonly (readonly [DemoTask, number])[]>;

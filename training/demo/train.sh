@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Trains the embedded demo model from scratch: `npm run train-demo` (about 80 min on 2 cores).
+# Trains the embedded demo model from scratch: `npm run train-demo` (about 110 min on 2 cores).
 #   1. builds the project, writes the base training data with the engine's own renderer/tokenizer (~6 min);
 #   2. trains with PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp): 6000 steps (~55 min);
-#   3. writes the fine-tune data (the "shapes" questions added, position and count weighted up) and fine-tunes
-#      the result for 1500 steps at a lower learning rate (~6 + 13 min);
+#   3. writes the fine-tune data (the "shapes" questions added, position, shapes and count weighted up) and
+#      fine-tunes the result for 4000 steps at a lower learning rate, with a side loss that teaches the vision
+#      encoder which side of the other shape each shape lies on (~5 + 30 min), then polishes it for 1000 more
+#      steps on the same data in another order at a lower learning rate (~8 min);
 #   4. plots both loss curves and scores the result on the held-out split (`pixtral eval --task demo`).
 # The checkpoint goes to models/pixtral-demo/, the curve, goldens and eval to training/demo/results/.
 set -euo pipefail
@@ -23,8 +25,14 @@ node dist/src/devtools/demo/plot-loss.js training/demo/results/loss.json trainin
 node dist/src/devtools/demo/export-training-data.js "$DATA-finetune" models/pixtral-demo "$ITEMS" finetune
 mkdir -p training/demo/results/finetune
 "$PYTHON" training/demo/train.py --data "$DATA-finetune" --model models/pixtral-demo \
-  --results training/demo/results/finetune --init models/pixtral-demo --steps 1500 --lr 5e-4 --warmup 50 "$@"
+  --results training/demo/results/finetune --init models/pixtral-demo --steps 4000 --lr 5e-4 --warmup 50 \
+  --patch-weight 1.0 --side-weight 1.0 "$@"
 node dist/src/devtools/demo/plot-loss.js training/demo/results/finetune/loss.json training/demo/results/finetune/loss.png
-cp training/demo/results/finetune/trainer-goldens.json training/demo/results/trainer-goldens.json
+mkdir -p training/demo/results/polish
+"$PYTHON" training/demo/train.py --data "$DATA-finetune" --model models/pixtral-demo \
+  --results training/demo/results/polish --init models/pixtral-demo --steps 1000 --lr 1.5e-4 --warmup 20 \
+  --patch-weight 1.0 --side-weight 1.0 --seed 4321 "$@"
+node dist/src/devtools/demo/plot-loss.js training/demo/results/polish/loss.json training/demo/results/polish/loss.png
+cp training/demo/results/polish/trainer-goldens.json training/demo/results/trainer-goldens.json
 node bin/pixtral.js eval --task demo --model models/pixtral-demo --quant none,q8,q4 --plot training/demo/results/eval.png \
   | tee training/demo/results/eval.txt
