@@ -272,6 +272,22 @@ describe('GGUF models', () => {
     const model = await loadLibraryModel(text, { mmproj: vision, backend: 'reference' });
     assert.equal(model.vision, true);
     await model.close();
+    // eval goes through the library's loader with the pair.
+    const evaluated = pixtral([
+      'eval',
+      '--task',
+      'demo',
+      '--model',
+      text,
+      '--mmproj',
+      vision,
+      '--per-task',
+      '1',
+      '--quant',
+      'none',
+    ]);
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+    assert.match(evaluated.stdout, /position/);
     // inspect shows both files' metadata.
     const inspected = pixtral(['inspect', text, '--mmproj', vision, '--json']);
     assert.equal(inspected.status, 0, inspected.stderr);

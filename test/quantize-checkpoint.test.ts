@@ -66,3 +66,28 @@ describe('quantizeCheckpoint', () => {
     assert.equal(existsSync(outDir), false);
   });
 });
+
+describe('the native quantizer writes rows on every machine', () => {
+  it('q8/q4 files hold rows even where the kernels run panels (a file must read the same everywhere)', async () => {
+    const { loadNativeAddon, NativeFormat } = await import('../src/backend/native/addon.js');
+    const { nativeTensorQuantizer } = await import('../src/backend/native/tensor-quantizer.js');
+    const addon = loadNativeAddon();
+    if (!addon) return; // the reference backend writes no quantized files
+    const [rows, k] = [32, 64]; // a whole number of 16-row panels
+    const values = Float32Array.from({ length: rows * k }, (_, i) => Math.sin(i * 0.37) * 0.1);
+    const raw = {
+      name: 'layers.0.attention.wq.weight',
+      dtype: 'F32' as const,
+      shape: [rows, k],
+      data: new Uint8Array(values.buffer),
+    };
+    for (const [quant, format, rowBytes] of [
+      ['q8', NativeFormat.Q8, k + 4],
+      ['q4', NativeFormat.Q4, k / 2 + 4],
+    ] as const) {
+      const expected = new Uint8Array(rows * rowBytes);
+      addon.quantize(format, values, rows, k, expected);
+      assert.deepEqual(nativeTensorQuantizer(addon, quant).quantize(raw), expected, quant);
+    }
+  });
+});

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import type { KvFormat } from '../backend/kv-format.js';
 import type { Quantization } from '../backend/native/native-weight.js';
 import { imageTokensForSize } from '../chat/image-tokens.js';
-import { withMmproj } from '../checkpoint/gguf/pixtral-gguf.js';
+import { splitMmproj, withMmproj } from '../checkpoint/gguf/pixtral-gguf.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { DEFAULT_MODEL } from '../engine/model-source.js';
 import type { ImageFetcher } from '../engine/prepare.js';
@@ -85,7 +85,7 @@ async function localLocation(name: string, revision: string | undefined): Promis
       );
     },
   });
-  if (resolved.kind === 'path' && !existsSync(resolved.location))
+  if (resolved.kind === 'path' && !existsSync(splitMmproj(resolved.location).location))
     throw new ModelNotFoundError(
       `no model at ${resolved.location} (a folder, builtin:tiny, an alias or org/name)`,
     );

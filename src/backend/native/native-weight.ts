@@ -76,16 +76,31 @@ export class NativeWeight implements Weight {
 
   static quantized(raw: RawWeight, quant: 'q8' | 'q4', addon: NativeAddon): NativeWeight {
     const format = quant === 'q8' ? NativeFormat.Q8 : NativeFormat.Q4;
-    const rows = raw.shape[0]!;
-    const cols = raw.shape.slice(1).reduce((a, b) => a * b, 1);
-    const rowBytes = (cols / BLOCK) * BYTES_PER_BLOCK[format];
-    const out = new Uint8Array(rows * rowBytes);
-    const elementBytes = raw.data.byteLength / (rows * cols);
-    for (let r = 0; r < rows; r += ROWS_PER_CHUNK) {
-      const count = Math.min(ROWS_PER_CHUNK, rows - r);
-      const bytes = raw.data.subarray(r * cols * elementBytes, (r + count) * cols * elementBytes);
-      addon.quantize(format, toFloat32(bytes, raw.dtype), count, cols, out.subarray(r * rowBytes));
-    }
-    return NativeWeight.blocks(raw.shape, quant.toUpperCase(), format, out, addon);
+    return NativeWeight.blocks(
+      raw.shape,
+      quant.toUpperCase(),
+      format,
+      quantizeRows(raw, quant, addon),
+      addon,
+    );
   }
+}
+
+/**
+ * A float tensor as q8/q4 rows — the layout `pixtral quantize` files hold on every machine (panels are made from
+ * them at load, never written).
+ */
+export function quantizeRows(raw: RawWeight, quant: 'q8' | 'q4', addon: NativeAddon): Uint8Array {
+  const format = quant === 'q8' ? NativeFormat.Q8 : NativeFormat.Q4;
+  const rows = raw.shape[0]!;
+  const cols = raw.shape.slice(1).reduce((a, b) => a * b, 1);
+  const rowBytes = (cols / BLOCK) * BYTES_PER_BLOCK[format];
+  const out = new Uint8Array(rows * rowBytes);
+  const elementBytes = raw.data.byteLength / (rows * cols);
+  for (let r = 0; r < rows; r += ROWS_PER_CHUNK) {
+    const count = Math.min(ROWS_PER_CHUNK, rows - r);
+    const bytes = raw.data.subarray(r * cols * elementBytes, (r + count) * cols * elementBytes);
+    addon.quantize(format, toFloat32(bytes, raw.dtype), count, cols, out.subarray(r * rowBytes));
+  }
+  return out;
 }

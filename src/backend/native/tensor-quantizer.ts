@@ -3,7 +3,7 @@ import type { TensorQuantizer } from '../../checkpoint/quantize-checkpoint.js';
 import type { Quant } from '../../checkpoint/quantized.js';
 import type { NativeAddon } from './addon.js';
 import { NativeBackend } from './native-backend.js';
-import { NativeWeight } from './native-weight.js';
+import { quantizeRows } from './native-weight.js';
 
 export function nativeTensorQuantizer(addon: NativeAddon, quant: Quant): TensorQuantizer {
   // The same decisions as a backend quantizing on the fly, so a quantized file loads like one.
@@ -11,6 +11,7 @@ export function nativeTensorQuantizer(addon: NativeAddon, quant: Quant): TensorQ
   return {
     quant,
     fate: (tensor) => backend.tensorFate(tensor),
-    quantize: (raw) => NativeWeight.quantized(raw, quant, addon).data as Uint8Array,
+    // Rows, never panels: a file must read the same on every machine and kernel level.
+    quantize: (raw) => quantizeRows(raw, quant, addon),
   };
 }
