@@ -119,7 +119,7 @@ Napi::Value QuantizeJs(const Napi::CallbackInfo& info) {
   auto format = WeightFormat(info[0].As<Napi::Number>().Int32Value());
   int rows = info[2].As<Napi::Number>().Int32Value();
   int k = info[3].As<Napi::Number>().Int32Value();
-  if (!Check(env, (format == WeightFormat::kQ8 || format == WeightFormat::kQ4) && k > 0 && k % kBlock == 0 && rows >= 0,
+  if (!Check(env, IsQuantRows(format) && k > 0 && k % kBlock == 0 && rows >= 0,
              "quantize: bad format or sizes"))
     return env.Undefined();
   if (!Check(env, ByteLength(info[1]) >= size_t(rows) * k * 4, "quantize: src too short")) return env.Undefined();
@@ -135,7 +135,7 @@ Napi::Value RepackGgmlJs(const Napi::CallbackInfo& info) {
   auto format = WeightFormat(info[0].As<Napi::Number>().Int32Value());
   int rows = info[2].As<Napi::Number>().Int32Value();
   int k = info[3].As<Napi::Number>().Int32Value();
-  if (!Check(env, (format == WeightFormat::kQ8 || format == WeightFormat::kQ4) && k > 0 && k % kBlock == 0 && rows >= 0,
+  if (!Check(env, IsQuantRows(format) && k > 0 && k % kBlock == 0 && rows >= 0,
              "repackGgml: bad format or sizes"))
     return env.Undefined();
   const size_t block_bytes = format == WeightFormat::kQ8 ? kGgmlQ8Block : kGgmlQ4Block;
@@ -301,7 +301,7 @@ Napi::Value PackPanelsJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto format = WeightFormat(info[0].As<Napi::Number>().Int32Value());
   int n = info[2].As<Napi::Number>().Int32Value(), k = info[3].As<Napi::Number>().Int32Value();
-  if (!Check(env, (format == WeightFormat::kQ8 || format == WeightFormat::kQ4) && n > 0 && k > 0 && k % kBlock == 0,
+  if (!Check(env, IsQuantRows(format) && n > 0 && k > 0 && k % kBlock == 0,
              "packPanels: bad format or sizes"))
     return env.Undefined();
   if (!Check(env, ByteLength(info[1]) >= size_t(n) * RowBytes(format, k), "packPanels: w too short"))

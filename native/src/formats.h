@@ -33,6 +33,11 @@ constexpr int kPanelRows = 16;
 constexpr size_t kQ4PanelBlockBytes = 4 * 64 + kPanelRows * 2;
 constexpr size_t kQ8PanelBlockBytes = 8 * 64 + kPanelRows * 2;
 
+// q8 / q4 rows: what the quantizer writes, GGUF Q8_0 / Q4_0 become, and panels are made from.
+static inline bool IsQuantRows(WeightFormat format) {
+  return format == WeightFormat::kQ8 || format == WeightFormat::kQ4;
+}
+
 static inline bool IsPanels(WeightFormat format) {
   return format == WeightFormat::kQ4P || format == WeightFormat::kQ8P;
 }

@@ -465,6 +465,12 @@ static void MultiQuant(const ActivationView* x, int tokens, const uint8_t* row, 
   }
 }
 
+// Four activation bytes as one 32-bit value, in every lane (one vpbroadcastd from memory).
+static inline __m512i Broadcast4(const int8_t* at) {
+  typedef int32_t __attribute__((may_alias, aligned(1))) UnalignedInt32;
+  return _mm512_set1_epi32(*reinterpret_cast<const UnalignedInt32*>(at));
+}
+
 // A q4 panel (16 rows interleaved, formats.h) × T tokens: every vpdpbusd multiplies four values of all 16 rows
 // (one row per lane) by four activation bytes broadcast from memory, so a block's int32 sums land one row per
 // lane with no folding, and the block's scales apply in three instructions per token for all 16 rows. The
@@ -472,7 +478,6 @@ static void MultiQuant(const ActivationView* x, int tokens, const uint8_t* row, 
 // nibbles) keep one token's chain short enough when T = 1 (decode).
 template <int T>
 static void PanelQ4T(const ActivationView* x, const uint8_t* panel, int k, float* out, size_t out_stride) {
-  typedef int32_t __attribute__((may_alias, aligned(1))) UnalignedInt32;
   const int blocks = k / kBlock;
   const __m512i mask = _mm512_set1_epi8(0x0f);
   __m512 acc[T];
@@ -493,12 +498,11 @@ static void PanelQ4T(const ActivationView* x, const uint8_t* panel, int k, float
     for (int t = 0; t < T; t++) {
       const int8_t* xl = x[t].q + low_at;
       const int8_t* xh = x[t].q + high_at;
-      auto broadcast = [](const int8_t* at) { return _mm512_set1_epi32(*reinterpret_cast<const UnalignedInt32*>(at)); };
       __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
 #pragma GCC unroll 4
       for (int m = 0; m < 4; m++) {
-        s0 = _mm512_dpbusd_epi32(s0, low[m], broadcast(xl + 4 * m));
-        s1 = _mm512_dpbusd_epi32(s1, high[m], broadcast(xh + 4 * m));
+        s0 = _mm512_dpbusd_epi32(s0, low[m], Broadcast4(xl + 4 * m));
+        s1 = _mm512_dpbusd_epi32(s1, high[m], Broadcast4(xh + 4 * m));
       }
       const __m512 dot = _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1));
       const __m512 scaled = _mm512_fmsub_ps(dot, _mm512_set1_ps(x[t].scale[b]), _mm512_set1_ps(x[t].offset8[b]));
@@ -512,7 +516,6 @@ static void PanelQ4T(const ActivationView* x, const uint8_t* panel, int k, float
 // 32 activation bytes in block order; the +128 comes off as 16·offset8 per block.
 template <int T>
 static void PanelQ8T(const ActivationView* x, const uint8_t* panel, int k, float* out, size_t out_stride) {
-  typedef int32_t __attribute__((may_alias, aligned(1))) UnalignedInt32;
   const int blocks = k / kBlock;
   __m512 acc[T];
   for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
@@ -525,12 +528,11 @@ static void PanelQ8T(const ActivationView* x, const uint8_t* panel, int k, float
 #pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
       const int8_t* xq = x[t].q + size_t(b) * kBlock;
-      auto broadcast = [](const int8_t* at) { return _mm512_set1_epi32(*reinterpret_cast<const UnalignedInt32*>(at)); };
       __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
 #pragma GCC unroll 4
       for (int m = 0; m < 4; m++) {
-        s0 = _mm512_dpbusd_epi32(s0, w[2 * m], broadcast(xq + 8 * m));
-        s1 = _mm512_dpbusd_epi32(s1, w[2 * m + 1], broadcast(xq + 8 * m + 4));
+        s0 = _mm512_dpbusd_epi32(s0, w[2 * m], Broadcast4(xq + 8 * m));
+        s1 = _mm512_dpbusd_epi32(s1, w[2 * m + 1], Broadcast4(xq + 8 * m + 4));
       }
       const __m512 dot = _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1));
       const __m512 scaled =
