@@ -7,6 +7,7 @@
         "native/src/amx.cc",
         "native/src/attention.cc",
         "native/src/attention_amx.cc",
+        "native/src/attention_dpbf16.cc",
         "native/src/bandwidth.cc",
         "native/src/cpu.cc",
         "native/src/elementwise.cc",
@@ -16,6 +17,7 @@
         "native/src/kernels_amx.cc",
         "native/src/matmul.cc",
         "native/src/matmul_amx.cc",
+        "native/src/matmul_dpbf16.cc",
         "native/src/registry.cc",
         "native/src/thread_pool.cc"
       ],

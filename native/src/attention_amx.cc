@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 #include "amx.h"
+#include "bf16_pairs.h"
 #include "thread_pool.h"
 #include "vector_math.h"
 
@@ -15,56 +16,17 @@
 #pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")
 #include <immintrin.h>
 #include "amx_tiles.h"
+#include "softmax_step.h"
 
 namespace pixtral {
 namespace {
 
 constexpr int kQueryTile = 16;
-constexpr int kKeyStep = 64;  // keys per online-softmax step: four score tiles
+constexpr int kKeyStep = kSoftmaxKeyStep;  // four score tiles
 
 const TileConfig& Config() {
   static const TileConfig config = MakeTileConfig(64, 16, 1);
   return config;
-}
-
-inline uint16_t ToBf16(float f) {  // round to nearest even (finite inputs)
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  return uint16_t((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
-}
-
-// One head's K as B tiles for S = Q·Kᵀ: per (16-key block, 32-dim chunk), 16 lines (dim pairs) of 16 keys ×
-// (k[2p], k[2p+1]). Keys past the end are zero (their scores are masked).
-void PackKeys(const float* k, int keys, int padded_keys, int stride, int d, uint16_t* packed) {
-  const int chunks = d / 32;
-  for (int kb = 0; kb < padded_keys / 16; kb++)
-    for (int c = 0; c < chunks; c++) {
-      uint16_t* tile = packed + (size_t(kb) * chunks + c) * 512;
-      for (int n = 0; n < 16; n++) {
-        const int key = kb * 16 + n;
-        const float* row = k + size_t(key) * stride + c * 32;
-        for (int p = 0; p < 16; p++) {
-          tile[p * 32 + n * 2] = key < keys ? ToBf16(row[2 * p]) : 0;
-          tile[p * 32 + n * 2 + 1] = key < keys ? ToBf16(row[2 * p + 1]) : 0;
-        }
-      }
-    }
-}
-
-// One head's V as B tiles for P·V: per (32-key block, 16-dim slice), 16 lines (key pairs) of 16 dims ×
-// (v[2p][dim], v[2p+1][dim]).
-void PackValues(const float* v, int keys, int padded_keys, int stride, int d, uint16_t* packed) {
-  const int slices = d / 16;
-  for (int kb = 0; kb < padded_keys / 32; kb++)
-    for (int s = 0; s < slices; s++) {
-      uint16_t* tile = packed + (size_t(kb) * slices + s) * 512;
-      for (int p = 0; p < 16; p++)
-        for (int i = 0; i < 2; i++) {
-          const int key = kb * 32 + 2 * p + i;
-          const float* row = v + size_t(key) * stride + s * 16;
-          for (int n = 0; n < 16; n++) tile[p * 32 + n * 2 + i] = key < keys ? ToBf16(row[n]) : 0;
-        }
-    }
 }
 
 inline void StoreScores(int tile, float* at) {
@@ -74,22 +36,6 @@ inline void StoreScores(int tile, float* at) {
     case 2: _tile_stored(2, at, kKeyStep * 4); break;
     default: _tile_stored(3, at, kKeyStep * 4); break;
   }
-}
-
-// exp(x) for x ≤ 0, 16 lanes (the same polynomial as FastExp).
-inline __m512 Exp16(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 720);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
 }
 
 // 16 queries of one head against every key: S tiles, online softmax, P·V into out (float32 rows).
@@ -124,27 +70,8 @@ void AttendQueryTile(const uint16_t* q_tile, const uint16_t* keys_packed, const 
     // Online softmax, a row per query; keys past the end get no weight.
     const int valid = std::min(keys - j0, blocks * 16);
     for (int r = 0; r < kQueryTile; r++) {
-      float* row = scores + r * kKeyStep;
-      __m512 s[4];
-      __m512 m = _mm512_set1_ps(-INFINITY);
-      for (int b = 0; b < blocks; b++) {
-        const int live = std::max(0, std::min(16, valid - b * 16));
-        const __mmask16 mask = live >= 16 ? 0xffff : __mmask16((1u << live) - 1);
-        s[b] = _mm512_mask_mul_ps(_mm512_set1_ps(-INFINITY), mask, _mm512_loadu_ps(row + b * 16), _mm512_set1_ps(scale));
-        m = _mm512_max_ps(m, s[b]);
-      }
-      const float new_max = std::max(max[r], _mm512_reduce_max_ps(m));
-      const float correction = std::isinf(max[r]) ? 0.0f : std::exp(max[r] - new_max);
-      __m512 sum = _mm512_setzero_ps();
-      for (int b = 0; b < blocks; b++) {
-        const __m512 e = Exp16(_mm512_sub_ps(s[b], _mm512_set1_ps(new_max)));
-        sum = _mm512_add_ps(sum, e);
-        // bf16 weights for the P·V tiles (round to nearest even, as the unit's own conversion does).
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + r * kKeyStep + b * 16), (__m256i)_mm512_cvtneps_pbh(e));
-      }
-      for (int b = blocks; b < 4; b++) std::memset(p + r * kKeyStep + b * 16, 0, 32);
-      total[r] = total[r] * correction + _mm512_reduce_add_ps(sum);
-      max[r] = new_max;
+      const float correction =
+          SoftmaxStep(scores + r * kKeyStep, blocks, valid, scale, max[r], total[r], p + r * kKeyStep);
       float* a = acc.data() + size_t(r) * d;
       const __m512 corr = _mm512_set1_ps(correction);
       for (int i = 0; i < d; i += 16) _mm512_storeu_ps(a + i, _mm512_mul_ps(_mm512_loadu_ps(a + i), corr));
@@ -195,7 +122,7 @@ void AttentionAmx(const float* q, const float* k, const float* v, float* out, in
   });
   pool.Run(heads, [&](int h) {
     for (int t = 0; t < queries; t++)
-      for (int i = 0; i < d; i++) q_bf16[(size_t(h) * padded_queries + t) * d + i] = ToBf16(q[size_t(t) * q_stride + h * d + i]);
+      for (int i = 0; i < d; i++) q_bf16[(size_t(h) * padded_queries + t) * d + i] = RoundToBf16(q[size_t(t) * q_stride + h * d + i]);
   });
   const int tiles = padded_queries / kQueryTile;
   pool.Run(heads * tiles, [&](int task) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 #include "attention.h"
+#include "dpbf16.h"
 #include "kernel_set.h"
 #include "thread_pool.h"
 #pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")
@@ -581,13 +582,20 @@ static const Kernels kAvx512Kernels = {DotBf16, DotQ8, DotQ4, MultiBf16,
 
 namespace pixtral {
 
+// vdpbf16ps takes the bf16 matmuls and vision attentions where the CPU has AVX512_BF16 (Zen 4/5, Cooper Lake and
+// later); without it (Skylake-X, Ice Lake) they stay on the FMA kernels.
+static AcceleratorKernels Bf16Unit() {
+  if (!DetectCpu().avx512bf16) return {};
+  return {Dpbf16TakesMatmul, MatmulDpbf16, nullptr, 1, Dpbf16TakesAttention, AttentionDpbf16};
+}
+
 const KernelSet& Avx512KernelSet() {
   static const KernelSet set = {"avx512",
                                 [] {
                                   const CpuFeatures& cpu = DetectCpu();
                                   return cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512vnni && cpu.fma;
                                 },
-                                kAvx512Kernels, kOps, {}};
+                                kAvx512Kernels, kOps, Bf16Unit()};
   return set;
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 #include "amx.h"
+#include "bf16_pairs.h"
 #include "thread_pool.h"
 
 #if defined(__x86_64__)
@@ -23,21 +24,7 @@ constexpr int kRowsPerTask = 128;
 constexpr int kTokensPerTask = 1024;
 constexpr int kMinTokens = 32;    // below this the VNNI/FMA kernels win (packing is per call)
 
-using Word = uint32_t __attribute__((may_alias));
-
-// Weight rows [n0, n0 + rows) of a bf16 matrix as B tiles: for each 16-row tile and 32-column chunk, 16 lines
-// of 16 (w[2p], w[2p+1]) pairs — a 16×16 transpose of 32-bit words.
-void PackBf16(const uint16_t* w, int k, int n0, int rows, Word* packed) {
-  const int chunks = k / 32;
-  for (int nt = 0; nt < rows / 16; nt++)
-    for (int c = 0; c < chunks; c++) {
-      Word* tile = packed + (size_t(nt) * chunks + c) * 256;
-      for (int r = 0; r < 16; r++) {
-        const Word* src = reinterpret_cast<const Word*>(w + size_t(n0 + nt * 16 + r) * k) + c * 16;
-        for (int p = 0; p < 16; p++) tile[p * 16 + r] = src[p];
-      }
-    }
-}
+using Word = PairWord;
 
 // q8/q4 weight rows as signed int8 B tiles, one per (16-row tile, block): 8 lines of 16 quads of values; and
 // the block scales as floats, 16 per (tile, block), ready for one vector load.
@@ -193,7 +180,7 @@ void MatmulAmxBf16(const float* x, int tokens, int k, const uint16_t* w, int n, 
   static const TileConfig config = MakeTileConfig(64, 16, 2);
   ForEachBand(n, tokens, [&](int n0, int rows, int t0, int count) {
     std::vector<uint32_t> packed(size_t(rows) * k / 2);
-    PackBf16(w, k, n0, rows, reinterpret_cast<Word*>(packed.data()));
+    PackBf16Rows(w, k, n0, rows, reinterpret_cast<Word*>(packed.data()));
     TileScope tiles(config);
     Bf16Band(xb.data() + size_t(t0) * k, count, k, packed.data(), n0, rows, y + size_t(t0) * n, n);
   });
