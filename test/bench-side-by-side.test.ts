@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { tinyDemoConfig } from '../src/checkpoint/index.js';
 import { readGguf } from '../src/checkpoint/gguf/gguf-file.js';
 import { loadNativeAddon } from '../src/backend/native/addon.js';
@@ -58,6 +58,15 @@ describe(
   'bench --llamacpp: our engine and llama.cpp in turns',
   { skip: !loadNativeAddon() && 'native kernels not built' },
   () => {
+    // The synthetic models both sides cache in the temporary folder go in this file's own, removed with it.
+    const systemTmp = process.env.TMPDIR;
+    before(() => {
+      process.env.TMPDIR = dir;
+    });
+    after(() => {
+      if (systemTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = systemTmp;
+    });
     mkdirSync(join(dir, 'bin'), { recursive: true });
     standIn(
       'llama-bench',

@@ -1,13 +1,13 @@
 /** `pixtral chat`: a conversation on stdin, answers on stdout, attachments, save/load, Ctrl-C stops an answer. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { validateCompletionRequest } from '../src/chat/completion-request.js';
+import { scratchDir } from './helpers/scratch.js';
 
-const scratch = mkdtempSync(join(tmpdir(), 'pixtral-chat-'));
+const scratch = scratchDir('pixtral-chat-');
 
 interface Session {
   write(line: string): void;

@@ -8,7 +8,6 @@ import {
   writeFileSync,
   statSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
@@ -22,11 +21,12 @@ import {
   writeSafetensors,
 } from '../src/checkpoint/index.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const goldens = loadGoldens();
 const consolidatedDir = fixturePath(goldens.model.consolidated);
 const hfDir = fixturePath(goldens.model.hf);
-const scratch = mkdtempSync(join(tmpdir(), 'pixtral-ckpt-'));
+const scratch = scratchDir('pixtral-ckpt-');
 
 function copyModel(dir: string, name: string): string {
   const target = join(scratch, name);

@@ -4,10 +4,9 @@
  * cannot be quantized.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadNativeAddon } from '../src/backend/native/addon.js';
@@ -17,11 +16,12 @@ import { endProgressLine, progressBar } from '../src/cli/progress.js';
 import { pixtral, pixtralAsync } from './helpers/cli.js';
 import { assertOneLineFailure } from './helpers/cli-failure.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
+import { scratchDir } from './helpers/scratch.js';
 import { textConfig, writeTextModel } from './helpers/text-model.js';
 
 const goldens = loadGoldens();
 const consolidated = fixturePath(goldens.model.consolidated);
-const scratch = mkdtempSync(join(tmpdir(), 'pixtral-cli-errors-'));
+const scratch = scratchDir('pixtral-cli-errors-');
 
 /** The fixture's consolidated model with some of its files replaced (the rest linked, not copied). */
 function modelWith(name: string, files: Record<string, string>): string {

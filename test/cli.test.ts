@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pixtral } from './helpers/cli.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const goldens = loadGoldens();
-const scratch = mkdtempSync(join(tmpdir(), 'pixtral-cli-'));
+const scratch = scratchDir('pixtral-cli-');
 const consolidated = fixturePath(goldens.model.consolidated);
 const hf = fixturePath(goldens.model.hf);
 

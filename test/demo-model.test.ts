@@ -4,8 +4,7 @@
  * receipts, and is what the CLI uses when no model is named.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEMO_MODEL, demoModelDir } from '../src/demo/embedded-model.js';
@@ -23,6 +22,7 @@ import { loadTokenizer } from '../src/tokenizer/index.js';
 import { validator } from './helpers/ajv.js';
 import { pixtral } from './helpers/cli.js';
 import { assertOneLineFailure } from './helpers/cli-failure.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const DIR = demoModelDir();
 const RECEIPT_SCHEMA = JSON.parse(readFileSync('examples/schemas/demo-receipt.json', 'utf8')) as Record<
@@ -168,7 +168,7 @@ describe('the embedded demo model', () => {
   });
 
   it('`pixtral eval --task demo` prints a table per precision and plots it', () => {
-    const plot = join(mkdtempSync(join(tmpdir(), 'pixtral-eval-')), 'eval.png');
+    const plot = join(scratchDir('pixtral-eval-'), 'eval.png');
     const result = pixtral([
       'eval',
       '--task',

@@ -1,15 +1,15 @@
 /** Documents attached to a prompt (`pixtral run --file`): text, Markdown, HTML and PDF text; sizes said up front. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { htmlToText } from '../src/documents/html-text.js';
 import { documentPrompt, readDocument } from '../src/documents/read-document.js';
 import { pixtral } from './helpers/cli.js';
+import { scratchDir } from './helpers/scratch.js';
 import { tinyPdf } from './helpers/tiny-pdf.js';
 
-const scratch = mkdtempSync(join(tmpdir(), 'pixtral-docs-'));
+const scratch = scratchDir('pixtral-docs-');
 
 describe('reading documents', () => {
   it('reduces HTML to the text a reader sees', () => {

@@ -4,17 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ExcelJS from 'exceljs';
 import { demoModelDir } from '../src/demo/embedded-model.js';
 import { validator } from './helpers/ajv.js';
 import { pixtralAsync } from './helpers/cli.js';
+import { scratchDir } from './helpers/scratch.js';
 import { MODEL, startTestServer, type TestServer } from './helpers/server.js';
 
-const scratch = mkdtempSync(join(tmpdir(), 'pixtral-examples-'));
+const scratch = scratchDir('pixtral-examples-');
 const receipts = readdirSync('examples/jobs/receipts/scans').sort();
 
 function runScript(script: string, args: string[], env: Record<string, string>): Promise<string> {

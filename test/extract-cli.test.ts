@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -9,11 +8,12 @@ import { parseCsv } from '../src/extract/sinks/csv.js';
 import { readRows } from '../src/extract/sinks/xlsx-sink.js';
 import { pixtral, pixtralAsync } from './helpers/cli.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
+import { scratchDir } from './helpers/scratch.js';
 import { MODEL, startTestServer } from './helpers/server.js';
 import { tinyPdf } from './helpers/tiny-pdf.js';
 
 const model = fixturePath(loadGoldens().model.consolidated);
-const scratch = mkdtempSync(join(tmpdir(), 'pixtral-extract-'));
+const scratch = scratchDir('pixtral-extract-');
 
 // Short strings and at most 3 items: the fixture model's random answers stay a few dozen tokens.
 const schema = {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { validateCompletionRequest } from '../src/chat/completion-request.js';
@@ -10,6 +9,7 @@ import { rowShape } from '../src/extract/row-shape.js';
 import { parseCsv } from '../src/extract/sinks/csv.js';
 import { openSink } from '../src/extract/sinks/open-sink.js';
 import { readRows } from '../src/extract/sinks/xlsx-sink.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const receipt = {
   type: 'object',
@@ -119,7 +119,7 @@ describe('extract sinks', () => {
 
   for (const ext of ['csv', 'jsonl', 'xlsx']) {
     it(`${ext}: appends, and knows on reopening which sources it holds`, async () => {
-      const path = join(mkdtempSync(join(tmpdir(), 'extract-sink-')), `rows.${ext}`);
+      const path = join(scratchDir('extract-sink-'), `rows.${ext}`);
       const sink = await openSink(path, header);
       assert.equal(sink.done.size, 0);
       await sink.append(rows('a.png'));
@@ -133,7 +133,7 @@ describe('extract sinks', () => {
   }
 
   it('csv and xlsx hold the same cells', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'extract-sink-'));
+    const dir = scratchDir('extract-sink-');
     for (const ext of ['csv', 'xlsx']) {
       const sink = await openSink(join(dir, `rows.${ext}`), header);
       await sink.append(rows('a.png'));
@@ -148,7 +148,7 @@ describe('extract sinks', () => {
   });
 
   it('drops a line cut by a crash when reopened', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'extract-sink-')), 'rows.csv');
+    const path = join(scratchDir('extract-sink-'), 'rows.csv');
     const sink = await openSink(path, header);
     await sink.append(rows('a.png'));
     await sink.close();
@@ -164,7 +164,7 @@ describe('extract sinks', () => {
   });
 
   it('writes failures beside the output', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'extract-sink-'));
+    const dir = scratchDir('extract-sink-');
     const path = errorsPath(join(dir, 'rows.xlsx'));
     assert.equal(path, join(dir, 'rows.errors.jsonl'));
     const log = new ErrorsLog(path);

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cachedRepos, RepoCache, repoFolderName } from '../src/hub/cache-layout.js';
 import { withFileLock } from '../src/hub/file-lock.js';
 import { hubCacheDir, hubToken } from '../src/hub/hub-settings.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const COMMIT_A = 'a'.repeat(40);
 const COMMIT_B = 'b'.repeat(40);
 
 function freshCache(): RepoCache {
-  return new RepoCache(mkdtempSync(join(tmpdir(), 'pixtral-hub-cache-')), 'org/tiny-model');
+  return new RepoCache(scratchDir('pixtral-hub-cache-'), 'org/tiny-model');
 }
 
 function putBlob(cache: RepoCache, etag: string, text: string): void {
@@ -36,7 +36,7 @@ describe('Hugging Face cache layout', () => {
     assert.equal(hubCacheDir({ HF_HUB_CACHE: '/x', HF_HOME: '/h' }), '/x');
     assert.equal(hubCacheDir({ HF_HOME: '/h' }), '/h/hub');
     assert.equal(hubCacheDir({ XDG_CACHE_HOME: '/xdg' }), '/xdg/huggingface/hub');
-    const home = mkdtempSync(join(tmpdir(), 'pixtral-hf-home-'));
+    const home = scratchDir('pixtral-hf-home-');
     writeFileSync(join(home, 'token'), 'hf_from_file\n');
     assert.equal(hubToken(undefined, { HF_HOME: home }), 'hf_from_file');
     assert.equal(hubToken(undefined, { HF_HOME: home, HF_TOKEN: 'hf_env' }), 'hf_env');
@@ -112,7 +112,7 @@ describe('Hugging Face cache layout', () => {
 
 describe('blob locks', () => {
   it('lets one writer in at a time', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'pixtral-lock-')), '.locks', 'x.lock');
+    const path = join(scratchDir('pixtral-lock-'), '.locks', 'x.lock');
     const order: string[] = [];
     let waited = false;
     const first = withFileLock(path, async () => {
@@ -135,7 +135,7 @@ describe('blob locks', () => {
   });
 
   it('takes over a lock left by a dead process or by Python', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pixtral-lock-'));
+    const dir = scratchDir('pixtral-lock-');
     writeFileSync(join(dir, 'dead.lock'), '999999999');
     writeFileSync(join(dir, 'python.lock'), '');
     assert.equal(await withFileLock(join(dir, 'dead.lock'), async () => 1), 1);

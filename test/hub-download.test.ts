@@ -1,7 +1,6 @@
 /** The hub client and the downloader against a hub on loopback: layout, resume, tokens, checksums, faults. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RepoCache } from '../src/hub/cache-layout.js';
@@ -12,6 +11,7 @@ import { parseModelRef } from '../src/hub/model-ref.js';
 import { pullModel, type PullOptions } from '../src/hub/pull.js';
 import { bothLayoutsFiles, ggufFiles, hfLayoutFiles, mistralLayoutFiles } from './helpers/hub-fixture.js';
 import { gitBlobSha1, LocalHub, sha256 } from './helpers/local-hub.js';
+import { scratchDir } from './helpers/scratch.js';
 
 let hub: LocalHub;
 before(async () => {
@@ -24,7 +24,7 @@ after(() => hub.close());
 
 function freshOptions(extra: Partial<PullOptions> = {}): PullOptions {
   return {
-    cacheDir: mkdtempSync(join(tmpdir(), 'pixtral-pull-')),
+    cacheDir: scratchDir('pixtral-pull-'),
     revision: 'main',
     parallel: 3,
     download: { attempts: 3, retryDelayMs: 10 },

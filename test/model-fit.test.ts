@@ -1,13 +1,13 @@
 /** A hub model too large for the memory available runs from a quantized copy made once, keyed by its commit. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { QuantizedStore } from '../src/hub/quantized-store.js';
 import { pixtralAsync } from './helpers/cli.js';
 import { mistralLayoutFiles } from './helpers/hub-fixture.js';
 import { LocalHub } from './helpers/local-hub.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const REPO = 'tests/tiny-pixtral';
 const RUN = ['run', '--model', REPO, '--max-tokens', '3', '--temperature', '0', 'Hello'];
@@ -20,7 +20,7 @@ after(() => hub.close());
 
 describe('fitting the machine', () => {
   it('quantizes once to q4 when the weights do not fit, reuses the copy, and again for a new commit', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'pixtral-fit-'));
+    const root = scratchDir('pixtral-fit-');
     const env = {
       HF_ENDPOINT: hub.url,
       HF_HOME: join(root, 'hf-home'),

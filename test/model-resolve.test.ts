@@ -1,15 +1,6 @@
 /** `--model NAME` everywhere: the resolution order, run-by-name from the cache, a cache laid out by Python, list and rm. */
 import assert from 'node:assert/strict';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RepoCache } from '../src/hub/cache-layout.js';
@@ -19,6 +10,7 @@ import { pixtralAsync } from './helpers/cli.js';
 import { fixturePath } from './helpers/fixtures.js';
 import { freshHubEnv, mistralLayoutFiles } from './helpers/hub-fixture.js';
 import { gitBlobSha1, LocalHub, sha256 } from './helpers/local-hub.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const REPO = 'tests/tiny-pixtral';
 let hub: LocalHub;
@@ -53,7 +45,7 @@ function pythonLaidOutCache(cacheDir: string, repo: string): string {
 
 describe('resolving --model', () => {
   it('takes a path, then builtin:, then an alias or org/name from the cache, else asks the caller', async () => {
-    const cacheDir = mkdtempSync(join(tmpdir(), 'pixtral-resolve-cache-'));
+    const cacheDir = scratchDir('pixtral-resolve-cache-');
     const refuse = async () => {
       throw new HubError('not-cached', 'missing');
     };

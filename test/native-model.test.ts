@@ -4,10 +4,9 @@
  * agreement of q8/q4 with full precision.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, truncateSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { loadNativeAddon, nativeUnavailableReason } from '../src/backend/native/addon.js';
 import { nativeTensorQuantizer } from '../src/backend/native/tensor-quantizer.js';
 import { quantizeCheckpoint } from '../src/checkpoint/quantize-checkpoint.js';
@@ -20,11 +19,12 @@ import { measureQuality } from '../src/devtools/quality/quality.js';
 import { FIXTURE_DIR, fixturePath, loadGoldens } from './helpers/fixtures.js';
 import { pixtral } from './helpers/cli.js';
 import { ask, collect, prepare } from './helpers/engine.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const addon = loadNativeAddon();
 const goldens = loadGoldens();
 const modelDir = fixturePath(goldens.model.consolidated);
-const scratch = mkdtempSync(join(tmpdir(), 'pixtral-native-'));
+const scratch = scratchDir('pixtral-native-');
 
 async function greedyTokens(engine: Engine, text: string): Promise<number[]> {
   const { done } = await collect(engine.generate(await prepare(engine, ask(text, 12))));
@@ -35,8 +35,6 @@ describe(
   'native backend, whole model',
   { skip: addon ? false : `native addon unavailable: ${nativeUnavailableReason()}` },
   () => {
-    after(() => rmSync(scratch, { recursive: true, force: true }));
-
     it('passes every parity check of the fixture set in bf16, at the reference tolerance', async () => {
       const lines: string[] = [];
       const report = await runParity(

@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +19,7 @@ import { targetPatchGrid } from '../src/image/target-size.js';
 import { PLAYGROUND_CSP } from '../src/server/routes/playground.js';
 import { validator } from './helpers/ajv.js';
 import { launchChromium, screenshot, tabTo } from './helpers/browser.js';
+import { scratchDir } from './helpers/scratch.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const TRUTH = JSON.parse(readFileSync('examples/demo/truth.json', 'utf8')) as Record<
@@ -30,6 +30,7 @@ const SHAPES = 'examples/demo/shapes.png';
 const RECEIPT = 'examples/demo/receipt.png';
 const IMAGE_LIMIT = 64 * 1024;
 const execFileAsync = promisify(execFile);
+const scratch = scratchDir('pixtral-playground-');
 
 describe('web playground', () => {
   let browser: Browser;
@@ -222,7 +223,7 @@ describe('web playground', () => {
     );
     assert.match((await page.locator('#pending-cost').textContent())!, /^2 images: \d+ prompt tokens$/);
     // A phone photo's EXIF rotation is not applied by the engine, so its price is that of the stored pixels.
-    const rotated = join(tmpdir(), `pixtral-playground-rotated-${process.pid}.jpg`);
+    const rotated = join(scratch, 'rotated.jpg');
     writeFileSync(
       rotated,
       await sharp({ create: { width: 64, height: 32, channels: 3, background: '#88aacc' } })
@@ -231,7 +232,6 @@ describe('web playground', () => {
         .toBuffer(),
     );
     await attach(page, rotated);
-    rmSync(rotated, { force: true });
     const stored = imageTokenCount(targetPatchGrid(64, 32));
     assert.equal(await page.locator('#attachments li .cost').nth(2).textContent(), `${stored} tokens`);
     // A file that is not an image is refused with a reason, and nothing else changes.
@@ -332,7 +332,7 @@ describe('web playground', () => {
   });
 
   it('a too-large image shows the 413 message and stays attached', async () => {
-    const noisy = join(tmpdir(), `pixtral-playground-noise-${process.pid}.png`);
+    const noisy = join(scratch, 'noise.png');
     const pixels = randomBytes(256 * 256 * 3); // noise: PNG cannot shrink it below the limit
     writeFileSync(
       noisy,
@@ -351,7 +351,6 @@ describe('web playground', () => {
     );
     assert.equal(await page.locator('#attachments li').count(), 1);
     assert.equal(await page.locator('#prompt').inputValue(), 'What is this?');
-    rmSync(noisy, { force: true });
   });
 
   it('has no serious accessibility violations (axe-core), light and dark', async () => {

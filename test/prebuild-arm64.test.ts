@@ -13,6 +13,8 @@ describe('linux-arm64 prebuild', () => {
       const result = spawnSync(process.execPath, ['scripts/prebuild-arm64.mjs', '--out', out], {
         encoding: 'utf8',
         timeout: 300_000,
+        // The script's work folder inside ours: removed below even if the script fails or times out.
+        env: { ...process.env, TMPDIR: out },
       });
       assert.equal(result.status, 0, result.stderr);
       const binary = readFileSync(join(out, 'prebuilds', 'linux-arm64-glibc', 'pixtral_native.node'));

@@ -3,8 +3,7 @@
  * copy in which nothing is quantized. A stand-in quantizer keeps this independent of the native kernels.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SyntheticWeights } from '../src/checkpoint/index.js';
@@ -14,9 +13,10 @@ import {
   type TensorQuantizer,
 } from '../src/checkpoint/quantize-checkpoint.js';
 import { quantizedRowBytes } from '../src/checkpoint/quantized.js';
+import { scratchDir } from './helpers/scratch.js';
 import { textConfig } from './helpers/text-model.js';
 
-const scratch = mkdtempSync(join(tmpdir(), 'pixtral-quantize-'));
+const scratch = scratchDir('pixtral-quantize-');
 const tokenizerFile = join(scratch, 'tekken.json');
 writeFileSync(tokenizerFile, '{}');
 

@@ -4,8 +4,7 @@
  * and `\p{…}` follows the regex crate's Unicode 16.0 tables whatever Unicode version Node's ICU has.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { bundledTokenizer, loadTokenizer, TokenizerFileError } from '../src/tokenizer/index.js';
@@ -14,6 +13,7 @@ import { loadBundledTekken } from '../src/tokenizer/tekken-file.js';
 import { categoryRanges, withStandIns } from '../src/tokenizer/unicode-categories.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
 import { loadPretokenizeReference } from './helpers/pretokenize-reference.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const reference = loadPretokenizeReference();
 const bundled = bundledTokenizer();
@@ -213,7 +213,7 @@ describe('Rust pattern → JS RegExp', () => {
   });
 
   it('refuses a tokenizer file whose pattern it cannot translate, naming the file', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'pixtral-pattern-')), 'tekken.json');
+    const file = join(scratchDir('pixtral-pattern-'), 'tekken.json');
     const config = { pattern: "(?i:'s)|\\p{L}+", default_vocab_size: 1300, default_num_special_tokens: 1000 };
     writeFileSync(file, JSON.stringify({ config, vocab: [] }));
     assert.throws(

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -10,6 +9,7 @@ import {
   TokenizerFileError,
 } from '../src/tokenizer/index.js';
 import { fixturePath, loadGoldens } from './helpers/fixtures.js';
+import { scratchDir } from './helpers/scratch.js';
 
 const goldens = loadGoldens();
 const tekken = loadTokenizer(fixturePath(goldens.tokenizer.tekken));
@@ -103,7 +103,7 @@ describe('stream decoder', () => {
 });
 
 describe('tokenizer files', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pixtral-tok-'));
+  const dir = scratchDir('pixtral-tok-');
   const write = (name: string, text: string) => {
     const file = join(dir, name);
     writeFileSync(file, text);

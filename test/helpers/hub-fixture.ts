@@ -1,9 +1,9 @@
 /** Fixture repositories for the local hub, made from the shared tiny-pixtral files. */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixturePath } from './fixtures.js';
 import type { HubFile } from './local-hub.js';
+import { scratchDir } from './scratch.js';
 
 const GITATTRIBUTES =
   '*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.gguf filter=lfs diff=lfs merge=lfs -text\n';
@@ -48,9 +48,12 @@ export function ggufFiles(): HubFile[] {
   ];
 }
 
-/** A user's environment with every store in fresh temporary folders, pointed at a (local) hub. */
+/**
+ * A user's environment with every store in fresh temporary folders, pointed at a (local) hub. The folders go
+ * after the test file's last test.
+ */
 export function freshHubEnv(hubUrl: string, extra: Record<string, string> = {}): Record<string, string> {
-  const root = mkdtempSync(join(tmpdir(), 'pixtral-hub-env-'));
+  const root = scratchDir('pixtral-hub-env-');
   return {
     HF_ENDPOINT: hubUrl,
     HF_HOME: join(root, 'hf-home'),

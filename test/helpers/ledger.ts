@@ -53,8 +53,8 @@ export function forEachStore(
       suite((name, body) => {
         test(name, { timeout: 180_000 }, async (t) => {
           if (skip !== undefined) return t.skip(skip);
-          const dataDir = await mkdtemp(join(tmpdir(), 'pixtral-ledger-'));
           const db = cluster ? await createDatabase(cluster.url, `ledger_${++databases}`) : undefined;
+          const dataDir = await mkdtemp(join(tmpdir(), 'pixtral-ledger-'));
           const cleanUps: (() => Promise<unknown> | unknown)[] = [];
           const fresh: FreshDb = {
             kind,

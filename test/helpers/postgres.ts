@@ -73,17 +73,21 @@ export async function startPostgres(): Promise<TestPostgres | { skip: string }> 
     return { skip: 'running as root and there is no `postgres` OS user to own the cluster' };
 
   const dir = await mkdtemp(join(tmpdir(), 'pixtral-pg-'));
+  const cleanUp = () => rm(dir, { recursive: true, force: true });
   const dataDir = join(dir, 'data');
   const logFile = join(dir, 'server.log');
   // The postgres user must be able to write here; the socket directory is the temp dir itself (short path).
-  if (owner !== null) await chown(dir, owner.uid, owner.gid);
+  if (owner !== null)
+    await chown(dir, owner.uid, owner.gid).catch(async (err: unknown) => {
+      await cleanUp();
+      throw err;
+    });
   const run = (tool: string, args: string[]) => {
     const [file, argv] = asRoot
       ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]]
       : [join(bin, tool), args];
     return exec(file, argv, { cwd: dir, timeout: 60_000 });
   };
-  const cleanUp = () => rm(dir, { recursive: true, force: true });
 
   try {
     await run('initdb', [

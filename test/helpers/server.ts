@@ -44,25 +44,34 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pixtral-server-'));
   const config = defaultServerConfig({ modelName: MODEL, modelAliases: ['pixtral'], ...overrides });
-  const server = await startServer({
-    config,
-    host: '127.0.0.1',
-    port: 0,
-    engine: options.upstream
-      ? new UpstreamEngine(options.upstream)
-      : Engine.load(options.location ?? fixtureLocation(), options.engine ?? {}),
-    dataDir,
-    ...(options.db && { db: options.db }),
-    ...(options.store && { store: options.store }),
-    logger: options.logger ?? false,
-  });
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      config,
+      host: '127.0.0.1',
+      port: 0,
+      engine: options.upstream
+        ? new UpstreamEngine(options.upstream)
+        : Engine.load(options.location ?? fixtureLocation(), options.engine ?? {}),
+      dataDir,
+      ...(options.db && { db: options.db }),
+      ...(options.store && { store: options.store }),
+      logger: options.logger ?? false,
+    });
+  } catch (err) {
+    rmSync(dataDir, { recursive: true, force: true }); // the model did not load, or the port or store failed
+    throw err;
+  }
   return {
     ...server,
     dataDir,
     key: async (tier = 'paid') => (await server.store.createKey(`test-${tier}`, tier)).secret,
     stop: async () => {
-      await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      try {
+        await server.close();
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }
