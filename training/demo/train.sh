@@ -5,13 +5,15 @@
 #   3. writes the fine-tune data (the "shapes" questions added, position, shapes and count weighted up) and
 #      fine-tunes the result for 4000 steps at a lower learning rate, with a side loss that teaches the vision
 #      encoder which side of the other shape each shape lies on (~5 + 30 min), then polishes it for 1000 more
-#      steps on the same data in another order at a lower learning rate (~8 min);
+#      steps on the same data in another order at a lower learning rate (~8 min), and ends with 1000 steps on a
+#      mix that weights counting up (the type furthest from its target), at a lower rate still (~4 + 8 min);
 #   4. plots both loss curves and scores the result on the held-out split (`pixtral eval --task demo`).
 # The checkpoint goes to models/pixtral-demo/, the curve, goldens and eval to training/demo/results/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA="${DEMO_DATA_DIR:-${TMPDIR:-/tmp}/pixtral-demo-data}"
 ITEMS="${DEMO_ITEMS:-64000}"
+RECOUNT_ITEMS="${DEMO_RECOUNT_ITEMS:-16000}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 
 "$PYTHON" -c 'import torch' 2>/dev/null || {
@@ -33,6 +35,12 @@ mkdir -p training/demo/results/polish
   --results training/demo/results/polish --init models/pixtral-demo --steps 1000 --lr 1.5e-4 --warmup 20 \
   --patch-weight 1.0 --side-weight 1.0 --seed 4321 "$@"
 node dist/src/devtools/demo/plot-loss.js training/demo/results/polish/loss.json training/demo/results/polish/loss.png
-cp training/demo/results/polish/trainer-goldens.json training/demo/results/trainer-goldens.json
+node dist/src/devtools/demo/export-training-data.js "$DATA-recount" models/pixtral-demo "$RECOUNT_ITEMS" recount
+mkdir -p training/demo/results/recount
+"$PYTHON" training/demo/train.py --data "$DATA-recount" --model models/pixtral-demo \
+  --results training/demo/results/recount --init models/pixtral-demo --steps 1000 --lr 1e-4 --warmup 20 \
+  --patch-weight 1.0 --side-weight 1.0 --seed 2468 "$@"
+node dist/src/devtools/demo/plot-loss.js training/demo/results/recount/loss.json training/demo/results/recount/loss.png
+cp training/demo/results/recount/trainer-goldens.json training/demo/results/trainer-goldens.json
 node bin/pixtral.js eval --task demo --model models/pixtral-demo --quant none,q8,q4 --plot training/demo/results/eval.png \
   | tee training/demo/results/eval.txt
