@@ -274,6 +274,16 @@ export const TRAINING_MIXES = {
     ['receipt', 0.18],
     ['greeting', 0.02],
   ],
+  // The last stage: counting, the type furthest from its target, weighted up; the rest kept in view.
+  recount: [
+    ['count', 0.4],
+    ['colour', 0.05],
+    ['position', 0.18],
+    ['shapes', 0.1],
+    ['text', 0.08],
+    ['receipt', 0.17],
+    ['greeting', 0.02],
+  ],
 } as const satisfies Record<string, readonly (readonly [DemoTask, number])[]>;
 export type TrainingStage = keyof typeof TRAINING_MIXES;
 

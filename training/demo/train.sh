@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Trains the embedded demo model from scratch: `npm run train-demo` (about 110 min on 2 cores).
+# Trains the embedded demo model from scratch: `npm run train-demo` (about 125 min on 2 cores).
 #   1. builds the project, writes the base training data with the engine's own renderer/tokenizer (~6 min);
 #   2. trains with PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp): 6000 steps (~55 min);
 #   3. writes the fine-tune data (the "shapes" questions added, position, shapes and count weighted up) and

@@ -55,9 +55,11 @@ export async function encodeDemoItem(item: DemoItem, tokenizer: Tokenizer): Prom
 
 async function main(): Promise<void> {
   const [out, modelDir, countArg, stageArg = 'base'] = process.argv.slice(2);
+  const stages = Object.keys(TRAINING_MIXES);
   if (!out || !modelDir)
-    throw new Error('usage: export-training-data OUT_DIR MODEL_DIR [COUNT] [base|finetune]');
-  if (!(stageArg in TRAINING_MIXES)) throw new Error(`stage must be base or finetune, got ${stageArg}`);
+    throw new Error(`usage: export-training-data OUT_DIR MODEL_DIR [COUNT] [${stages.join('|')}]`);
+  if (!(stageArg in TRAINING_MIXES))
+    throw new Error(`stage must be one of ${stages.join(', ')}, got ${stageArg}`);
   const stage = stageArg as TrainingStage;
   const count = Number(countArg ?? 48_000);
   mkdirSync(out, { recursive: true });
