@@ -4,6 +4,10 @@
  * per level, and the aggregate decode rate at 8 streams relative to 1 — what continuous batching buys.
  *
  *   npm run bench -- server [--tokens=32] [--requests=2] [--levels=1,8,32] [--fixture=DIR]
+ *   npm run bench -- server --synthetic=12b [--layers=40] [--quant=q4] [--levels=1,8]
+ *
+ * `--synthetic=12b` serves random weights of Pixtral-12B's shapes (the model `pixtral bench --synthetic 12b`
+ * writes, made here on first use), so the batching figures are those of a model whose steps are compute-bound.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +16,7 @@ import { defaultServerConfig } from '../../server/config.js';
 import { startServer } from '../../server/serve.js';
 import { readSse } from '../../server/sse-reader.js';
 import { Engine } from '../../engine/engine.js';
+import { writeSyntheticModel } from '../benchmark/synthetic-12b.js';
 
 function option(args: string[], name: string, fallback: string): string {
   return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -54,13 +59,34 @@ const percentile = (xs: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 };
 
-export async function run(args: string[]): Promise<void> {
-  const fixture = resolve(option(args, 'fixture', '../shared/fixtures/tiny-pixtral'));
-  const modelDir = join(fixture, 'model-consolidated');
-  if (!existsSync(modelDir)) {
-    console.log(`server benchmark: no fixture model at ${modelDir}; skipping`);
-    return;
+function modelToServe(args: string[]): { dir: string; label: string } | undefined {
+  const synthetic = option(args, 'synthetic', '');
+  if (synthetic) {
+    if (synthetic !== '12b') throw new Error(`--synthetic takes 12b, got ${synthetic}`);
+    const quant = option(args, 'quant', 'q4');
+    if (quant !== 'q4' && quant !== 'q8') throw new Error(`--quant takes q4 or q8, got ${quant}`);
+    const layers = Number(option(args, 'layers', '40'));
+    let shown = -1;
+    const dir = writeSyntheticModel({ layers, visionLayers: 1, quant }, (done, total) => {
+      const pct = Math.floor((100 * done) / total);
+      if (pct % 10 === 0 && pct !== shown)
+        console.log(`writing the synthetic ${quant} model: ${(shown = pct)}%`);
+    });
+    return { dir, label: `synthetic Pixtral-12B shapes, ${layers} layers, ${quant}` };
   }
+  const fixture = resolve(option(args, 'fixture', '../shared/fixtures/tiny-pixtral'));
+  const dir = join(fixture, 'model-consolidated');
+  if (!existsSync(dir)) {
+    console.log(`server benchmark: no fixture model at ${dir}; skipping`);
+    return undefined;
+  }
+  return { dir, label: 'fixture model' };
+}
+
+export async function run(args: string[]): Promise<void> {
+  const model = modelToServe(args);
+  if (!model) return;
+  const modelDir = model.dir;
   const tokens = Number(option(args, 'tokens', '32'));
   const perClient = Number(option(args, 'requests', '2'));
   const levels = option(args, 'levels', '1,8,32').split(',').map(Number);
@@ -132,7 +158,7 @@ export async function run(args: string[]): Promise<void> {
       });
     }
     console.log(
-      `server benchmark — fixture model, ${engine.description}, ${tokens} tokens per request, ${perClient} requests per stream, node ${process.version}`,
+      `server benchmark — ${model.label}, ${engine.description}, ${tokens} tokens per request, ${perClient} requests per stream, node ${process.version}`,
     );
     console.table(rows);
     const one = rows.find((r) => r.streams === 1);

@@ -101,11 +101,11 @@ export function quantizedDecodeBytes(dir: string): number {
   }
 }
 
-/** The quantized synthetic model, written on first use and reused afterwards. */
-function writeSyntheticModel(
-  options: SyntheticBenchOptions,
+/** The quantized synthetic model's folder, the model written there on first use and reused afterwards. */
+export function writeSyntheticModel(
+  options: Pick<SyntheticBenchOptions, 'config' | 'layers' | 'visionLayers' | 'quant'>,
   onProgress: (done: number, total: number) => void,
-) {
+): string {
   const dir = syntheticModelDir(options);
   if (existsSync(join(dir, QUANTIZED_FILE))) return dir;
   const addon = loadNativeAddon()!;
