@@ -28,6 +28,7 @@ const SHAPES = [
   { tokens: 70, k: 1056, n: 288 },
   { tokens: 1100, k: 64, n: 32 },
   { tokens: 4121, k: 32, n: 96 },
+  { tokens: 20, k: 64, n: 64 },
 ];
 
 const features = addon?.features();
@@ -173,17 +174,22 @@ for (const { unit, level, skip } of UNITS)
     it('attention: bf16 equals float attention on rounded inputs within bf16 weight rounding; masked stays exact', () => {
       const toBf16 = (x: Float32Array) =>
         Float32Array.from(x, (v) => new Float32Array(new Uint32Array([f32ToBf16Bits(v) << 16]).buffer)[0]!);
-      for (const shape of [
-        ...(level === 'amx' ? [[16, 64, 1, 1, 32] as const] : []),
-        [37, 100, 2, 1, 64],
-        [70, 97, 2, 2, 128],
-        [33, 300, 4, 2, 64],
+      // The last case: every score strongly negative (queries ≥ 0, keys ≤ 0, scaled scores far below exp's
+      // clamp at −87), so only a running max taken from the scores themselves keeps the softmax sharp.
+      for (const [shape, negative] of [
+        ...(level === 'amx' ? [[[16, 64, 1, 1, 32], false] as const] : []),
+        [[32, 70, 1, 1, 32], false],
+        [[37, 100, 2, 1, 64], false],
+        [[70, 97, 2, 2, 128], false],
+        [[33, 300, 4, 2, 64], false],
+        [[40, 130, 2, 1, 64], true],
       ] as const) {
         const [queries, keys, heads, kvHeads, d] = shape;
-        const q = randomMatrix(queries, heads * d);
-        const k = randomMatrix(keys, kvHeads * d);
+        const sign = (x: Float32Array, s: number) => x.map((value) => s * 12 * Math.abs(value));
+        const q = negative ? sign(randomMatrix(queries, heads * d), 1) : randomMatrix(queries, heads * d);
+        const k = negative ? sign(randomMatrix(keys, kvHeads * d), -1) : randomMatrix(keys, kvHeads * d);
         const v = randomMatrix(keys, kvHeads * d);
-        const label = `${queries}×${keys}, ${heads}/${kvHeads} heads of ${d}`;
+        const label = `${queries}×${keys}, ${heads}/${kvHeads} heads of ${d}${negative ? ', negative scores' : ''}`;
         const exactOnRounded = attention(toBf16(q), toBf16(k), toBf16(v), shape, -1, false);
         // Only the softmax weights are rounded beyond the inputs: |ΔO| ≤ 2⁻⁸·Σp·|v| ≤ 2⁻⁸·max|v|.
         let worst = 0;

@@ -52,7 +52,9 @@ void ScoresT(const uint16_t* q_lines, const PairWord* key_rows, int d, float* st
 // One 16-query line's step of the online softmax: folds the first `valid` keys of st into max and total, writes
 // the weights as pair lines p[jp] (lane q = keys 2jp, 2jp+1 of query q) and returns the correction for Oᵀ.
 __m512 SoftmaxLine(const float* st, int valid, float scale, __m512& max, __m512& total, uint16_t* p) {
-  __m512 m[4] = {max, max, max, max};
+  // The step's raw maxima (unscaled, like st), folded into the running max (scaled) after scaling.
+  const __m512 none = _mm512_set1_ps(-INFINITY);
+  __m512 m[4] = {none, none, none, none};
   for (int j = 0; j < valid; j++) m[j & 3] = _mm512_max_ps(m[j & 3], _mm512_loadu_ps(st + j * kQueryTile));
   const __m512 new_max = _mm512_max_ps(
       max, _mm512_mul_ps(_mm512_max_ps(_mm512_max_ps(m[0], m[1]), _mm512_max_ps(m[2], m[3])), _mm512_set1_ps(scale)));

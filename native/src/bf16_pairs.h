@@ -17,7 +17,8 @@
 
 namespace pixtral {
 
-using PairWord = uint32_t __attribute__((may_alias));
+// Read from bf16 arrays that are only 2-byte aligned: may_alias and aligned(1) say so to the compiler.
+typedef uint32_t __attribute__((may_alias, aligned(1))) PairWord;
 
 static inline uint16_t RoundToBf16(float f) {  // round to nearest even (finite inputs)
   uint32_t bits;

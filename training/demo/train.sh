@@ -7,7 +7,7 @@
 #      encoder which side of the other shape each shape lies on (~5 + 30 min), then polishes it for 1000 more
 #      steps on the same data in another order at a lower learning rate (~8 min), and ends with 1000 steps on a
 #      mix that weights counting up (the type furthest from its target), at a lower rate still (~4 + 8 min);
-#   4. plots both loss curves and scores the result on the held-out split (`pixtral eval --task demo`).
+#   4. plots the loss curves and scores the result on the held-out split (`pixtral eval --task demo`).
 # The checkpoint goes to models/pixtral-demo/, the curve, goldens and eval to training/demo/results/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -6,8 +6,9 @@
  *   npm run bench -- server [--tokens=32] [--requests=2] [--levels=1,8,32] [--fixture=DIR]
  *   npm run bench -- server --synthetic=12b [--layers=40] [--quant=q4] [--levels=1,8]
  *
- * `--synthetic=12b` serves random weights of Pixtral-12B's shapes (the model `pixtral bench --synthetic 12b`
- * writes, made here on first use), so the batching figures are those of a model whose steps are compute-bound.
+ * `--synthetic=12b` serves random weights of Pixtral-12B's shapes (the text model `pixtral bench --synthetic 12b`
+ * writes for its text tests, made here on first use), so the batching figures are those of a model whose steps
+ * are compute-bound.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { defaultServerConfig } from '../../server/config.js';
 import { startServer } from '../../server/serve.js';
 import { readSse } from '../../server/sse-reader.js';
+import { loadNativeAddon } from '../../backend/native/addon.js';
 import { Engine } from '../../engine/engine.js';
 import { writeSyntheticModel } from '../benchmark/synthetic-12b.js';
 
@@ -66,6 +68,9 @@ function modelToServe(args: string[]): { dir: string; label: string } | undefine
     const quant = option(args, 'quant', 'q4');
     if (quant !== 'q4' && quant !== 'q8') throw new Error(`--quant takes q4 or q8, got ${quant}`);
     const layers = Number(option(args, 'layers', '40'));
+    if (!Number.isInteger(layers) || layers < 1 || layers > 40)
+      throw new Error(`--layers takes a whole number from 1 to 40, got ${option(args, 'layers', '')}`);
+    if (!loadNativeAddon()) throw new Error('--synthetic needs the native kernels (npm run build:native)');
     let shown = -1;
     const dir = writeSyntheticModel({ layers, visionLayers: 1, quant }, (done, total) => {
       const pct = Math.floor((100 * done) / total);
