@@ -7,6 +7,10 @@
 
 namespace pixtral {
 
+// out[t][i] = x[t][i] rounded to bf16 (nearest even) for `tokens` rows of k (a multiple of 32) values, rows split
+// across the pool: the activations of both bf16 units (vdpbf16ps here, AMX tiles).
+void RoundRowsToBf16(const float* x, int tokens, int k, uint16_t* out);
+
 bool Dpbf16TakesMatmul(int tokens, int k, int n);
 // y[tokens][n] = x[tokens][k] · wᵀ, w bf16 rows [n][k]; x rounded to bf16.
 void MatmulDpbf16(const float* x, int tokens, int k, const uint16_t* w, int n, float* y);

@@ -8,6 +8,13 @@
 
 namespace pixtral {
 
+// Decode streams every weight once; one core's hardware prefetcher alone leaves it at ~8 GB/s of the ~15 a core
+// can pull here, so the weight loops ask for the line this far ahead (measured: 2–16 KB all help; 4 KB chosen).
+constexpr int kPrefetchAhead = 4096;
+static inline void PrefetchAhead(const void* p) {
+  __builtin_prefetch(static_cast<const char*>(p) + kPrefetchAhead, 0, 3);
+}
+
 // Tokens one multi-token call handles: the weight row is loaded (and unpacked) once for all of them.
 constexpr int kMaxTokens = 4;
 

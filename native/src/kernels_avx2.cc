@@ -82,9 +82,6 @@ static float DotQ4(ActivationView x, const uint8_t* row, int k) {
   return HorizontalSum(acc) - offset;
 }
 
-// Decode streams every weight once; the loops ask for the line this far ahead (as the AVX-512 kernels do).
-constexpr int kPrefetchAhead = 4096;
-
 static inline __m256i Broadcast4(const int8_t* at) {
   typedef int32_t __attribute__((may_alias, aligned(1))) UnalignedInt32;
   return _mm256_set1_epi32(*reinterpret_cast<const UnalignedInt32*>(at));
@@ -103,7 +100,7 @@ static void PanelQ4T(const ActivationView* x, const uint8_t* panel, int k, float
   for (int t = 0; t < T; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
   for (int b = 0; b < blocks; b++) {
     const uint8_t* p = panel + size_t(b) * kQ4PanelBlockBytes;
-    for (int line = 0; line < int(kQ4PanelBlockBytes); line += 64) _mm_prefetch((const char*)p + line + kPrefetchAhead, _MM_HINT_T0);
+    for (int line = 0; line < int(kQ4PanelBlockBytes); line += 64) PrefetchAhead(p + line);
     __m256i low[4][2], high[4][2];
     for (int m = 0; m < 4; m++)
       for (int h = 0; h < 2; h++) {
@@ -147,7 +144,7 @@ static void PanelQ8T(const ActivationView* x, const uint8_t* panel, int k, float
   for (int t = 0; t < T; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
   for (int b = 0; b < blocks; b++) {
     const uint8_t* p = panel + size_t(b) * kQ8PanelBlockBytes;
-    for (int line = 0; line < int(kQ8PanelBlockBytes); line += 64) _mm_prefetch((const char*)p + line + kPrefetchAhead, _MM_HINT_T0);
+    for (int line = 0; line < int(kQ8PanelBlockBytes); line += 64) PrefetchAhead(p + line);
     __m256 ws[2];
     for (int h = 0; h < 2; h++) ws[h] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 512 + 16 * h)));
     for (int h = 0; h < 2; h++) {

@@ -20,13 +20,6 @@
 #include "kernel_set.h"
 #include "kernels.h"
 
-// Decode streams every weight once; one core's hardware prefetcher alone leaves it at ~8 GB/s of the ~15 a core
-// can pull here, so the weight loops ask for the line this far ahead (measured: 2–16 KB all help; 4 KB chosen).
-constexpr int kPrefetchAhead = 4096;
-static inline void PrefetchAhead(const void* p) {
-  _mm_prefetch(static_cast<const char*>(p) + kPrefetchAhead, _MM_HINT_T0);
-}
-
 namespace pixtral {
 
 static float DotBf16(const float* x, const uint16_t* w, int k) {

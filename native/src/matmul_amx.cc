@@ -8,6 +8,7 @@
 #include <vector>
 #include "amx.h"
 #include "bf16_pairs.h"
+#include "dpbf16.h"
 #include "thread_pool.h"
 
 #if defined(__x86_64__)
@@ -168,15 +169,8 @@ bool AmxTakesMatmul(int tokens, int k, int n) {
 
 void MatmulAmxBf16(const float* x, int tokens, int k, const uint16_t* w, int n, float* y) {
   const int padded = PaddedTokens(tokens);
-  std::vector<uint16_t> xb(size_t(padded) * k, 0);
-  ThreadPool::Instance().Run(tokens, [&](int t) {
-    const float* src = x + size_t(t) * k;
-    uint16_t* dst = xb.data() + size_t(t) * k;
-    for (int i = 0; i < k; i += 32) {
-      __m512bh pair = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + i + 16), _mm512_loadu_ps(src + i));
-      _mm512_storeu_si512(dst + i, (__m512i)pair);
-    }
-  });
+  std::vector<uint16_t> xb(size_t(padded) * k, 0);  // padding rows stay zero
+  RoundRowsToBf16(x, tokens, k, xb.data());
   static const TileConfig config = MakeTileConfig(64, 16, 2);
   ForEachBand(n, tokens, [&](int n0, int rows, int t0, int count) {
     std::vector<uint32_t> packed(size_t(rows) * k / 2);

@@ -67,6 +67,17 @@ void RunMicroKernel(int tokens, const uint16_t* xb, int k, const PairWord* panel
 
 }  // namespace
 
+void RoundRowsToBf16(const float* x, int tokens, int k, uint16_t* out) {
+  ThreadPool::Instance().Run(tokens, [&](int t) {
+    const float* src = x + size_t(t) * k;
+    uint16_t* dst = out + size_t(t) * k;
+    for (int i = 0; i < k; i += 32) {
+      const __m512bh pair = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + i + 16), _mm512_loadu_ps(src + i));
+      _mm512_storeu_si512(dst + i, (__m512i)pair);
+    }
+  });
+}
+
 bool Dpbf16TakesMatmul(int tokens, int k, int n) { return tokens >= kMinTokens && k % 32 == 0 && n % 32 == 0; }
 
 void MatmulDpbf16(const float* x, int tokens, int k, const uint16_t* w, int n, float* y) {
@@ -75,19 +86,11 @@ void MatmulDpbf16(const float* x, int tokens, int k, const uint16_t* w, int n, f
   thread_local std::vector<uint16_t> xb_kept;
   std::vector<uint16_t>& xb = xb_kept;
   xb.resize(size_t(tokens) * k);
-  ThreadPool& pool = ThreadPool::Instance();
-  pool.Run(tokens, [&](int t) {
-    const float* src = x + size_t(t) * k;
-    uint16_t* dst = xb.data() + size_t(t) * k;
-    for (int i = 0; i < k; i += 32) {
-      const __m512bh pair = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + i + 16), _mm512_loadu_ps(src + i));
-      _mm512_storeu_si512(dst + i, (__m512i)pair);
-    }
-  });
+  RoundRowsToBf16(x, tokens, k, xb.data());
   const int bands = (n + kRowsPerTask - 1) / kRowsPerTask;
   const int spans = (tokens + kTokensPerTask - 1) / kTokensPerTask;
   const size_t panel_words = size_t(16) * k / 2;
-  pool.Run(bands * spans, [&](int task) {
+  ThreadPool::Instance().Run(bands * spans, [&](int task) {
     const int n0 = (task / spans) * kRowsPerTask, rows = std::min(kRowsPerTask, n - n0);
     const int t0 = (task % spans) * kTokensPerTask, t1 = std::min(tokens, t0 + kTokensPerTask);
     thread_local std::vector<uint32_t> words;
@@ -108,6 +111,7 @@ void MatmulDpbf16(const float* x, int tokens, int k, const uint16_t* w, int n, f
 #else  // off x86-64 the AVX-512 set does not exist, so nothing calls these
 
 namespace pixtral {
+void RoundRowsToBf16(const float*, int, int, uint16_t*) {}
 bool Dpbf16TakesMatmul(int, int, int) { return false; }
 void MatmulDpbf16(const float*, int, int, const uint16_t*, int, float*) {}
 }  // namespace pixtral
