@@ -15,6 +15,8 @@ import { ReferenceBackend } from '../src/backend/reference/reference-backend.js'
 import { dequantize as ggmlDequantize } from '../src/checkpoint/gguf/ggml-blocks.js';
 import { ggmlTypeByName } from '../src/checkpoint/gguf/ggml-types.js';
 import { tensor } from '../src/backend/types.js';
+import { floatToHalf } from '../src/backend/kv-format.js';
+import { f16ToF32 } from '../src/checkpoint/dtype.js';
 import {
   bf16,
   dequantize,
@@ -25,19 +27,6 @@ import {
 } from './helpers/kernels.js';
 
 const addon = loadNativeAddon();
-/** float → IEEE half bits, round to nearest even (normal range only: the test values are small). */
-function f32ToF16Bits(value: number): number {
-  const f = new Float32Array([value]);
-  const bits = new Uint32Array(f.buffer)[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exp = ((bits >>> 23) & 0xff) - 127 + 15;
-  if (exp <= 0) return sign;
-  let half = sign | (exp << 10) | ((bits >>> 13) & 0x3ff);
-  const rest = bits & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
-  return half;
-}
-
 /** Random K-quant super-blocks: any bytes are valid values once the f16 scales are sane (here 0.001–0.004). */
 function randomKQuantRows(
   type: 'Q4_K' | 'Q5_K' | 'Q6_K',
@@ -138,7 +127,7 @@ describe(
             'f16 (GGUF F16 tensors)',
             NativeFormat.F16,
             'F16',
-            (v: Float32Array) => Uint16Array.from(v, f32ToF16Bits),
+            (v: Float32Array) => Uint16Array.from(v, floatToHalf),
           ],
         ] as const) {
           it(`${name} matmul equals the reference backend (widths not multiples of 32 too)`, () => {
@@ -383,6 +372,72 @@ describe(
         });
       }
     });
+
+    it('reads an f16 cache in place when decoding, contiguous or in pages, on every level', () => {
+      const reference = new ReferenceBackend();
+      const F16 = 1;
+      // Decode shapes: 1–3 queries of grouped heads (4 query rows per kv head as in Pixtral, 8, 3 and 1), keys
+      // across the 64-key tile, the 16-key score blocks and the per-core chunks; pages of odd sizes.
+      const cases = [
+        { queries: 1, keys: 1, heads: 32, kvHeads: 8, headDim: 128, pages: 0 },
+        { queries: 1, keys: 17, heads: 8, kvHeads: 2, headDim: 128, pages: 0 },
+        { queries: 1, keys: 300, heads: 32, kvHeads: 8, headDim: 128, pages: 0 },
+        { queries: 1, keys: 300, heads: 8, kvHeads: 2, headDim: 128, pages: 48 },
+        { queries: 2, keys: 259, heads: 8, kvHeads: 2, headDim: 64, pages: 100 },
+        { queries: 1, keys: 77, heads: 6, kvHeads: 2, headDim: 64, pages: 0 },
+        { queries: 1, keys: 513, heads: 4, kvHeads: 4, headDim: 64, pages: 7 },
+        { queries: 1, keys: 40, heads: 4, kvHeads: 1, headDim: 48, pages: 0 },
+      ];
+      for (const c of cases) {
+        const width = c.kvHeads * c.headDim;
+        const q = tensor([c.queries, c.heads * c.headDim], randomMatrix(c.queries, c.heads * c.headDim, 2));
+        const kHalf = Uint16Array.from(randomMatrix(c.keys, width, 2), floatToHalf);
+        const vHalf = Uint16Array.from(randomMatrix(c.keys, width), floatToHalf);
+        const asFloat = (h: Uint16Array) => tensor([c.keys, width], Float32Array.from(h, f16ToF32));
+        const shape = {
+          nHeads: c.heads,
+          nKvHeads: c.kvHeads,
+          headDim: c.headDim,
+          scale: 1 / Math.sqrt(c.headDim),
+          queryStart: c.keys - c.queries,
+        };
+        const expected = reference.attention(q, asFloat(kHalf), asFloat(vHalf), shape).data;
+        const paged = (h: Uint16Array) => {
+          const pages: Uint16Array[] = [];
+          for (let p = 0; p < c.keys; p += c.pages) {
+            const page = new Uint16Array(c.pages * width);
+            page.set(h.subarray(p * width, Math.min(c.keys, p + c.pages) * width));
+            pages.push(page);
+          }
+          return pages;
+        };
+        onEveryLevel((level) => {
+          const out = new Float32Array(expected.length);
+          addon!.attention(
+            q.data,
+            c.pages ? paged(kHalf) : kHalf,
+            c.pages ? paged(vHalf) : vHalf,
+            out,
+            c.queries,
+            c.keys,
+            c.heads,
+            c.kvHeads,
+            c.headDim,
+            shape.scale,
+            shape.queryStart,
+            F16,
+            undefined,
+            undefined,
+            false,
+            c.pages,
+          );
+          assert.ok(
+            maxRelativeError(out, expected) < 1e-5,
+            `${level} ${JSON.stringify(c)}: ${maxRelativeError(out, expected)}`,
+          );
+        });
+      }
+    });
   },
 );
 
@@ -390,6 +445,45 @@ describe(
   'native element-wise operations',
   { skip: addon ? false : `native addon unavailable: ${nativeUnavailableReason()}` },
   () => {
+    it('toHalf rounds to nearest even like the reference on every level: ties, denormals, overflow, signs', () => {
+      const values = [
+        0,
+        -0,
+        1,
+        -1,
+        65504,
+        65519.99,
+        65520,
+        -70000,
+        1e-8,
+        -3e-5,
+        6.1e-5,
+        5.96e-8,
+        2.98e-8,
+        2.99e-8,
+        Infinity,
+        -Infinity,
+        // exact ties between two halves: 1 + 2^-11 (rounds down to even), 1 + 3·2^-11 (rounds up to even)
+        1 + 2 ** -11,
+        1 + 3 * 2 ** -11,
+        -(1 + 2 ** -11),
+        2049,
+        2051,
+      ];
+      const src = Float32Array.from(
+        { length: 67 },
+        (_, i) => values[i % values.length]! * (i < 40 ? 1 : 0.5),
+      );
+      const expected = new Uint16Array(src.length);
+      for (let i = 0; i < src.length; i++) expected[i] = floatToHalf(src[i]!);
+      onEveryLevel((level) => {
+        const out = new Uint16Array(src.length + 5);
+        addon!.toHalf(src, out, 5);
+        assert.deepEqual(out.subarray(5), expected, level);
+        assert.throws(() => addon!.toHalf(src, new Uint16Array(src.length), 1), /dst too short/);
+      });
+    });
+
     it('rmsNorm, rope, siluMul, gelu and add equal the reference backend on every level', async () => {
       const { NativeBackend } = await import('../src/backend/native/native-backend.js');
       const { ropeFrequencies, rope1d } = await import('../src/model/rope.js');
@@ -423,6 +517,11 @@ describe(
           close(native.siluMul(x, y).data, reference.siluMul(x, y).data, 1e-6, 'siluMul');
           close(native.gelu(x).data, reference.gelu(x).data, 1e-6, 'gelu');
           close(native.add(x, y).data, reference.add(x, y).data, 1e-7, 'add');
+          const halves = new Uint16Array(x.data.length + 3);
+          const expectedHalves = new Uint16Array(x.data.length + 3);
+          native.toHalf(x.data, halves, 3);
+          reference.toHalf(x.data, expectedHalves, 3);
+          assert.deepEqual(halves, expectedHalves, `${level} toHalf ${rows}×${width}`);
           if (width % 20 === 0) {
             const angles = rope1d(ropeFrequencies(20, 1e9), 3, rows);
             close(

@@ -298,6 +298,18 @@ Napi::Value BinaryJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// toHalf(src: Float32Array, dst: Uint16Array, at) — dst[at + i] = half(src[i]): the f16 KV cache's store.
+Napi::Value ToHalfJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const size_t n = Floats(info[0]);
+  const double at = info[2].As<Napi::Number>().DoubleValue();
+  if (!Check(env, info[1].IsTypedArray() && at >= 0 && at + double(n) <= double(ByteLength(info[1]) / 2),
+             "toHalf: dst too short"))
+    return env.Undefined();
+  ToHalf(Data<float>(info[0]), Data<uint16_t>(info[1]) + size_t(at), n);
+  return env.Undefined();
+}
+
 // The byte ranges mapFile handed out (read-only): packPanels leaves them as they are.
 std::mutex mapped_mutex;
 std::map<uintptr_t, size_t> mapped_ranges;  // start → length
@@ -422,6 +434,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rope", Napi::Function::New(env, RopeJs));
   exports.Set("unary", Napi::Function::New(env, UnaryJs));
   exports.Set("binary", Napi::Function::New(env, BinaryJs));
+  exports.Set("toHalf", Napi::Function::New(env, ToHalfJs));
   exports.Set("attention", Napi::Function::New(env, AttentionJs));
   exports.Set("features", Napi::Function::New(env, Features));
   exports.Set("setLevel", Napi::Function::New(env, SetLevel));

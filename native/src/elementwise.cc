@@ -20,4 +20,6 @@ void Gelu(const float* x, float* out, size_t count) { ActiveKernelSet().ops.gelu
 
 void Add(const float* a, const float* b, float* out, size_t count) { ActiveKernelSet().ops.add(a, b, out, count); }
 
+void ToHalf(const float* x, uint16_t* out, size_t count) { ActiveKernelSet().ops.to_half(x, out, count); }
+
 }  // namespace pixtral

@@ -2,6 +2,7 @@
 // per-element JavaScript calls. Same arithmetic as the reference backend, vectorized and split across cores.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 namespace pixtral {
 
@@ -10,5 +11,7 @@ void Rope(const float* x, float* out, int rows, int heads, int head_dim, const f
 void SiluMul(const float* gate, const float* up, float* out, size_t count);
 void Gelu(const float* x, float* out, size_t count);
 void Add(const float* a, const float* b, float* out, size_t count);
+// float → IEEE half, round to nearest even: what the f16 KV cache stores.
+void ToHalf(const float* x, uint16_t* out, size_t count);
 
 }  // namespace pixtral

@@ -21,6 +21,7 @@ struct OpKernels {
   void (*silu_mul)(const float* gate, const float* up, float* out, size_t count);
   void (*gelu)(const float* x, float* out, size_t count);
   void (*add)(const float* a, const float* b, float* out, size_t count);
+  void (*to_half)(const float* x, uint16_t* out, size_t count);
   void (*attention)(const float* q, KvSource k, KvSource v, float* out, int queries, int keys, int heads,
                     int kv_heads, int head_dim, float scale, int query_start);
 };

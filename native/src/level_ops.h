@@ -163,38 +163,123 @@ void TileScores(const float* const* q_rows, int rows, const float* kt, int dim, 
   for (; r < rows; r++) TileScoresRows<1>(q_rows + r, kt, dim, scale, scores + size_t(r) * kKeyTile);
 }
 
-// Scores of R query rows against one key: each key vector loaded once feeds R rows; 16-lane partial sums so it
+// 16 half floats as one float vector, converted as they are loaded.
+__attribute__((always_inline)) inline Vec16 LoadHalfVec(const uint16_t* h) {
+#if PIXTRAL_OPS_LEVEL >= 2
+  const __m512 v = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h)));
+  return reinterpret_cast<const Vec16&>(v);
+#elif PIXTRAL_OPS_LEVEL >= 1
+  const __m256 lo = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));
+  const __m256 hi = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + 8)));
+  return __builtin_shufflevector(reinterpret_cast<const Vec8&>(lo), reinterpret_cast<const Vec8&>(hi), 0, 1, 2, 3,
+                                 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#else
+  float f[kLanes];
+  for (int i = 0; i < kLanes; i++) f[i] = HalfToFloat(h[i]);
+  return LoadVec(f);
+#endif
+}
+
+// The keys or values of a tile as float vectors, key j's values [i, i + 16) of one kv head: float rows `stride`
+// apart (packed by LoadRows), or straight from the cache's f16 rows, converted as they are loaded — decode then
+// reads each half once instead of writing and re-reading a float copy.
+struct FloatRows {
+  const float* base;
+  size_t stride;
+  __attribute__((always_inline)) Vec16 operator()(int j, int i) const { return LoadVec(base + j * stride + i); }
+};
+struct HalfRows {
+  const uint16_t* const* rows;  // rows[j]: key j's position (every kv head)
+  int offset;                   // the kv head's first value in a position
+  __attribute__((always_inline)) Vec16 operator()(int j, int i) const { return LoadHalfVec(rows[j] + offset + i); }
+};
+
+// Scores of R query rows against key j: each key vector loaded once feeds R rows; 16-lane partial sums so it
 // vectorizes without -ffast-math.
-template <int D, int R>
-__attribute__((always_inline)) inline void KeyScoresRows(const float* const* q_rows, const float* key, float scale,
-                                                         float* scores) {
+template <int D, int R, typename Keys>
+__attribute__((always_inline)) inline void KeyScoresRows(const float* const* q_rows, const Keys& key, int j,
+                                                         float scale, float* scores) {
   Vec16 acc[R] = {};
   for (int i = 0; i < D; i += kLanes) {
-    const Vec16 k = LoadVec(key + i);
+    const Vec16 k = key(j, i);
     for (int r = 0; r < R; r++) acc[r] += LoadVec(q_rows[r] + i) * k;
   }
   for (int r = 0; r < R; r++) scores[r * kKeyTile] = SumLanes(acc[r]) * scale;
 }
 
-// Scores of a few query rows against `count` keys stored as rows (decode: cheaper than transposing the tile).
-template <int D>
-void KeyRowScores(const float* const* q_rows, int rows, const float* keys, size_t key_stride,
-                                       int count, int head_dim, float scale, float* scores) {
-  if constexpr (D > 0) {
-    for (int j = 0; j < count; j++) {
-      const float* key = keys + j * key_stride;
-      int r = 0;
-      for (; r + 4 <= rows; r += 4) KeyScoresRows<D, 4>(q_rows + r, key, scale, scores + r * kKeyTile + j);
-      for (; r < rows; r++) KeyScoresRows<D, 1>(q_rows + r, key, scale, scores + r * kKeyTile + j);
-    }
-  } else {
-    for (int j = 0; j < count; j++)
-      for (int r = 0; r < rows; r++) {
-        float dot = 0;
-        for (int i = 0; i < head_dim; i++) dot += q_rows[r][i] * keys[j * key_stride + i];
-        scores[r * kKeyTile + j] = dot * scale;
+#if PIXTRAL_OPS_LEVEL >= 2
+// v[0..16) → one vector whose lane L is the sum of v[L]'s lanes: a tree of two-source shuffles and adds (15 adds
+// for 16 sums) instead of 16 separate horizontal sums.
+__attribute__((always_inline)) inline Vec16 Reduce16(const Vec16* v) {
+  Vec16 w[8], x[4], y[2];
+  for (int m = 0; m < 8; m++)  // lanes 0–7: v[2m]'s 8 partials, 8–15: v[2m+1]'s
+    w[m] = __builtin_shufflevector(v[2 * m], v[2 * m + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+           __builtin_shufflevector(v[2 * m], v[2 * m + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  for (int m = 0; m < 4; m++)  // 4 partials of v[4m..4m+4) each
+    x[m] = __builtin_shufflevector(w[2 * m], w[2 * m + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
+           __builtin_shufflevector(w[2 * m], w[2 * m + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  for (int m = 0; m < 2; m++)  // 2 partials of v[8m..8m+8) each
+    y[m] = __builtin_shufflevector(x[2 * m], x[2 * m + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29) +
+           __builtin_shufflevector(x[2 * m], x[2 * m + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+  return __builtin_shufflevector(y[0], y[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) +
+         __builtin_shufflevector(y[0], y[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+}
+
+// Scores of 4 query rows against keys [j, j + 16), four keys at a time: each loaded key vector feeds 4 rows and
+// each query vector 4 keys (16 accumulators), and the 16 dot products of a block fold in one Reduce16. The
+// blocks' sums (lane 4·row + key) are then regrouped into one 16-key vector per row.
+template <int D, typename Keys>
+__attribute__((always_inline)) inline void KeyScores4x16(const float* const* q, const Keys& key, int j, float scale,
+                                                         float* scores) {
+  Vec16 sums[4];
+  for (int b = 0; b < 4; b++) {
+    Vec16 acc[16] = {};
+    for (int i = 0; i < D; i += kLanes) {
+      Vec16 k[4];
+      for (int c = 0; c < 4; c++) k[c] = key(j + 4 * b + c, i);
+      for (int r = 0; r < 4; r++) {
+        const Vec16 qv = LoadVec(q[r] + i);
+        for (int c = 0; c < 4; c++) acc[r * 4 + c] += qv * k[c];
       }
+    }
+    sums[b] = Reduce16(acc) * scale;
   }
+  const Vec16 rows01_a = __builtin_shufflevector(sums[0], sums[1], 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const Vec16 rows01_b = __builtin_shufflevector(sums[2], sums[3], 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const Vec16 rows23_a = __builtin_shufflevector(sums[0], sums[1], 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  const Vec16 rows23_b = __builtin_shufflevector(sums[2], sums[3], 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  StoreVec(scores + 0 * kKeyTile + j, __builtin_shufflevector(rows01_a, rows01_b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23));
+  StoreVec(scores + 1 * kKeyTile + j, __builtin_shufflevector(rows01_a, rows01_b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31));
+  StoreVec(scores + 2 * kKeyTile + j, __builtin_shufflevector(rows23_a, rows23_b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23));
+  StoreVec(scores + 3 * kKeyTile + j, __builtin_shufflevector(rows23_a, rows23_b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31));
+}
+#endif
+
+// Scores of a few query rows against `count` keys stored as rows (decode: cheaper than transposing the tile).
+// Keys past `count` up to the next multiple of 16 must be readable (their scores are written and never used).
+template <int D, typename Keys>
+void KeyRowScores(const float* const* q_rows, int rows, const Keys& keys, int count, float scale, float* scores) {
+  int r = 0;
+#if PIXTRAL_OPS_LEVEL >= 2
+  for (; r + 4 <= rows; r += 4)
+    for (int j = 0; j < count; j += 16) KeyScores4x16<D>(q_rows + r, keys, j, scale, scores + r * kKeyTile);
+#endif
+  for (int j = 0; j < count; j++) {
+    int rr = r;
+    for (; rr + 4 <= rows; rr += 4) KeyScoresRows<D, 4>(q_rows + rr, keys, j, scale, scores + rr * kKeyTile + j);
+    for (; rr < rows; rr++) KeyScoresRows<D, 1>(q_rows + rr, keys, j, scale, scores + rr * kKeyTile + j);
+  }
+}
+
+// The same for head sizes without a register kernel (float rows only).
+void KeyRowScoresAnyDim(const float* const* q_rows, int rows, const float* keys, size_t key_stride, int count,
+                        int head_dim, float scale, float* scores) {
+  for (int j = 0; j < count; j++)
+    for (int r = 0; r < rows; r++) {
+      float dot = 0;
+      for (int i = 0; i < head_dim; i++) dot += q_rows[r][i] * keys[j * key_stride + i];
+      scores[r * kKeyTile + j] = dot * scale;
+    }
 }
 
 // Without -ffast-math GCC will not vectorize a float reduction, so these keep 16 partial results (one per lane).
@@ -229,17 +314,17 @@ void ExpInPlace(float* x, int count, float max, float* sum) {
 
 // acc[r][0..W) = acc·correction[r] + Σ_j p[r][j]·v[j][0..W) for R rows, W columns of the head held in
 // registers (rows `stride` floats apart): each value vector loaded feeds R multiply-adds.
-template <int W, int R>
+template <int W, int R, typename Values>
 __attribute__((always_inline)) inline void TileValuesRows(float* acc, size_t stride, const float* correction,
-                                                          const float* p, int count, const float* vt,
-                                                          size_t v_stride) {
+                                                          const float* p, int count, const Values& value,
+                                                          int column) {
   constexpr int kVecs = W / kLanes;
   Vec16 a[R][kVecs];
   for (int i = 0; i < R; i++)
     for (int c = 0; c < kVecs; c++) a[i][c] = LoadVec(acc + i * stride + c * kLanes) * correction[i];
   for (int j = 0; j < count; j++) {
     Vec16 v[kVecs];
-    for (int c = 0; c < kVecs; c++) v[c] = LoadVec(vt + j * v_stride + c * kLanes);
+    for (int c = 0; c < kVecs; c++) v[c] = value(j, column + c * kLanes);
     for (int i = 0; i < R; i++) {
       const float pj = p[i * kKeyTile + j];
       for (int c = 0; c < kVecs; c++) a[i][c] += pj * v[c];
@@ -249,34 +334,45 @@ __attribute__((always_inline)) inline void TileValuesRows(float* acc, size_t str
     for (int c = 0; c < kVecs; c++) StoreVec(acc + i * stride + c * kLanes, a[i][c]);
 }
 
-// Every row's acc = acc·correction + p·V for one tile (p is zero past each row's visible keys). Head sizes
-// other than 64 and 128 take a plain loop.
-template <int D>
-void TileValues(float* acc, const float* correction, const float* p, int rows, int count,
-                                     const float* vt, size_t v_stride, int head_dim) {
-  if constexpr (D > 0) {
-    // Four rows × 64 columns: 16 accumulator registers. Wider heads go 64 columns at a time.
-    constexpr int kWidth = 64;
-    static_assert(D % kWidth == 0, "head sizes with register kernels are multiples of 64");
-    int r = 0;
-    for (; r + 4 <= rows; r += 4)
-      for (int c = 0; c < D; c += kWidth)
-        TileValuesRows<kWidth, 4>(acc + size_t(r) * D + c, D, correction + r, p + size_t(r) * kKeyTile, count,
-                                  vt + c, v_stride);
-    for (; r < rows; r++)
-      for (int c = 0; c < D; c += kWidth)
-        TileValuesRows<kWidth, 1>(acc + size_t(r) * D + c, D, correction + r, p + size_t(r) * kKeyTile, count,
-                                  vt + c, v_stride);
-  } else {
-    for (int r = 0; r < rows; r++) {
-      float* a = acc + size_t(r) * head_dim;
-      for (int d = 0; d < head_dim; d++) a[d] *= correction[r];
-      for (int j = 0; j < count; j++)
-        for (int d = 0; d < head_dim; d++) a[d] += p[size_t(r) * kKeyTile + j] * vt[j * v_stride + d];
-    }
+// Every row's acc = acc·correction + p·V for one tile (p is zero past each row's visible keys): four rows × 64
+// columns in 16 accumulator registers; wider heads go 64 columns at a time.
+template <int D, typename Values>
+void TileValues(float* acc, const float* correction, const float* p, int rows, int count, const Values& value) {
+  constexpr int kWidth = 64;
+  static_assert(D % kWidth == 0, "head sizes with register kernels are multiples of 64");
+  int r = 0;
+  for (; r + 4 <= rows; r += 4)
+    for (int c = 0; c < D; c += kWidth)
+      TileValuesRows<kWidth, 4>(acc + size_t(r) * D + c, D, correction + r, p + size_t(r) * kKeyTile, count, value, c);
+  for (; r < rows; r++)
+    for (int c = 0; c < D; c += kWidth)
+      TileValuesRows<kWidth, 1>(acc + size_t(r) * D + c, D, correction + r, p + size_t(r) * kKeyTile, count, value, c);
+}
+
+// The same for head sizes other than 64 and 128 (float rows only).
+void TileValuesAnyDim(float* acc, const float* correction, const float* p, int rows, int count, const float* vt,
+                      size_t v_stride, int head_dim) {
+  for (int r = 0; r < rows; r++) {
+    float* a = acc + size_t(r) * head_dim;
+    for (int d = 0; d < head_dim; d++) a[d] *= correction[r];
+    for (int j = 0; j < count; j++)
+      for (int d = 0; d < head_dim; d++) a[d] += p[size_t(r) * kKeyTile + j] * vt[j * v_stride + d];
   }
 }
 
+// Scores and p·V of one tile against float rows (`stride` floats apart), whatever the head size.
+template <int D>
+void ScoreTile(const float* const* q_rows, int rows, const float* keys, size_t stride, int count, int head_dim,
+               float scale, float* scores) {
+  if constexpr (D > 0) KeyRowScores<D>(q_rows, rows, FloatRows{keys, stride}, count, scale, scores);
+  else KeyRowScoresAnyDim(q_rows, rows, keys, stride, count, head_dim, scale, scores);
+}
+template <int D>
+void ValueTile(float* acc, const float* correction, const float* p, int rows, int count, const float* values,
+               size_t stride, int head_dim) {
+  if constexpr (D > 0) TileValues<D>(acc, correction, p, rows, count, FloatRows{values, stride});
+  else TileValuesAnyDim(acc, correction, p, rows, count, values, stride, head_dim);
+}
 
 constexpr int kFewRows = 8;  // up to this many query rows per kv head, keys are used as rows (no transposed tile)
 
@@ -327,13 +423,13 @@ void AttendBlock(const Shape& s, const float* q, const KvSource& k, const KvSour
     const int count = std::min(kKeyTile, visible_end - j0);
     LoadRows(v, size_t(j0), count, s.kv_heads, kvh, 1, d, vt.data());
     LoadRows(k, size_t(j0), count, s.kv_heads, kvh, 1, d, keys.data());
-    if (rows <= kFewRows) KeyRowScores<D>(q_rows.data(), rows, keys.data(), d, count, d, s.scale, scores.data());
+    if (rows <= kFewRows) ScoreTile<D>(q_rows.data(), rows, keys.data(), d, count, d, s.scale, scores.data());
     else {
       Transpose(keys.data(), count, d, kt.data());
       TileScores(q_rows.data(), rows, kt.data(), d, s.scale, scores.data());
     }
     SoftmaxUpdate(scores.data(), rows, count, j0, position.data(), max.data(), total.data(), correction.data());
-    TileValues<D>(acc.data(), correction.data(), scores.data(), rows, count, vt.data(), d, d);
+    ValueTile<D>(acc.data(), correction.data(), scores.data(), rows, count, vt.data(), d, d);
   }
   for (int r = 0; r < rows; r++) {
     const int g = r / queries, t = r % queries;
@@ -365,6 +461,8 @@ void AttendDecode(const Shape& s, const float* q, const KvSource& k, const KvSou
   const int chunks = std::max(1, (visible_end + span - 1) / span);
   std::vector<float> part_max(size_t(chunks) * all_rows), part_total(size_t(chunks) * all_rows);
   std::vector<float> part_acc(size_t(chunks) * all_rows * d);
+  // An f16 cache (the default) is read in place by the register kernels; other formats are packed to floats.
+  const bool halves = D > 0 && k.format == KvFormat::kF16 && v.format == KvFormat::kF16;
   ThreadPool::Instance().Run(chunks, [&](int c) {
     float* max = &part_max[size_t(c) * all_rows];
     float* total = &part_total[size_t(c) * all_rows];
@@ -372,19 +470,37 @@ void AttendDecode(const Shape& s, const float* q, const KvSource& k, const KvSou
     std::fill(max, max + all_rows, -INFINITY);
     std::fill(total, total + all_rows, 0.0f);
     std::fill(acc, acc + size_t(all_rows) * d, 0.0f);
-    std::vector<float> keys(size_t(kKeyTile) * kv_width), values(size_t(kKeyTile) * kv_width);
+    std::vector<float> keys(halves ? 0 : size_t(kKeyTile) * kv_width), values(halves ? 0 : size_t(kKeyTile) * kv_width);
     std::vector<float> scores(size_t(rows) * kKeyTile), correction(rows);
+    const uint16_t* key_rows[kKeyTile];
+    const uint16_t* value_rows[kKeyTile];
     const int end = std::min(visible_end, (c + 1) * span);
     for (int j0 = c * span; j0 < end; j0 += kKeyTile) {
       const int count = std::min(kKeyTile, end - j0);
-      LoadRows(k, size_t(j0), count, s.kv_heads, 0, s.kv_heads, d, keys.data());
-      LoadRows(v, size_t(j0), count, s.kv_heads, 0, s.kv_heads, d, values.data());
+      if (halves) {
+        // Keys past the tile's end repeat its last one: the score kernels read whole blocks of 16.
+        for (int j = 0; j < kKeyTile; j++) {
+          const size_t at = size_t(j0 + std::min(j, count - 1));
+          const KvSource::Rows kr = k.At(at), vr = v.At(at);
+          key_rows[j] = static_cast<const uint16_t*>(kr.data) + kr.row * kv_width;
+          value_rows[j] = static_cast<const uint16_t*>(vr.data) + vr.row * kv_width;
+        }
+      } else {
+        LoadRows(k, size_t(j0), count, s.kv_heads, 0, s.kv_heads, d, keys.data());
+        LoadRows(v, size_t(j0), count, s.kv_heads, 0, s.kv_heads, d, values.data());
+      }
       for (int h = 0; h < s.kv_heads; h++) {
         const int r0 = h * rows;
-        KeyRowScores<D>(&q_rows[r0], rows, &keys[size_t(h) * d], kv_width, count, d, s.scale, scores.data());
+        float* head_acc = acc + size_t(r0) * d;
+        if constexpr (D > 0) {
+          if (halves) KeyRowScores<D>(&q_rows[r0], rows, HalfRows{key_rows, h * d}, count, s.scale, scores.data());
+        }
+        if (!halves) ScoreTile<D>(&q_rows[r0], rows, &keys[size_t(h) * d], kv_width, count, d, s.scale, scores.data());
         SoftmaxUpdate(scores.data(), rows, count, j0, &position[r0], max + r0, total + r0, correction.data());
-        TileValues<D>(acc + size_t(r0) * d, correction.data(), scores.data(), rows, count, &values[size_t(h) * d],
-                      kv_width, d);
+        if constexpr (D > 0) {
+          if (halves) TileValues<D>(head_acc, correction.data(), scores.data(), rows, count, HalfRows{value_rows, h * d});
+        }
+        if (!halves) ValueTile<D>(head_acc, correction.data(), scores.data(), rows, count, &values[size_t(h) * d], kv_width, d);
       }
     }
   });
@@ -493,6 +609,42 @@ void AddRange(const float* a, const float* b, float* out, size_t begin, size_t e
   for (size_t i = begin; i < end; i++) out[i] = a[i] + b[i];
 }
 
+// float → IEEE half, round to nearest even (what F16C's vcvtps2ph does), for the levels without the instruction.
+inline uint16_t FloatToHalf(float value) {
+  uint32_t x;
+  std::memcpy(&x, &value, 4);
+  const uint32_t sign = (x >> 16) & 0x8000, mantissa = x & 0x7fffff;
+  const int exponent = int((x >> 23) & 0xff) - 127 + 15;
+  if (((x >> 23) & 0xff) == 0xff) return uint16_t(sign | 0x7c00 | (mantissa ? 0x200 : 0));
+  if (exponent >= 31) return uint16_t(sign | 0x7c00);
+  if (exponent <= 0) {  // a half denormal (or zero)
+    if (exponent < -10) return uint16_t(sign);
+    const uint32_t m = mantissa | 0x800000, shift = uint32_t(14 - exponent);
+    uint32_t half = m >> shift;
+    const uint32_t rest = m & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rest > mid || (rest == mid && (half & 1))) half++;
+    return uint16_t(sign | half);
+  }
+  uint32_t half = sign | (uint32_t(exponent) << 10) | (mantissa >> 13);
+  const uint32_t rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (half & 1))) half++;  // a carry into the exponent is still right
+  return uint16_t(half);
+}
+
+void ToHalfRange(const float* x, uint16_t* out, size_t begin, size_t end) {
+  size_t i = begin;
+#if PIXTRAL_OPS_LEVEL >= 2
+  for (; i + 16 <= end; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                        _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#elif PIXTRAL_OPS_LEVEL >= 1
+  for (; i + 8 <= end; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#endif
+  for (; i < end; i++) out[i] = FloatToHalf(x[i]);
+}
+
 template <typename Rows>
 void ParallelRows(int rows, int width, Rows body) {
   const int per_task = std::max(1, int(kElementChunk / std::max(1, width)));
@@ -521,7 +673,11 @@ void AddOp(const float* a, const float* b, float* out, size_t count) {
   ParallelChunks(count, [&](size_t s, size_t e) { AddRange(a, b, out, s, e); });
 }
 
-constexpr OpKernels kOps = {RmsNormOp, RopeOp, SiluMulOp, GeluOp, AddOp, AttentionOp};
+void ToHalfOp(const float* x, uint16_t* out, size_t count) {
+  ParallelChunks(count, [&](size_t b, size_t e) { ToHalfRange(x, out, b, e); });
+}
+
+constexpr OpKernels kOps = {RmsNormOp, RopeOp, SiluMulOp, GeluOp, AddOp, ToHalfOp, AttentionOp};
 
 }  // namespace
 }  // namespace pixtral

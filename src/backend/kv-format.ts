@@ -50,6 +50,13 @@ export function kvBytesPerValue(format: KvFormat, headDim: number): number {
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
+/** Stores float32 values as IEEE halves at dst[at…] (a backend may do it natively: `Backend.toHalf`). */
+export type HalfEncoder = (src: Float32Array, dst: Uint16Array, at: number) => void;
+
+export const encodeHalves: HalfEncoder = (src, dst, at) => {
+  for (let i = 0; i < src.length; i++) dst[at + i] = floatToHalf(src[i]!);
+};
+
 /** float32 → IEEE half, round to nearest even. */
 export function floatToHalf(value: number): number {
   f32[0] = value;

@@ -89,6 +89,9 @@ export interface Backend {
 
   /** a + b, element-wise (same shapes). */
   add(a: Tensor, b: Tensor, into?: Tensor): Tensor;
+
+  /** Stores src as IEEE halves (round to nearest even) at dst[at…]: the f16 KV cache's write. */
+  toHalf(src: Float32Array, dst: Uint16Array, at: number): void;
 }
 
 export function tensor(shape: readonly number[], data?: Float32Array): Tensor {

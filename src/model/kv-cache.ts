@@ -11,7 +11,8 @@
  * written, so whoever holds it — a running sequence, the prefix cache — always reads what was stored.
  */
 import {
-  floatToHalf,
+  encodeHalves,
+  type HalfEncoder,
   type KvFormat,
   type KvPageData,
   type PagedKv,
@@ -65,6 +66,8 @@ export class KvCache {
     /** Values per scale in q8 (the head dimension). */
     readonly headDim = kvWidth,
     readonly pagePositions = KV_PAGE_POSITIONS,
+    /** How an f16 cache stores a chunk (the backend's native conversion where it has one). */
+    private readonly halves: HalfEncoder = encodeHalves,
   ) {
     this.layerPages = this.emptyPages();
   }
@@ -137,7 +140,7 @@ export class KvCache {
 
   private encode(src: Float32Array, dst: KvPageData, scales: Float32Array, at: number): void {
     if (this.format === 'f32') (dst as Float32Array).set(src, at);
-    else if (this.format === 'f16') for (let i = 0; i < src.length; i++) dst[at + i] = floatToHalf(src[i]!);
+    else if (this.format === 'f16') this.halves(src, dst as Uint16Array, at);
     else
       for (let h = 0; h < src.length; h += this.headDim)
         scales[(at + h) / this.headDim] = quantizeHead(src, h, this.headDim, dst as Int8Array, at + h);
@@ -217,11 +220,24 @@ export class KvCache {
    * A cache of `capacity` positions whose first `length` positions are a snapshot's (at most all of it), held
    * by reference; the sequence continues from `length`.
    */
-  static fromSnapshot(snapshot: KvSnapshot, capacity: number, length = snapshot.length): KvCache {
+  static fromSnapshot(
+    snapshot: KvSnapshot,
+    capacity: number,
+    length = snapshot.length,
+    halves: HalfEncoder = encodeHalves,
+  ): KvCache {
     if (length > snapshot.length || length > capacity)
       throw new Error(`kv cache: cannot take ${length} positions from a snapshot of ${snapshot.length}`);
     const { format, kvWidth, headDim, pagePositions } = snapshot;
-    const cache = new KvCache(snapshot.layers.length, kvWidth, capacity, format, headDim, pagePositions);
+    const cache = new KvCache(
+      snapshot.layers.length,
+      kvWidth,
+      capacity,
+      format,
+      headDim,
+      pagePositions,
+      halves,
+    );
     const used = Math.ceil(length / pagePositions);
     cache.layerPages.forEach((to, layer) => {
       const from = snapshot.layers[layer]!;

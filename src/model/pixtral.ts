@@ -8,7 +8,7 @@ import type { PixtralConfig } from '../checkpoint/index.js';
 import type { WeightSource } from '../checkpoint/weight-source.js';
 import { adapt, type AdapterWeights, loadAdapterWeights } from './adapter.js';
 import { Decoder, loadDecoderWeights } from './decoder.js';
-import { KvCache, type KvSnapshot } from './kv-cache.js';
+import { KV_PAGE_POSITIONS, KvCache, type KvSnapshot } from './kv-cache.js';
 import { sliceRows } from './rows.js';
 import { type ImageInput, loadVisionWeights, VisionEncoder } from './vision-encoder.js';
 
@@ -46,6 +46,10 @@ export class PixtralModel {
     this.adapter = vision ? loadAdapterWeights(load, vision.adapterBias) : null;
   }
 
+  /** The backend's f16 store, for the caches this model hands out. */
+  private readonly storeHalves = (src: Float32Array, dst: Uint16Array, at: number) =>
+    this.backend.toHalf(src, dst, at);
+
   /** Loads every tensor of a checkpoint into the backend; `onProgress(done, total)` per tensor. */
   static fromCheckpoint(
     checkpoint: WeightSource,
@@ -82,12 +86,25 @@ export class PixtralModel {
   newCache(capacity: number): KvCache {
     const t = this.config.text;
     const positions = Math.min(capacity, this.config.maxContext);
-    return new KvCache(t.nLayers, t.nKvHeads * t.headDim, positions, this.kvFormat, t.headDim);
+    return new KvCache(
+      t.nLayers,
+      t.nKvHeads * t.headDim,
+      positions,
+      this.kvFormat,
+      t.headDim,
+      KV_PAGE_POSITIONS,
+      this.storeHalves,
+    );
   }
 
   /** A cache that continues from the first `length` positions of a snapshot (a cached prompt prefix). */
   cacheFrom(snapshot: KvSnapshot, length: number, capacity: number): KvCache {
-    return KvCache.fromSnapshot(snapshot, Math.min(capacity, this.config.maxContext), length);
+    return KvCache.fromSnapshot(
+      snapshot,
+      Math.min(capacity, this.config.maxContext),
+      length,
+      this.storeHalves,
+    );
   }
 
   /**

@@ -102,6 +102,8 @@ export interface NativeAddon {
   ): void;
   unary(op: 'gelu', x: Float32Array, out: Float32Array): void;
   binary(op: 'siluMul' | 'add', a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** dst[at + i] = IEEE half of src[i], round to nearest even. */
+  toHalf(src: Float32Array, dst: Uint16Array, at: number): void;
   /** A byte range of a file, memory-mapped read-only (unmapped when collected). */
   mapFile(path: string, offset: number, length: number): Uint8Array;
   /**

@@ -166,6 +166,10 @@ export class NativeBackend implements Backend {
     return this.binary('add', a, b, into);
   }
 
+  toHalf(src: Float32Array, dst: Uint16Array, at: number): void {
+    this.addon.toHalf(src, dst, at);
+  }
+
   private binary(op: 'siluMul' | 'add', a: Tensor, b: Tensor, into?: Tensor): Tensor {
     if (a.data.length !== b.data.length)
       throw new Error(`${op}: shapes [${a.shape}] and [${b.shape}] differ`);

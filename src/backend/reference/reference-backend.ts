@@ -12,7 +12,7 @@ import {
   rowsOf,
   tensor,
 } from '../types.js';
-import { type KvTensor, kvToFloat32 } from '../kv-format.js';
+import { encodeHalves, type KvTensor, kvToFloat32 } from '../kv-format.js';
 import { erf, sigmoid } from './math.js';
 import { ReferenceWeight } from './weights.js';
 
@@ -160,5 +160,9 @@ export class ReferenceBackend implements Backend {
     const out = output(a.shape, into);
     for (let i = 0; i < out.data.length; i++) out.data[i] = a.data[i]! + b.data[i]!;
     return out;
+  }
+
+  toHalf(src: Float32Array, dst: Uint16Array, at: number): void {
+    encodeHalves(src, dst, at);
   }
 }
