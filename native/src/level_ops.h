@@ -338,8 +338,9 @@ __attribute__((always_inline)) inline void TileValuesRows(float* acc, size_t str
 // columns in 16 accumulator registers; wider heads go 64 columns at a time.
 template <int D, typename Values>
 void TileValues(float* acc, const float* correction, const float* p, int rows, int count, const Values& value) {
-  constexpr int kWidth = 64;
-  static_assert(D % kWidth == 0, "head sizes with register kernels are multiples of 64");
+  // AVX2 has 16 ymm registers (a Vec16 takes two): 16 columns keep the 4 rows' accumulators in registers.
+  constexpr int kWidth = PIXTRAL_OPS_LEVEL == 1 ? 16 : 64;
+  static_assert(D % 64 == 0, "head sizes with register kernels are multiples of 64");
   int r = 0;
   for (; r + 4 <= rows; r += 4)
     for (int c = 0; c < D; c += kWidth)
@@ -439,6 +440,46 @@ void AttendBlock(const Shape& s, const float* q, const KvSource& k, const KvSour
   }
 }
 
+// One key tile of an f16 cache, read in place with whole positions in order: a position holds every kv head's
+// row side by side, so walking the tile head by head would stride through it (2 KB steps for Pixtral) while the
+// tile streams from memory. Every head's scores 16 keys at a time (scores: kv_heads × rows × kKeyTile), the
+// online softmax per head, then p·V 16 keys at a time (the first block applies each row's correction).
+// next_k / next_v: the next tile's positions (contiguous, tiles never cross a cache page), asked for while this
+// one computes — a core waiting on each tile's memory streamed about a third of the machine's bandwidth.
+template <int D>
+void HalfTile(const float* const* q_rows, int rows, int kv_heads, const uint16_t* const* key_rows,
+              const uint16_t* const* value_rows, int count, int j0, const int* position, float scale, float* max,
+              float* total, float* acc, float* scores, float* correction, const char* next_k, const char* next_v,
+              size_t next_bytes) {
+  const size_t head_scores = size_t(rows) * kKeyTile;
+  const int steps = 2 * ((count + 15) / 16) * kv_heads;
+  const size_t per_step = (next_bytes / 64 + steps - 1) / steps * 64;
+  size_t prefetched = 0;
+  auto prefetch_some = [&] {
+    for (const size_t stop = std::min(next_bytes, prefetched + per_step); prefetched < stop; prefetched += 64) {
+      __builtin_prefetch(next_k + prefetched, 0, 2);
+      __builtin_prefetch(next_v + prefetched, 0, 2);
+    }
+  };
+  for (int jb = 0; jb < count; jb += 16)
+    for (int h = 0; h < kv_heads; h++) {
+      prefetch_some();
+      KeyRowScores<D>(q_rows + h * rows, rows, HalfRows{key_rows + jb, h * D}, std::min(16, count - jb), scale,
+                      scores + h * head_scores + jb);
+    }
+  for (int h = 0; h < kv_heads; h++)
+    SoftmaxUpdate(scores + h * head_scores, rows, count, j0, position + h * rows, max + h * rows, total + h * rows,
+                  correction + h * rows);
+  float ones[kFewRows];
+  std::fill(ones, ones + kFewRows, 1.0f);
+  for (int jb = 0; jb < count; jb += 16)
+    for (int h = 0; h < kv_heads; h++) {
+      prefetch_some();
+      TileValues<D>(acc + size_t(h) * rows * D, jb == 0 ? correction + h * rows : ones, scores + h * head_scores + jb,
+                    rows, std::min(16, count - jb), HalfRows{value_rows + jb, h * D});
+    }
+}
+
 // Decode (a few query rows per kv head), split-K: each task takes a range of keys for every head, reading whole
 // positions (all kv heads, contiguous in the cache) a tile at a time, and leaves each row's partial softmax
 // state (max, total, unnormalised output); the partials are merged at the end (flash-decoding).
@@ -461,8 +502,10 @@ void AttendDecode(const Shape& s, const float* q, const KvSource& k, const KvSou
   const int chunks = std::max(1, (visible_end + span - 1) / span);
   std::vector<float> part_max(size_t(chunks) * all_rows), part_total(size_t(chunks) * all_rows);
   std::vector<float> part_acc(size_t(chunks) * all_rows * d);
-  // An f16 cache (the default) is read in place by the register kernels; other formats are packed to floats.
-  const bool halves = D > 0 && k.format == KvFormat::kF16 && v.format == KvFormat::kF16;
+  // An f16 cache (the default) is read in place where a half converts in one instruction to a whole register
+  // (AVX-512: at AVX2 a 16-float vector is two registers and the in-place loads measured 2.5x slower than packing
+  // the tile); other formats are packed to floats.
+  const bool halves = D > 0 && PIXTRAL_OPS_LEVEL >= 2 && k.format == KvFormat::kF16 && v.format == KvFormat::kF16;
   ThreadPool::Instance().Run(chunks, [&](int c) {
     float* max = &part_max[size_t(c) * all_rows];
     float* total = &part_total[size_t(c) * all_rows];
@@ -471,7 +514,7 @@ void AttendDecode(const Shape& s, const float* q, const KvSource& k, const KvSou
     std::fill(total, total + all_rows, 0.0f);
     std::fill(acc, acc + size_t(all_rows) * d, 0.0f);
     std::vector<float> keys(halves ? 0 : size_t(kKeyTile) * kv_width), values(halves ? 0 : size_t(kKeyTile) * kv_width);
-    std::vector<float> scores(size_t(rows) * kKeyTile), correction(rows);
+    std::vector<float> scores(size_t(halves ? all_rows : rows) * kKeyTile), correction(halves ? all_rows : rows);
     const uint16_t* key_rows[kKeyTile];
     const uint16_t* value_rows[kKeyTile];
     const int end = std::min(visible_end, (c + 1) * span);
@@ -489,18 +532,25 @@ void AttendDecode(const Shape& s, const float* q, const KvSource& k, const KvSou
         LoadRows(k, size_t(j0), count, s.kv_heads, 0, s.kv_heads, d, keys.data());
         LoadRows(v, size_t(j0), count, s.kv_heads, 0, s.kv_heads, d, values.data());
       }
+      if constexpr (D > 0) {
+        if (halves) {
+          const int next = j0 + kKeyTile;
+          const int next_count = std::min(kKeyTile, end - next);
+          const KvSource::Rows nk = k.At(next_count > 0 ? size_t(next) : 0), nv = v.At(next_count > 0 ? size_t(next) : 0);
+          HalfTile<D>(q_rows.data(), rows, s.kv_heads, key_rows, value_rows, count, j0, position.data(), s.scale, max,
+                      total, acc, scores.data(), correction.data(),
+                      static_cast<const char*>(nk.data) + nk.row * kv_width * 2,
+                      static_cast<const char*>(nv.data) + nv.row * kv_width * 2,
+                      next_count > 0 ? size_t(next_count) * kv_width * 2 : 0);
+          continue;
+        }
+      }
       for (int h = 0; h < s.kv_heads; h++) {
         const int r0 = h * rows;
-        float* head_acc = acc + size_t(r0) * d;
-        if constexpr (D > 0) {
-          if (halves) KeyRowScores<D>(&q_rows[r0], rows, HalfRows{key_rows, h * d}, count, s.scale, scores.data());
-        }
-        if (!halves) ScoreTile<D>(&q_rows[r0], rows, &keys[size_t(h) * d], kv_width, count, d, s.scale, scores.data());
+        ScoreTile<D>(&q_rows[r0], rows, &keys[size_t(h) * d], kv_width, count, d, s.scale, scores.data());
         SoftmaxUpdate(scores.data(), rows, count, j0, &position[r0], max + r0, total + r0, correction.data());
-        if constexpr (D > 0) {
-          if (halves) TileValues<D>(head_acc, correction.data(), scores.data(), rows, count, HalfRows{value_rows, h * d});
-        }
-        if (!halves) ValueTile<D>(head_acc, correction.data(), scores.data(), rows, count, &values[size_t(h) * d], kv_width, d);
+        ValueTile<D>(acc + size_t(r0) * d, correction.data(), scores.data(), rows, count, &values[size_t(h) * d],
+                     kv_width, d);
       }
     }
   });
