@@ -328,6 +328,46 @@ describe(
   },
 );
 
+interface AttentionCase {
+  queries: number;
+  keys: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+}
+
+/** The addon's attention into a fresh output: float32 K/V, or f16 (format 1), contiguous or in pages. */
+function nativeAttention(
+  c: AttentionCase,
+  q: Float32Array,
+  k: Float32Array | Uint16Array | Uint16Array[],
+  v: Float32Array | Uint16Array | Uint16Array[],
+  scale: number,
+  queryStart: number,
+  kv: { format: number; pagePositions: number } = { format: 0, pagePositions: 0 },
+): Float32Array {
+  const out = new Float32Array(c.queries * c.heads * c.headDim);
+  addon!.attention(
+    q,
+    k,
+    v,
+    out,
+    c.queries,
+    c.keys,
+    c.heads,
+    c.kvHeads,
+    c.headDim,
+    scale,
+    queryStart,
+    kv.format,
+    undefined,
+    undefined,
+    false,
+    kv.pagePositions,
+  );
+  return out;
+}
+
 describe(
   'native attention',
   { skip: addon ? false : `native addon unavailable: ${nativeUnavailableReason()}` },
@@ -354,20 +394,7 @@ describe(
         const withMask = c.queryStart === undefined ? shape : { ...shape, queryStart: c.queryStart };
         const expected = reference.attention(q, k, v, withMask).data;
         onEveryLevel((level) => {
-          const out = new Float32Array(expected.length);
-          addon!.attention(
-            q.data,
-            k.data,
-            v.data,
-            out,
-            c.queries,
-            c.keys,
-            c.heads,
-            c.kvHeads,
-            c.headDim,
-            shape.scale,
-            c.queryStart ?? -1,
-          );
+          const out = nativeAttention(c, q.data, k.data, v.data, shape.scale, c.queryStart ?? -1);
           assert.ok(maxRelativeError(out, expected) < 1e-5, `${level} ${JSON.stringify(c)}`);
         });
       }
@@ -412,24 +439,14 @@ describe(
           return pages;
         };
         onEveryLevel((level) => {
-          const out = new Float32Array(expected.length);
-          addon!.attention(
+          const out = nativeAttention(
+            c,
             q.data,
             c.pages ? paged(kHalf) : kHalf,
             c.pages ? paged(vHalf) : vHalf,
-            out,
-            c.queries,
-            c.keys,
-            c.heads,
-            c.kvHeads,
-            c.headDim,
             shape.scale,
             shape.queryStart,
-            F16,
-            undefined,
-            undefined,
-            false,
-            c.pages,
+            { format: F16, pagePositions: c.pages },
           );
           assert.ok(
             maxRelativeError(out, expected) < 1e-5,
