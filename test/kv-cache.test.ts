@@ -1,7 +1,7 @@
 /** KV-cache storage formats: f16 and q8 round trips, growth, and attention over each on both backends. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { kvToFloat32 } from '../src/backend/kv-format.js';
+import { encodeHalves, kvToFloat32 } from '../src/backend/kv-format.js';
 import { loadNativeAddon } from '../src/backend/native/addon.js';
 import { NativeBackend } from '../src/backend/native/native-backend.js';
 import { ReferenceBackend } from '../src/backend/reference/reference-backend.js';
@@ -86,6 +86,26 @@ describe('KV cache formats', () => {
       copy.release();
       assert.equal(cache.length, 300);
     }
+  });
+
+  it("an f16 cache stores through the backend's half encoder, and so do its forks and snapshot caches", () => {
+    let stored = 0;
+    const halves = (src: Float32Array, dst: Uint16Array, at: number) => {
+      stored += src.length;
+      encodeHalves(src, dst, at);
+    };
+    const cache = new KvCache(1, 8, 100, 'f16', 8, 64, halves);
+    const write = (target: KvCache) => {
+      target.reserve(1);
+      target.write(0, tensor([1, 8], values(8)), tensor([1, 8], values(8)));
+      target.advance(1);
+    };
+    write(cache);
+    assert.equal(stored, 16);
+    write(cache.fork());
+    assert.equal(stored, 32);
+    write(KvCache.fromSnapshot(cache.snapshot(), 100, 1, halves));
+    assert.equal(stored, 48);
   });
 
   it('snapshots share pages by reference; whoever writes next copies the page (copy-on-write)', () => {

@@ -403,8 +403,9 @@ describe(
     it('reads an f16 cache in place when decoding, contiguous or in pages, on every level', () => {
       const reference = new ReferenceBackend();
       const F16 = 1;
-      // Decode shapes: 1–3 queries of grouped heads (4 query rows per kv head as in Pixtral, 8, 3 and 1), keys
-      // across the 64-key tile, the 16-key score blocks and the per-core chunks; pages of odd sizes.
+      // Decode shapes: 1–3 queries of grouped heads (4 query rows per kv head as in Pixtral, 8, 6, 3 and 1), keys
+      // across the 64-key tile, the 16-key score blocks and the per-core chunks (several tiles each, so the next
+      // tile is prefetched); pages of the cache's 256 positions and of odd sizes.
       const cases = [
         { queries: 1, keys: 1, heads: 32, kvHeads: 8, headDim: 128, pages: 0 },
         { queries: 1, keys: 17, heads: 8, kvHeads: 2, headDim: 128, pages: 0 },
@@ -412,6 +413,7 @@ describe(
         { queries: 1, keys: 300, heads: 8, kvHeads: 2, headDim: 128, pages: 48 },
         { queries: 2, keys: 259, heads: 8, kvHeads: 2, headDim: 64, pages: 100 },
         { queries: 1, keys: 77, heads: 6, kvHeads: 2, headDim: 64, pages: 0 },
+        { queries: 2, keys: 700, heads: 6, kvHeads: 2, headDim: 128, pages: 256 },
         { queries: 1, keys: 513, heads: 4, kvHeads: 4, headDim: 64, pages: 7 },
         { queries: 1, keys: 40, heads: 4, kvHeads: 1, headDim: 48, pages: 0 },
       ];
@@ -480,6 +482,7 @@ describe(
         2.99e-8,
         Infinity,
         -Infinity,
+        NaN,
         // exact ties between two halves: 1 + 2^-11 (rounds down to even), 1 + 3·2^-11 (rounds up to even)
         1 + 2 ** -11,
         1 + 3 * 2 ** -11,

@@ -534,8 +534,12 @@ void AttendDecode(const Shape& s, const float* q, const KvSource& k, const KvSou
       }
       if constexpr (D > 0) {
         if (halves) {
+          // The next tile's positions, up to the end of its cache page (the cache's pages hold a multiple of 64
+          // positions, so that is the whole tile; other callers' pages may cut it short).
           const int next = j0 + kKeyTile;
-          const int next_count = std::min(kKeyTile, end - next);
+          int next_count = std::min(kKeyTile, end - next);
+          if (k.pages && next_count > 0)
+            next_count = std::min(next_count, k.page_positions - next % k.page_positions);
           const KvSource::Rows nk = k.At(next_count > 0 ? size_t(next) : 0), nv = v.At(next_count > 0 ? size_t(next) : 0);
           HalfTile<D>(q_rows.data(), rows, s.kv_heads, key_rows, value_rows, count, j0, position.data(), s.scale, max,
                       total, acc, scores.data(), correction.data(),

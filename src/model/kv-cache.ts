@@ -175,7 +175,7 @@ export class KvCache {
    * both hold the pages by reference and copy a page only when they first write into it.
    */
   fork(): KvCache {
-    return KvCache.fromSnapshot(this.snapshot(), this.capacity, this.length);
+    return KvCache.fromSnapshot(this.snapshot(), this.capacity, this.length, this.halves);
   }
 
   /** Bytes of the pages that hold positions 0..length−1 (what `snapshot(length)` would hand out). */
