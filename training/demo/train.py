@@ -43,6 +43,9 @@ PARAMS = {
 }
 CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073])
 CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711])
+# Each channel's 256 possible normalised values, computed in float64 like the engine and then rounded to f32: a
+# table lookup gives the same pixels as normalising every image, at half the cost (32 → 15 ms a batch of 16).
+PIXEL_VALUES = ((np.arange(256)[None, :] / 255.0 - CLIP_MEAN[:, None]) / CLIP_STD[:, None]).astype(np.float32)
 
 
 class Data:
@@ -55,9 +58,8 @@ class Data:
 
     def pixels(self, item):
         h, w = item["height"], item["width"]
-        rgb = self.images[item["image"] : item["image"] + h * w * 3].reshape(h, w, 3).astype(np.float64)
-        chw = ((rgb / 255.0 - CLIP_MEAN) / CLIP_STD).transpose(2, 0, 1)  # float64 like the engine, then f32
-        return torch.from_numpy(np.ascontiguousarray(chw, dtype=np.float32))
+        rgb = np.asarray(self.images[item["image"] : item["image"] + h * w * 3]).reshape(h, w, 3)
+        return torch.from_numpy(np.stack([PIXEL_VALUES[c][rgb[:, :, c]] for c in range(3)]))
 
     def batch(self, indices):
         items = [self.index[i] for i in indices]

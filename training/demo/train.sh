@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains the embedded demo model from scratch: `npm run train-demo` (about 125 min on 2 cores).
-#   1. builds the project, writes the base training data with the engine's own renderer/tokenizer (~6 min);
+#   1. builds the project, writes the base training data with the engine's own renderer/tokenizer (~4 min);
 #   2. trains with PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp): 6000 steps (~55 min);
 #   3. writes the fine-tune data (the "shapes" questions added, position, shapes and count weighted up) and
 #      fine-tunes the result for 4000 steps at a lower learning rate, with a side loss that teaches the vision
@@ -15,6 +15,9 @@ DATA="${DEMO_DATA_DIR:-${TMPDIR:-/tmp}/pixtral-demo-data}"
 ITEMS="${DEMO_ITEMS:-64000}"
 RECOUNT_ITEMS="${DEMO_RECOUNT_ITEMS:-16000}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
+# glibc gives large freed buffers back to the kernel and maps fresh (page-faulting) ones for the next step's
+# activations; keeping them in the heap makes a step ~5% faster.
+export MALLOC_MMAP_THRESHOLD_=17179869184 MALLOC_TRIM_THRESHOLD_=17179869184 MALLOC_TOP_PAD_=268435456
 
 "$PYTHON" -c 'import torch' 2>/dev/null || {
   echo "train-demo needs PyTorch: apt-get install python3-torch libopenblas0-openmp (or set PYTHON)" >&2
