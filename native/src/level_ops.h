@@ -163,22 +163,13 @@ void TileScores(const float* const* q_rows, int rows, const float* kt, int dim, 
   for (; r < rows; r++) TileScoresRows<1>(q_rows + r, kt, dim, scale, scores + size_t(r) * kKeyTile);
 }
 
+#if PIXTRAL_OPS_LEVEL >= 2
 // 16 half floats as one float vector, converted as they are loaded.
 __attribute__((always_inline)) inline Vec16 LoadHalfVec(const uint16_t* h) {
-#if PIXTRAL_OPS_LEVEL >= 2
   const __m512 v = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h)));
   return reinterpret_cast<const Vec16&>(v);
-#elif PIXTRAL_OPS_LEVEL >= 1
-  const __m256 lo = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));
-  const __m256 hi = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + 8)));
-  return __builtin_shufflevector(reinterpret_cast<const Vec8&>(lo), reinterpret_cast<const Vec8&>(hi), 0, 1, 2, 3,
-                                 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-#else
-  float f[kLanes];
-  for (int i = 0; i < kLanes; i++) f[i] = HalfToFloat(h[i]);
-  return LoadVec(f);
-#endif
 }
+#endif
 
 // The keys or values of a tile as float vectors, key j's values [i, i + 16) of one kv head: float rows `stride`
 // apart (packed by LoadRows), or straight from the cache's f16 rows, converted as they are loaded — decode then
@@ -188,11 +179,13 @@ struct FloatRows {
   size_t stride;
   __attribute__((always_inline)) Vec16 operator()(int j, int i) const { return LoadVec(base + j * stride + i); }
 };
+#if PIXTRAL_OPS_LEVEL >= 2
 struct HalfRows {
   const uint16_t* const* rows;  // rows[j]: key j's position (every kv head)
   int offset;                   // the kv head's first value in a position
   __attribute__((always_inline)) Vec16 operator()(int j, int i) const { return LoadHalfVec(rows[j] + offset + i); }
 };
+#endif
 
 // Scores of R query rows against key j: each key vector loaded once feeds R rows; 16-lane partial sums so it
 // vectorizes without -ffast-math.
@@ -440,17 +433,38 @@ void AttendBlock(const Shape& s, const float* q, const KvSource& k, const KvSour
   }
 }
 
-// One key tile of an f16 cache, read in place with whole positions in order: a position holds every kv head's
-// row side by side, so walking the tile head by head would stride through it (2 KB steps for Pixtral) while the
-// tile streams from memory. Every head's scores 16 keys at a time (scores: kv_heads × rows × kKeyTile), the
-// online softmax per head, then p·V 16 keys at a time (the first block applies each row's correction).
-// next_k / next_v: the next tile's positions (contiguous, tiles never cross a cache page), asked for while this
-// one computes — a core waiting on each tile's memory streamed about a third of the machine's bandwidth.
+#if PIXTRAL_OPS_LEVEL >= 2
+// Keys [j0, j0 + count) of an f16 cache, read in place with whole positions in order: a position holds every kv
+// head's row side by side, so walking the tile head by head would stride through it (2 KB steps for Pixtral) while
+// the tile streams from memory. Every head's scores 16 keys at a time (scores: kv_heads × rows × kKeyTile), the
+// online softmax per head, then p·V 16 keys at a time (the first block applies each row's correction). The next
+// tile (up to the task's `end`) is asked for while this one computes — a core waiting on each tile's memory
+// streamed about a third of the machine's bandwidth. Only where a half converts to a whole register in one
+// instruction: at AVX2 a 16-float vector is two registers and in-place loads measured 2.5x slower than packing.
 template <int D>
-void HalfTile(const float* const* q_rows, int rows, int kv_heads, const uint16_t* const* key_rows,
-              const uint16_t* const* value_rows, int count, int j0, const int* position, float scale, float* max,
-              float* total, float* acc, float* scores, float* correction, const char* next_k, const char* next_v,
-              size_t next_bytes) {
+void HalfTile(const float* const* q_rows, int rows, int kv_heads, const KvSource& k, const KvSource& v, int j0,
+              int count, int end, const int* position, float scale, float* max, float* total, float* acc,
+              float* scores, float* correction) {
+  const size_t kv_width = size_t(kv_heads) * D;
+  // Keys past the tile's end repeat its last one: the score kernels read whole blocks of 16.
+  const uint16_t* key_rows[kKeyTile];
+  const uint16_t* value_rows[kKeyTile];
+  for (int j = 0; j < kKeyTile; j++) {
+    const size_t at = size_t(j0 + std::min(j, count - 1));
+    const KvSource::Rows kr = k.At(at), vr = v.At(at);
+    key_rows[j] = static_cast<const uint16_t*>(kr.data) + kr.row * kv_width;
+    value_rows[j] = static_cast<const uint16_t*>(vr.data) + vr.row * kv_width;
+  }
+  // The next tile's positions, up to the end of its cache page (the cache's pages hold a multiple of 64
+  // positions, so that is the whole tile; other callers' pages may cut it short).
+  const int next = j0 + kKeyTile;
+  int next_count = std::min(kKeyTile, end - next);
+  if (k.pages && next_count > 0) next_count = std::min(next_count, k.page_positions - next % k.page_positions);
+  const size_t next_bytes = next_count > 0 ? size_t(next_count) * kv_width * 2 : 0;
+  const KvSource::Rows nk = k.At(next_count > 0 ? size_t(next) : 0), nv = v.At(next_count > 0 ? size_t(next) : 0);
+  const char* next_k = static_cast<const char*>(nk.data) + nk.row * kv_width * 2;
+  const char* next_v = static_cast<const char*>(nv.data) + nv.row * kv_width * 2;
+
   const size_t head_scores = size_t(rows) * kKeyTile;
   const int steps = 2 * ((count + 15) / 16) * kv_heads;
   const size_t per_step = (next_bytes / 64 + steps - 1) / steps * 64;
@@ -479,6 +493,7 @@ void HalfTile(const float* const* q_rows, int rows, int kv_heads, const uint16_t
                     rows, std::min(16, count - jb), HalfRows{value_rows + jb, h * D});
     }
 }
+#endif
 
 // Decode (a few query rows per kv head), split-K: each task takes a range of keys for every head, reading whole
 // positions (all kv heads, contiguous in the cache) a tile at a time, and leaves each row's partial softmax
@@ -502,9 +517,7 @@ void AttendDecode(const Shape& s, const float* q, const KvSource& k, const KvSou
   const int chunks = std::max(1, (visible_end + span - 1) / span);
   std::vector<float> part_max(size_t(chunks) * all_rows), part_total(size_t(chunks) * all_rows);
   std::vector<float> part_acc(size_t(chunks) * all_rows * d);
-  // An f16 cache (the default) is read in place where a half converts in one instruction to a whole register
-  // (AVX-512: at AVX2 a 16-float vector is two registers and the in-place loads measured 2.5x slower than packing
-  // the tile); other formats are packed to floats.
+  // An f16 cache (the default) is read in place at AVX-512 (HalfTile); other formats and levels pack each tile.
   const bool halves = D > 0 && PIXTRAL_OPS_LEVEL >= 2 && k.format == KvFormat::kF16 && v.format == KvFormat::kF16;
   ThreadPool::Instance().Run(chunks, [&](int c) {
     float* max = &part_max[size_t(c) * all_rows];
@@ -515,40 +528,20 @@ void AttendDecode(const Shape& s, const float* q, const KvSource& k, const KvSou
     std::fill(acc, acc + size_t(all_rows) * d, 0.0f);
     std::vector<float> keys(halves ? 0 : size_t(kKeyTile) * kv_width), values(halves ? 0 : size_t(kKeyTile) * kv_width);
     std::vector<float> scores(size_t(halves ? all_rows : rows) * kKeyTile), correction(halves ? all_rows : rows);
-    const uint16_t* key_rows[kKeyTile];
-    const uint16_t* value_rows[kKeyTile];
     const int end = std::min(visible_end, (c + 1) * span);
     for (int j0 = c * span; j0 < end; j0 += kKeyTile) {
       const int count = std::min(kKeyTile, end - j0);
-      if (halves) {
-        // Keys past the tile's end repeat its last one: the score kernels read whole blocks of 16.
-        for (int j = 0; j < kKeyTile; j++) {
-          const size_t at = size_t(j0 + std::min(j, count - 1));
-          const KvSource::Rows kr = k.At(at), vr = v.At(at);
-          key_rows[j] = static_cast<const uint16_t*>(kr.data) + kr.row * kv_width;
-          value_rows[j] = static_cast<const uint16_t*>(vr.data) + vr.row * kv_width;
-        }
-      } else {
-        LoadRows(k, size_t(j0), count, s.kv_heads, 0, s.kv_heads, d, keys.data());
-        LoadRows(v, size_t(j0), count, s.kv_heads, 0, s.kv_heads, d, values.data());
-      }
+#if PIXTRAL_OPS_LEVEL >= 2
       if constexpr (D > 0) {
         if (halves) {
-          // The next tile's positions, up to the end of its cache page (the cache's pages hold a multiple of 64
-          // positions, so that is the whole tile; other callers' pages may cut it short).
-          const int next = j0 + kKeyTile;
-          int next_count = std::min(kKeyTile, end - next);
-          if (k.pages && next_count > 0)
-            next_count = std::min(next_count, k.page_positions - next % k.page_positions);
-          const KvSource::Rows nk = k.At(next_count > 0 ? size_t(next) : 0), nv = v.At(next_count > 0 ? size_t(next) : 0);
-          HalfTile<D>(q_rows.data(), rows, s.kv_heads, key_rows, value_rows, count, j0, position.data(), s.scale, max,
-                      total, acc, scores.data(), correction.data(),
-                      static_cast<const char*>(nk.data) + nk.row * kv_width * 2,
-                      static_cast<const char*>(nv.data) + nv.row * kv_width * 2,
-                      next_count > 0 ? size_t(next_count) * kv_width * 2 : 0);
+          HalfTile<D>(q_rows.data(), rows, s.kv_heads, k, v, j0, count, end, position.data(), s.scale, max, total, acc,
+                      scores.data(), correction.data());
           continue;
         }
       }
+#endif
+      LoadRows(k, size_t(j0), count, s.kv_heads, 0, s.kv_heads, d, keys.data());
+      LoadRows(v, size_t(j0), count, s.kv_heads, 0, s.kv_heads, d, values.data());
       for (int h = 0; h < s.kv_heads; h++) {
         const int r0 = h * rows;
         ScoreTile<D>(&q_rows[r0], rows, &keys[size_t(h) * d], kv_width, count, d, s.scale, scores.data());
@@ -663,28 +656,6 @@ void AddRange(const float* a, const float* b, float* out, size_t begin, size_t e
   for (size_t i = begin; i < end; i++) out[i] = a[i] + b[i];
 }
 
-// float → IEEE half, round to nearest even (what F16C's vcvtps2ph does), for the levels without the instruction.
-inline uint16_t FloatToHalf(float value) {
-  uint32_t x;
-  std::memcpy(&x, &value, 4);
-  const uint32_t sign = (x >> 16) & 0x8000, mantissa = x & 0x7fffff;
-  const int exponent = int((x >> 23) & 0xff) - 127 + 15;
-  if (((x >> 23) & 0xff) == 0xff) return uint16_t(sign | 0x7c00 | (mantissa ? 0x200 : 0));
-  if (exponent >= 31) return uint16_t(sign | 0x7c00);
-  if (exponent <= 0) {  // a half denormal (or zero)
-    if (exponent < -10) return uint16_t(sign);
-    const uint32_t m = mantissa | 0x800000, shift = uint32_t(14 - exponent);
-    uint32_t half = m >> shift;
-    const uint32_t rest = m & ((1u << shift) - 1), mid = 1u << (shift - 1);
-    if (rest > mid || (rest == mid && (half & 1))) half++;
-    return uint16_t(sign | half);
-  }
-  uint32_t half = sign | (uint32_t(exponent) << 10) | (mantissa >> 13);
-  const uint32_t rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest == 0x1000 && (half & 1))) half++;  // a carry into the exponent is still right
-  return uint16_t(half);
-}
-
 void ToHalfRange(const float* x, uint16_t* out, size_t begin, size_t end) {
   size_t i = begin;
 #if PIXTRAL_OPS_LEVEL >= 2
@@ -696,7 +667,7 @@ void ToHalfRange(const float* x, uint16_t* out, size_t begin, size_t end) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
                      _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 #endif
-  for (; i < end; i++) out[i] = FloatToHalf(x[i]);
+  for (; i < end; i++) out[i] = F32ToF16(x[i]);  // round to nearest even, as vcvtps2ph
 }
 
 template <typename Rows>
