@@ -11,6 +11,7 @@ import { DEMO_MODEL, demoModelDir } from '../src/demo/embedded-model.js';
 import { heldOutItems, sceneKey, trainingItems, demoItem } from '../src/demo/dataset.js';
 import { evaluateDemo, type DemoEvalResult } from '../src/demo/evaluate.js';
 import { scenePng } from '../src/demo/render.js';
+import { patchLabels, shapeCentres } from '../src/demo/patch-labels.js';
 import { sideOfPair } from '../src/demo/scenes.js';
 import { SafetensorsFile } from '../src/checkpoint/index.js';
 import { encodeDemoItem } from '../src/devtools/demo/export-training-data.js';
@@ -81,6 +82,26 @@ describe('the embedded demo model', () => {
       const [shape, other] = a!.colour === truth.colour && a!.kind === truth.kind ? [a!, b!] : [b!, a!];
       assert.equal(sideOfPair(shape, other), truth.side, `seed ${seed}`);
     }
+  });
+
+  it("the trainer's patch targets: one centre mark per shape, on a patch labelled as part of that shape", () => {
+    for (let seed = 0; seed < 200; seed++) {
+      const item = demoItem('count', seed);
+      assert.ok(item.scene?.type === 'shapes' && item.truth.task === 'count');
+      const cols = item.scene.width / 16;
+      const labels = patchLabels(item.scene);
+      const centres = shapeCentres(item.scene);
+      assert.equal(centres.length, labels.length);
+      const marked = [...centres.keys()].filter((i) => centres[i] === 1);
+      assert.equal(marked.length, item.truth.count, `seed ${seed}`);
+      for (const s of item.scene.shapes) {
+        const at = Math.floor(s.y / 16) * cols + Math.floor(s.x / 16);
+        assert.equal(centres[at], 1);
+        assert.ok(labels[at]! >= 1 && labels[at]! <= 120, `seed ${seed}: centre patch label ${labels[at]}`);
+      }
+    }
+    for (const task of ['text', 'receipt'] as const)
+      assert.ok(shapeCentres(demoItem(task, 7).scene!).every((v) => v === 0));
   });
 
   for (const kind of ['reference', 'native'] as const) {

@@ -72,6 +72,19 @@ export function patchLabels(scene: Scene): Uint8Array {
   return labels;
 }
 
+/**
+ * Where the shapes are, one mark each: the patch holding a shape's centre is 1, every other patch 0. For a second
+ * auxiliary loss: the class labels mark every patch a shape covers, so a shape spanning 2–3 patches each way is
+ * many patches of one class and counting them is the decoder's guess; one mark per shape is what counting needs.
+ */
+export function shapeCentres(scene: Scene): Uint8Array {
+  const cols = scene.width / PATCH;
+  const centres = new Uint8Array((scene.height / PATCH) * cols);
+  if (scene.type === 'shapes')
+    for (const s of scene.shapes) centres[Math.floor(s.y / PATCH) * cols + Math.floor(s.x / PATCH)] = 1;
+  return centres;
+}
+
 /** The share of patch (row, col) inside the circle (cx, cy, radius), sampled on a 4×4 grid. */
 function circleCoverage(cx: number, cy: number, radius: number, row: number, col: number): number {
   let inside = 0;

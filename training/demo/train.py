@@ -54,6 +54,7 @@ class Data:
         self.images = np.memmap(os.path.join(folder, "images.u8"), dtype=np.uint8, mode="r")
         self.tokens = np.memmap(os.path.join(folder, "tokens.i32"), dtype=np.int32, mode="r")
         self.labels = np.memmap(os.path.join(folder, "labels.u8"), dtype=np.uint8, mode="r")
+        self.centres = np.memmap(os.path.join(folder, "centres.u8"), dtype=np.uint8, mode="r")
         self.patch_classes = json.load(open(os.path.join(folder, "meta.json")))["patchClasses"]
 
     def pixels(self, item):
@@ -66,7 +67,7 @@ class Data:
         T = max(it["length"] for it in items)
         tokens = torch.zeros(len(items), T, dtype=torch.long)
         targets = torch.full((len(items), T), -100, dtype=torch.long)
-        pixels, grids, owners, labels = [], [], [], []
+        pixels, grids, owners, labels, centres = [], [], [], [], []
         for row, it in enumerate(items):
             ids = torch.from_numpy(self.tokens[it["tokens"] : it["tokens"] + it["length"]].astype(np.int64))
             tokens[row, : it["length"]] = ids
@@ -78,8 +79,10 @@ class Data:
                 owners.append(row)
                 n = (it["height"] // 16) * (it["width"] // 16)
                 labels.append(torch.from_numpy(self.labels[it["labels"] : it["labels"] + n].astype(np.int64)))
+                centres.append(torch.from_numpy(self.centres[it["labels"] : it["labels"] + n].astype(np.float32)))
         patch_labels = torch.cat(labels) if labels else None
-        return tokens, targets, pixels, grids, owners, patch_labels, [it["task"] for it in items]
+        patch_centres = torch.cat(centres) if centres else None
+        return tokens, targets, pixels, grids, owners, patch_labels, patch_centres, [it["task"] for it in items]
 
 
 # Patch classes (src/demo/patch-labels.ts): 0 nothing, then 1 + (colour·4 + kind)·5 + side for the 120 shape
@@ -219,6 +222,12 @@ def main():
         default=0.0,
         help="weight of the side loss: each shape patch of a two-shape picture predicts its shape's side (left/right/top/bottom)",
     )
+    ap.add_argument(
+        "--centre-weight",
+        type=float,
+        default=0.0,
+        help="weight of the centre loss: each patch predicts whether a shape's centre is in it (one mark per shape, what counting needs)",
+    )
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
@@ -250,8 +259,12 @@ def main():
     # encoder never learned it (a linear probe read it at chance, 51%, while colour and kind read at 99% / 96%);
     # on its own, with this head (also thrown away), it is learned within a few hundred steps.
     side_head = torch.nn.Linear(PARAMS["dim"], len(SIDES))
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2] + [patch_head.weight, side_head.weight]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2] + [patch_head.bias, side_head.bias]
+    # The patch classes mark every patch a shape covers (2–3 each way), so how many shapes there are is left to the
+    # decoder's guess, which undercounted by one at 3–6 shapes; this head (thrown away too) marks each shape once.
+    centre_head = torch.nn.Linear(PARAMS["dim"], 1)
+    heads = [patch_head, side_head, centre_head]
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2] + [h.weight for h in heads]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2] + [h.bias for h in heads]
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
         lr=args.lr,
@@ -263,13 +276,13 @@ def main():
     os.makedirs(args.results, exist_ok=True)
     log = []
     started = time.time()
-    window, window_tasks, image_rms_window, patch_window, side_window = [], {}, [], [], []
+    window, window_tasks, image_rms_window, patch_window, side_window, centre_window = [], {}, [], [], [], []
     for step in range(1, args.steps + 1):
         lr = args.lr * min(1.0, step / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.steps)))
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
-        tokens, targets, pixels, grids, owners, patch_labels, tasks = data.batch(order[step - 1])
+        tokens, targets, pixels, grids, owners, patch_labels, patch_centres, tasks = data.batch(order[step - 1])
         at = targets != -100
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             logits = model(tokens, pixels, grids, owners, at)
@@ -292,6 +305,10 @@ def main():
                 side_loss = F.cross_entropy(side_head(rows[sided >= 0]), sided[sided >= 0])
                 objective = objective + args.side_weight * side_loss
                 side_window.append(float(side_loss))
+            if args.centre_weight > 0:
+                centre_loss = F.binary_cross_entropy_with_logits(centre_head(rows).squeeze(1), patch_centres)
+                objective = objective + args.centre_weight * centre_loss
+                centre_window.append(float(centre_loss))
             mean_square = torch.stack([r.float().mean(0).pow(2).mean() for r in model.image_rows]).mean()
             square = rows.pow(2).mean()
             objective = objective + args.patch_weight * patch_loss + args.image_penalty * (mean_square + F.relu(square - 1.0))
@@ -316,11 +333,12 @@ def main():
                 "image_rms": sum(image_rms_window) / max(1, len(image_rms_window)),
                 "patch_loss": sum(patch_window) / max(1, len(patch_window)),
                 "side_loss": sum(side_window) / max(1, len(side_window)),
+                "centre_loss": sum(centre_window) / max(1, len(centre_window)),
             }
             log.append(entry)
-            window, window_tasks, image_rms_window, patch_window, side_window = [], {}, [], [], []
+            window, window_tasks, image_rms_window, patch_window, side_window, centre_window = [], {}, [], [], [], []
             tasks_txt = " ".join(f"{t} {v:.3f}" for t, v in sorted(entry["tasks"].items()))
-            print(f"step {step}/{args.steps} {entry['seconds']:.0f}s lr {lr:.2e} loss {entry['loss']:.4f} image rms {entry['image_rms']:.2f} patches {entry['patch_loss']:.3f} sides {entry['side_loss']:.3f} | {tasks_txt}", flush=True)
+            print(f"step {step}/{args.steps} {entry['seconds']:.0f}s lr {lr:.2e} loss {entry['loss']:.4f} image rms {entry['image_rms']:.2f} patches {entry['patch_loss']:.3f} sides {entry['side_loss']:.3f} centres {entry['centre_loss']:.3f} | {tasks_txt}", flush=True)
             with open(os.path.join(args.results, "loss.json"), "w") as f:
                 json.dump({"params": PARAMS, "args": vars(args), "log": log}, f)
         if step % args.save_every == 0 and step < args.steps:

@@ -25,24 +25,24 @@ export MALLOC_MMAP_THRESHOLD_=17179869184 MALLOC_TRIM_THRESHOLD_=17179869184 MAL
 }
 npx tsc -p tsconfig.json
 node dist/src/devtools/demo/export-training-data.js "$DATA" models/pixtral-demo "$ITEMS" base
-"$PYTHON" training/demo/train.py --data "$DATA" --model models/pixtral-demo --results training/demo/results "$@"
+"$PYTHON" training/demo/train.py --data "$DATA" --model models/pixtral-demo --results training/demo/results --centre-weight 1.0 "$@"
 node dist/src/devtools/demo/plot-loss.js training/demo/results/loss.json training/demo/results/loss.png
 node dist/src/devtools/demo/export-training-data.js "$DATA-finetune" models/pixtral-demo "$ITEMS" finetune
 mkdir -p training/demo/results/finetune
 "$PYTHON" training/demo/train.py --data "$DATA-finetune" --model models/pixtral-demo \
   --results training/demo/results/finetune --init models/pixtral-demo --steps 4000 --lr 5e-4 --warmup 50 \
-  --patch-weight 1.0 --side-weight 1.0 "$@"
+  --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 "$@"
 node dist/src/devtools/demo/plot-loss.js training/demo/results/finetune/loss.json training/demo/results/finetune/loss.png
 mkdir -p training/demo/results/polish
 "$PYTHON" training/demo/train.py --data "$DATA-finetune" --model models/pixtral-demo \
   --results training/demo/results/polish --init models/pixtral-demo --steps 1000 --lr 1.5e-4 --warmup 20 \
-  --patch-weight 1.0 --side-weight 1.0 --seed 4321 "$@"
+  --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 --seed 4321 "$@"
 node dist/src/devtools/demo/plot-loss.js training/demo/results/polish/loss.json training/demo/results/polish/loss.png
 node dist/src/devtools/demo/export-training-data.js "$DATA-recount" models/pixtral-demo "$RECOUNT_ITEMS" recount
 mkdir -p training/demo/results/recount
 "$PYTHON" training/demo/train.py --data "$DATA-recount" --model models/pixtral-demo \
   --results training/demo/results/recount --init models/pixtral-demo --steps 1000 --lr 1e-4 --warmup 20 \
-  --patch-weight 1.0 --side-weight 1.0 --seed 2468 "$@"
+  --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 --seed 2468 "$@"
 node dist/src/devtools/demo/plot-loss.js training/demo/results/recount/loss.json training/demo/results/recount/loss.png
 cp training/demo/results/recount/trainer-goldens.json training/demo/results/trainer-goldens.json
 node bin/pixtral.js eval --task demo --model models/pixtral-demo --quant none,q8,q4 --plot training/demo/results/eval.png \

@@ -5,6 +5,7 @@
  *   images.u8   — HWC RGB bytes of every picture, back to back
  *   tokens.i32  — prompt + answer + EOS ids of every item, back to back
  *   labels.u8   — per picture, one class per 16-px patch (src/demo/patch-labels.ts), for the auxiliary loss
+ *   centres.u8  — per picture, 1 on the patch holding each shape's centre, else 0 (same offsets as labels.u8)
  *   index.jsonl — one line per item: {task, image, height, width, labels, tokens, length, answerStart}
  * and `goldens-input.json`: a few held-out items with the engine's exact float32 pixels, for trainer goldens.
  */
@@ -23,7 +24,7 @@ import {
 } from '../../demo/dataset.js';
 import { DEMO_MODEL } from '../../demo/embedded-model.js';
 import { demoMessages, scenePng } from '../../demo/render.js';
-import { PATCH_CLASSES, patchLabels } from '../../demo/patch-labels.js';
+import { PATCH_CLASSES, patchLabels, shapeCentres } from '../../demo/patch-labels.js';
 import { writeDemoTekken } from './demo-tokenizer.js';
 
 export interface EncodedItem {
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
   const tokens = createWriteStream(join(out, 'tokens.i32'));
   const index = createWriteStream(join(out, 'index.jsonl'));
   const labels = createWriteStream(join(out, 'labels.u8'));
+  const centres = createWriteStream(join(out, 'centres.u8'));
   let imageOffset = 0;
   let labelOffset = 0;
   let tokenOffset = 0;
@@ -110,6 +112,7 @@ async function main(): Promise<void> {
       const classes = patchLabels(item.scene);
       patches = classes.length;
       if (!labels.write(classes)) await once(labels, 'drain');
+      if (!centres.write(shapeCentres(item.scene))) await once(centres, 'drain');
     }
     if (!tokens.write(new Uint8Array(Int32Array.from(encoded.ids).buffer))) await once(tokens, 'drain');
     index.write(
@@ -121,7 +124,9 @@ async function main(): Promise<void> {
     if (++done % 2000 === 0)
       process.stderr.write(`\r${done}/${count} items (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
-  await Promise.all([images, tokens, index, labels].map((s) => new Promise((resolve) => s.end(resolve))));
+  await Promise.all(
+    [images, tokens, index, labels, centres].map((s) => new Promise((resolve) => s.end(resolve))),
+  );
   writeFileSync(join(out, 'meta.json'), JSON.stringify({ items: done, patchClasses: PATCH_CLASSES }));
   process.stderr.write(`\n${done} training items → ${out}\n`);
 
