@@ -1,8 +1,9 @@
 /** KV-cache storage formats: f16 and q8 round trips, growth, and attention over each on both backends. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeHalves, kvToFloat32 } from '../src/backend/kv-format.js';
+import { encodeHalves, type KvStorage, kvToFloat32 } from '../src/backend/kv-format.js';
 import { loadNativeAddon } from '../src/backend/native/addon.js';
+import { KvPageMemory } from '../src/backend/native/kv-page-memory.js';
 import { NativeBackend } from '../src/backend/native/native-backend.js';
 import { ReferenceBackend } from '../src/backend/reference/reference-backend.js';
 import { tensor } from '../src/backend/types.js';
@@ -21,8 +22,9 @@ function filled(
   kvWidth: number,
   headDim: number,
   pagePositions?: number,
+  storage?: KvStorage,
 ) {
-  const cache = new KvCache(2, kvWidth, 4096, format, headDim, pagePositions);
+  const cache = new KvCache(2, kvWidth, 4096, format, headDim, pagePositions, storage);
   const keys: Float32Array[] = [];
   for (let written = 0; written < positions;) {
     const count = Math.min(97, positions - written); // odd chunks cross the growth steps
@@ -88,24 +90,38 @@ describe('KV cache formats', () => {
     }
   });
 
-  it("an f16 cache stores through the backend's half encoder, and so do its forks and snapshot caches", () => {
-    let stored = 0;
-    const halves = (src: Float32Array, dst: Uint16Array, at: number) => {
-      stored += src.length;
-      encodeHalves(src, dst, at);
-    };
-    const cache = new KvCache(1, 8, 100, 'f16', 8, 64, halves);
-    const write = (target: KvCache) => {
-      target.reserve(1);
-      target.write(0, tensor([1, 8], values(8)), tensor([1, 8], values(8)));
-      target.advance(1);
-    };
-    write(cache);
-    assert.equal(stored, 16);
-    write(cache.fork());
-    assert.equal(stored, 32);
-    write(KvCache.fromSnapshot(cache.snapshot(), 100, 1, halves));
-    assert.equal(stored, 48);
+  it("a cache stores through the backend's half encoder and page memory, and so do its forks and snapshot caches", () => {
+    for (const format of ['f32', 'f16', 'q8'] as const) {
+      let stored = 0;
+      const buffers = new Set<ArrayBufferLike>();
+      const storage: KvStorage = {
+        halves: (src, dst, at) => {
+          stored += src.length;
+          encodeHalves(src, dst, at);
+        },
+        pageMemory: (bytes) => {
+          assert.equal(bytes % 4, 0, `${format}: ${bytes} bytes`);
+          const memory = new Uint8Array(bytes + 8).subarray(8); // not at the buffer's start
+          buffers.add(memory.buffer);
+          return memory;
+        },
+      };
+      const cache = new KvCache(1, 6, 100, format, 6, 64, storage);
+      const write = (target: KvCache) => {
+        target.reserve(1);
+        const k = values(6);
+        target.write(0, tensor([1, 6], k), tensor([1, 6], values(6)));
+        target.advance(1);
+        const { k: stored } = target.view(0, target.length);
+        for (const page of stored.pages) assert.ok(buffers.has(page.buffer), format);
+        const last = kvToFloat32(stored).subarray((target.length - 1) * 6);
+        for (let i = 0; i < 6; i++) assert.ok(Math.abs(last[i]! - k[i]!) < 0.05, format);
+      };
+      write(cache);
+      write(cache.fork());
+      write(KvCache.fromSnapshot(cache.snapshot(), 100, 1, storage));
+      assert.equal(stored, format === 'f16' ? 36 : 0);
+    }
   });
 
   it('snapshots share pages by reference; whoever writes next copies the page (copy-on-write)', () => {
@@ -185,6 +201,72 @@ describe('KV cache formats', () => {
             assert.ok(worst < 1e-5, `${name} ${format} head ${headDim}, ${queries} queries: ${worst}`);
           }
         }
+  });
+
+  it('page memory: pages carved from 8 MB slabs, apart and aligned; small pages ordinary, big ones their own', () => {
+    const slabs: Uint8Array[] = [];
+    const memory = new KvPageMemory((bytes) => {
+      const slab = new Uint8Array(bytes);
+      slabs.push(slab);
+      return slab;
+    });
+    const taken = [512 << 10, 100_004, 512 << 10, 3 << 20, 2 << 20, 2 << 20].map((bytes) =>
+      memory.take(bytes),
+    );
+    // 512 KB + 100,004 (rounded to 100,032) + 512 KB + 3 MB + 2 MB fit one slab; the last 2 MB opens a second
+    assert.equal(slabs.length, 2);
+    assert.deepEqual(
+      taken.map((page) => [slabs.findIndex((slab) => slab.buffer === page.buffer), page.byteOffset]),
+      [
+        [0, 0],
+        [0, 512 << 10],
+        [0, (512 << 10) + 100_032],
+        [0, (1024 << 10) + 100_032],
+        [0, (4096 << 10) + 100_032],
+        [1, 0],
+      ],
+    );
+    assert.ok(
+      taken.every(
+        (page, i) => page.byteLength === [512 << 10, 100_004, 512 << 10, 3 << 20, 2 << 20, 2 << 20][i],
+      ),
+    );
+    const small = memory.take(4096);
+    const big = memory.take(5 << 20);
+    assert.equal(slabs.length, 3); // the big page is an allocation of its own; the small one ordinary memory
+    assert.equal(slabs[2], big);
+    assert.equal(small.byteLength, 4096);
+    assert.ok(!slabs.some((slab) => slab.buffer === small.buffer));
+  });
+
+  it("the native backend's page memory: zeroed, and attention over 512 KB f16 pages equals the reference", () => {
+    const addon = loadNativeAddon();
+    if (!addon) return;
+    const backend = new NativeBackend(addon);
+    const storage: KvStorage = {
+      halves: (s, d, at) => backend.toHalf(s, d, at),
+      pageMemory: (b) => backend.kvPageMemory(b),
+    };
+    const fresh = backend.kvPageMemory(512 << 10);
+    assert.ok(fresh.every((byte) => byte === 0));
+    const headDim = 128;
+    for (const format of ['f16', 'f32', 'q8'] as const) {
+      const { cache } = filled(format, 600, 8 * headDim, headDim, 256, storage);
+      const { k, v } = cache.view(1, 600);
+      assert.equal(k.pages[0]!.byteLength, 256 * 8 * headDim * { f32: 4, f16: 2, q8: 1 }[format]);
+      const q = tensor([1, 32 * headDim], values(32 * headDim));
+      const shape = { nHeads: 32, nKvHeads: 8, headDim, scale: 1 / Math.sqrt(headDim), queryStart: 599 };
+      const expected = new ReferenceBackend().attention(
+        q,
+        { shape: k.shape, data: kvToFloat32(k) },
+        { shape: v.shape, data: kvToFloat32(v) },
+        shape,
+      ).data;
+      const out = backend.attention(q, k, v, shape).data;
+      let worst = 0;
+      for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i]! - expected[i]!));
+      assert.ok(worst < 1e-5, `${format}: ${worst}`);
+    }
   });
 
   it('attention reads the pages in place: any page size, every format, decode and prefill, both backends', () => {

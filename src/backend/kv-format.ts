@@ -57,6 +57,19 @@ export const encodeHalves: HalfEncoder = (src, dst, at) => {
   for (let i = 0; i < src.length; i++) dst[at + i] = floatToHalf(src[i]!);
 };
 
+/** What a KV cache borrows from the backend: its f16 store, and the memory its pages live in. */
+export interface KvStorage {
+  readonly halves: HalfEncoder;
+  /** Zeroed memory for one page of `bytes` bytes (a multiple of 4). */
+  readonly pageMemory: (bytes: number) => Uint8Array;
+}
+
+/** The JavaScript store and ordinary typed-array memory. */
+export const PLAIN_KV_STORAGE: KvStorage = {
+  halves: encodeHalves,
+  pageMemory: (bytes) => new Uint8Array(bytes),
+};
+
 /** float32 → IEEE half, round to nearest even. */
 export function floatToHalf(value: number): number {
   f32[0] = value;

@@ -11,11 +11,11 @@
  * written, so whoever holds it — a running sequence, the prefix cache — always reads what was stored.
  */
 import {
-  encodeHalves,
-  type HalfEncoder,
   type KvFormat,
   type KvPageData,
+  type KvStorage,
   type PagedKv,
+  PLAIN_KV_STORAGE,
   quantizeHead,
 } from '../backend/kv-format.js';
 import type { Tensor } from '../backend/types.js';
@@ -66,8 +66,8 @@ export class KvCache {
     /** Values per scale in q8 (the head dimension). */
     readonly headDim = kvWidth,
     readonly pagePositions = KV_PAGE_POSITIONS,
-    /** How an f16 cache stores a chunk (the backend's native conversion where it has one). */
-    private readonly halves: HalfEncoder = encodeHalves,
+    /** The f16 store and page memory (the backend's: native conversion, memory on 2 MB pages). */
+    private readonly storage: KvStorage = PLAIN_KV_STORAGE,
   ) {
     this.layerPages = this.emptyPages();
   }
@@ -110,12 +110,7 @@ export class KvCache {
   }
 
   private newPage(positions: number): KvPageData {
-    const n = positions * this.kvWidth;
-    return this.format === 'f32'
-      ? new Float32Array(n)
-      : this.format === 'f16'
-        ? new Uint16Array(n)
-        : new Int8Array(n);
+    return pageOf(this.format, positions * this.kvWidth, this.storage);
   }
 
   /** Stores k, v [T, kvWidth] of one layer at positions length..length+T−1 (call `advance` after all layers). */
@@ -131,7 +126,7 @@ export class KvCache {
       const count = Math.min(rows - row, this.pagePositions - (position % this.pagePositions));
       const from = row * this.kvWidth;
       const to = from + count * this.kvWidth;
-      if (pages.shared[page]) ownPage(pages, page);
+      if (pages.shared[page]) ownPage(pages, page, this.format, this.storage);
       this.encode(k.data.subarray(from, to), pages.keys[page]!, pages.keyScales[page]!, at);
       this.encode(v.data.subarray(from, to), pages.values[page]!, pages.valueScales[page]!, at);
       row += count;
@@ -140,7 +135,7 @@ export class KvCache {
 
   private encode(src: Float32Array, dst: KvPageData, scales: Float32Array, at: number): void {
     if (this.format === 'f32') (dst as Float32Array).set(src, at);
-    else if (this.format === 'f16') this.halves(src, dst as Uint16Array, at);
+    else if (this.format === 'f16') this.storage.halves(src, dst as Uint16Array, at);
     else
       for (let h = 0; h < src.length; h += this.headDim)
         scales[(at + h) / this.headDim] = quantizeHead(src, h, this.headDim, dst as Int8Array, at + h);
@@ -175,7 +170,7 @@ export class KvCache {
    * both hold the pages by reference and copy a page only when they first write into it.
    */
   fork(): KvCache {
-    return KvCache.fromSnapshot(this.snapshot(), this.capacity, this.length, this.halves);
+    return KvCache.fromSnapshot(this.snapshot(), this.capacity, this.length, this.storage);
   }
 
   /** Bytes of the pages that hold positions 0..length−1 (what `snapshot(length)` would hand out). */
@@ -224,7 +219,7 @@ export class KvCache {
     snapshot: KvSnapshot,
     capacity: number,
     length = snapshot.length,
-    halves: HalfEncoder = encodeHalves,
+    storage: KvStorage = PLAIN_KV_STORAGE,
   ): KvCache {
     if (length > snapshot.length || length > capacity)
       throw new Error(`kv cache: cannot take ${length} positions from a snapshot of ${snapshot.length}`);
@@ -236,7 +231,7 @@ export class KvCache {
       format,
       headDim,
       pagePositions,
-      halves,
+      storage,
     );
     const used = Math.ceil(length / pagePositions);
     cache.layerPages.forEach((to, layer) => {
@@ -256,7 +251,7 @@ export class KvCache {
     const last = used - 1;
     const lastPositions = Math.min(pagePositions, capacity - last * pagePositions);
     if (used > 0 && cache.layerPages[0]!.keys[last]!.length < lastPositions * kvWidth)
-      cache.layerPages.forEach((pages) => ownPage(pages, last, lastPositions * kvWidth));
+      cache.layerPages.forEach((pages) => ownPage(pages, last, format, storage, lastPositions * kvWidth));
     return cache;
   }
 
@@ -267,17 +262,37 @@ export class KvCache {
   }
 }
 
+/** A zeroed page of `values` values of the format, in the storage's memory. */
+function pageOf(format: KvFormat, values: number, storage: KvStorage): KvPageData {
+  if (format === 'f32') {
+    const memory = storage.pageMemory(values * 4);
+    return new Float32Array(memory.buffer, memory.byteOffset, values);
+  }
+  if (format === 'f16') {
+    const memory = storage.pageMemory(values * 2);
+    return new Uint16Array(memory.buffer, memory.byteOffset, values);
+  }
+  // q8: rounded up to whole 4-byte words, so every page size a backend is asked for is a multiple of 4
+  const memory = storage.pageMemory(Math.ceil(values / 4) * 4);
+  return new Int8Array(memory.buffer, memory.byteOffset, values);
+}
+
 /** Gives a cache its own copy of a shared page (all four arrays), at least `size` values long. */
-function ownPage(pages: LayerPages, page: number, size = 0): void {
-  const copy = <T extends KvPageData | Float32Array>(data: T, length: number): T => {
-    const out = new (data.constructor as new (n: number) => T)(Math.max(data.length, length));
+function ownPage(pages: LayerPages, page: number, format: KvFormat, storage: KvStorage, size = 0): void {
+  const copy = <T extends KvPageData>(data: T): T => {
+    const out = pageOf(format, Math.max(data.length, size), storage) as T;
     out.set(data as never);
     return out;
   };
+  const scales = (data: Float32Array, length: number) => {
+    const out = new Float32Array(Math.max(data.length, length));
+    out.set(data);
+    return out;
+  };
   const scaleSize = (size * pages.keyScales[page]!.length) / Math.max(1, pages.keys[page]!.length);
-  pages.keys[page] = copy(pages.keys[page]!, size);
-  pages.values[page] = copy(pages.values[page]!, size);
-  pages.keyScales[page] = copy(pages.keyScales[page]!, scaleSize);
-  pages.valueScales[page] = copy(pages.valueScales[page]!, scaleSize);
+  pages.keys[page] = copy(pages.keys[page]!);
+  pages.values[page] = copy(pages.values[page]!);
+  pages.keyScales[page] = scales(pages.keyScales[page]!, scaleSize);
+  pages.valueScales[page] = scales(pages.valueScales[page]!, scaleSize);
   pages.shared[page] = false;
 }

@@ -2,7 +2,7 @@
  * Pixtral = vision encoder → adapter → decoder, glued the way the spec's §4 describes: every image of a request
  * is encoded in prompt order, and its adapter outputs fill the [IMG] positions of the prompt left to right.
  */
-import type { KvFormat } from '../backend/kv-format.js';
+import type { KvFormat, KvStorage } from '../backend/kv-format.js';
 import type { Backend, Tensor } from '../backend/types.js';
 import type { PixtralConfig } from '../checkpoint/index.js';
 import type { WeightSource } from '../checkpoint/weight-source.js';
@@ -46,9 +46,11 @@ export class PixtralModel {
     this.adapter = vision ? loadAdapterWeights(load, vision.adapterBias) : null;
   }
 
-  /** The backend's f16 store, for the caches this model hands out. */
-  private readonly storeHalves = (src: Float32Array, dst: Uint16Array, at: number) =>
-    this.backend.toHalf(src, dst, at);
+  /** The backend's f16 store and page memory, for the caches this model hands out. */
+  private readonly kvStorage: KvStorage = {
+    halves: (src, dst, at) => this.backend.toHalf(src, dst, at),
+    pageMemory: (bytes) => this.backend.kvPageMemory(bytes),
+  };
 
   /** Loads every tensor of a checkpoint into the backend; `onProgress(done, total)` per tensor. */
   static fromCheckpoint(
@@ -93,18 +95,13 @@ export class PixtralModel {
       this.kvFormat,
       t.headDim,
       KV_PAGE_POSITIONS,
-      this.storeHalves,
+      this.kvStorage,
     );
   }
 
   /** A cache that continues from the first `length` positions of a snapshot (a cached prompt prefix). */
   cacheFrom(snapshot: KvSnapshot, length: number, capacity: number): KvCache {
-    return KvCache.fromSnapshot(
-      snapshot,
-      Math.min(capacity, this.config.maxContext),
-      length,
-      this.storeHalves,
-    );
+    return KvCache.fromSnapshot(snapshot, Math.min(capacity, this.config.maxContext), length, this.kvStorage);
   }
 
   /**

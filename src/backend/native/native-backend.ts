@@ -20,6 +20,7 @@ import {
 } from '../types.js';
 import type { KvTensor } from '../kv-format.js';
 import type { NativeAddon } from './addon.js';
+import { KvPageMemory } from './kv-page-memory.js';
 import { NativeWeight, type Quantization } from './native-weight.js';
 
 export interface NativeBackendOptions {
@@ -47,6 +48,7 @@ export class NativeBackend implements Backend {
   private readonly bf16ActivationsOption: boolean | undefined;
   private loadedPrequantized = false;
   private readonly normWeights = new WeakMap<ReferenceWeight, Float32Array>();
+  private readonly kvPages = new KvPageMemory((bytes) => this.addon.allocateWeights(bytes));
 
   constructor(
     private readonly addon: NativeAddon,
@@ -168,6 +170,10 @@ export class NativeBackend implements Backend {
 
   toHalf(src: Float32Array, dst: Uint16Array, at: number): void {
     this.addon.toHalf(src, dst, at);
+  }
+
+  kvPageMemory(bytes: number): Uint8Array {
+    return this.kvPages.take(bytes);
   }
 
   private binary(op: 'siluMul' | 'add', a: Tensor, b: Tensor, into?: Tensor): Tensor {

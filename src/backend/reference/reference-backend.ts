@@ -165,4 +165,8 @@ export class ReferenceBackend implements Backend {
   toHalf(src: Float32Array, dst: Uint16Array, at: number): void {
     encodeHalves(src, dst, at);
   }
+
+  kvPageMemory(bytes: number): Uint8Array {
+    return new Uint8Array(bytes);
+  }
 }
