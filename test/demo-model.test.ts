@@ -84,7 +84,7 @@ describe('the embedded demo model', () => {
     }
   });
 
-  it("the trainer's patch targets: one centre mark per shape, on a patch labelled as part of that shape", () => {
+  it("the trainer's patch targets: one centre mark per shape, on a patch labelled as a shape", () => {
     for (let seed = 0; seed < 200; seed++) {
       const item = demoItem('count', seed);
       assert.ok(item.scene?.type === 'shapes' && item.truth.task === 'count');

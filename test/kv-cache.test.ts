@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeHalves, type KvStorage, kvToFloat32 } from '../src/backend/kv-format.js';
 import { loadNativeAddon } from '../src/backend/native/addon.js';
-import { KvPageMemory } from '../src/backend/native/kv-page-memory.js';
 import { NativeBackend } from '../src/backend/native/native-backend.js';
 import { ReferenceBackend } from '../src/backend/reference/reference-backend.js';
 import { tensor } from '../src/backend/types.js';
@@ -203,40 +202,38 @@ describe('KV cache formats', () => {
         }
   });
 
-  it('page memory: pages carved from 8 MB slabs, apart and aligned; small pages ordinary, big ones their own', () => {
-    const slabs: Uint8Array[] = [];
-    const memory = new KvPageMemory((bytes) => {
-      const slab = new Uint8Array(bytes);
-      slabs.push(slab);
-      return slab;
-    });
-    const taken = [512 << 10, 100_004, 512 << 10, 3 << 20, 2 << 20, 2 << 20].map((bytes) =>
-      memory.take(bytes),
+  it("one allocation per page index holds every layer's keys and values; q8 pages round up to whole words", () => {
+    for (const format of ['f32', 'f16', 'q8'] as const) {
+      const asked: number[] = [];
+      const storage: KvStorage = {
+        halves: encodeHalves,
+        pageMemory: (bytes) => {
+          asked.push(bytes);
+          return new Uint8Array(bytes);
+        },
+      };
+      // 5 values a position, 3 layers, 64-position pages, capacity 65: a full page, then one of a single position
+      const cache = new KvCache(3, 5, 65, format, 5, 64, storage);
+      cache.reserve(65);
+      const size = { f32: 4, f16: 2, q8: 1 }[format];
+      const stride = (values: number) => Math.ceil((values * size) / 64) * 64;
+      assert.deepEqual(asked, [stride(320) * 6, stride(5) * 6], format);
+      const { k, v } = cache.view(2, 65);
+      assert.equal(k.pages[1]!.length, 5);
+      assert.equal(k.pages[0]!.buffer, v.pages[0]!.buffer);
+      assert.notEqual(k.pages[0]!.buffer, k.pages[1]!.buffer);
+      // every page of a page index its own bytes
+      const first = cache.view(0, 65).k.pages[0]!;
+      assert.equal(k.pages[0]!.byteOffset - first.byteOffset, 4 * stride(320));
+    }
+    assert.throws(
+      () =>
+        new KvCache(1, 8, 64, 'f32', 8, 64, {
+          halves: encodeHalves,
+          pageMemory: () => new Uint8Array(8),
+        }).reserve(1),
+      /page memory of 8 bytes/,
     );
-    // 512 KB + 100,004 (rounded to 100,032) + 512 KB + 3 MB + 2 MB fit one slab; the last 2 MB opens a second
-    assert.equal(slabs.length, 2);
-    assert.deepEqual(
-      taken.map((page) => [slabs.findIndex((slab) => slab.buffer === page.buffer), page.byteOffset]),
-      [
-        [0, 0],
-        [0, 512 << 10],
-        [0, (512 << 10) + 100_032],
-        [0, (1024 << 10) + 100_032],
-        [0, (4096 << 10) + 100_032],
-        [1, 0],
-      ],
-    );
-    assert.ok(
-      taken.every(
-        (page, i) => page.byteLength === [512 << 10, 100_004, 512 << 10, 3 << 20, 2 << 20, 2 << 20][i],
-      ),
-    );
-    const small = memory.take(4096);
-    const big = memory.take(5 << 20);
-    assert.equal(slabs.length, 3); // the big page is an allocation of its own; the small one ordinary memory
-    assert.equal(slabs[2], big);
-    assert.equal(small.byteLength, 4096);
-    assert.ok(!slabs.some((slab) => slab.buffer === small.buffer));
   });
 
   it("the native backend's page memory: zeroed, and attention over 512 KB f16 pages equals the reference", () => {
@@ -247,7 +244,7 @@ describe('KV cache formats', () => {
       halves: (s, d, at) => backend.toHalf(s, d, at),
       pageMemory: (b) => backend.kvPageMemory(b),
     };
-    const fresh = backend.kvPageMemory(512 << 10);
+    const fresh = backend.kvPageMemory(5 << 20);
     assert.ok(fresh.every((byte) => byte === 0));
     const headDim = 128;
     for (const format of ['f16', 'f32', 'q8'] as const) {

@@ -60,7 +60,10 @@ export const encodeHalves: HalfEncoder = (src, dst, at) => {
 /** What a KV cache borrows from the backend: its f16 store, and the memory its pages live in. */
 export interface KvStorage {
   readonly halves: HalfEncoder;
-  /** Zeroed memory for one page of `bytes` bytes (a multiple of 4). */
+  /**
+   * `bytes` bytes of zeroed memory, starting on a 4-byte boundary, for pages: every layer's keys and values of one
+   * page index at once, or one copied page.
+   */
   readonly pageMemory: (bytes: number) => Uint8Array;
 }
 

@@ -93,7 +93,7 @@ export interface Backend {
   /** Stores src as IEEE halves (round to nearest even) at dst[at…]: the f16 KV cache's write. */
   toHalf(src: Float32Array, dst: Uint16Array, at: number): void;
 
-  /** Zeroed memory for one KV-cache page of `bytes` bytes (attention streams the pages every token). */
+  /** Zeroed memory for KV-cache pages (`KvStorage.pageMemory`; attention streams the pages every token). */
   kvPageMemory(bytes: number): Uint8Array;
 }
 

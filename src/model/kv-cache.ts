@@ -97,9 +97,16 @@ export class KvCache {
     while (this.allocated < needed) {
       // The last page holds only what the capacity allows, so a sequence never takes more than its capacity.
       const positions = Math.min(this.pagePositions, this.capacity - this.allocated);
+      // Every layer's keys and values of this page index in one allocation: they are taken, shared (snapshots
+      // hold whole page indices) and dropped together, so a snapshot's bytes are exactly what it keeps alive.
+      const values = positions * this.kvWidth;
+      const stride = Math.ceil(pageBytes(this.format, values) / PAGE_ALIGN) * PAGE_ALIGN;
+      const memory = this.storage.pageMemory(stride * 2 * this.layers);
+      let at = 0;
+      const take = () => pageOf(this.format, values, memory.subarray(at, (at += stride)));
       for (const layer of this.layerPages) {
-        layer.keys.push(this.newPage(positions));
-        layer.values.push(this.newPage(positions));
+        layer.keys.push(take());
+        layer.values.push(take());
         const scales = this.format === 'q8' ? (positions * this.kvWidth) / this.headDim : 0;
         layer.keyScales.push(new Float32Array(scales));
         layer.valueScales.push(new Float32Array(scales));
@@ -107,10 +114,6 @@ export class KvCache {
       }
       this.allocated += positions;
     }
-  }
-
-  private newPage(positions: number): KvPageData {
-    return pageOf(this.format, positions * this.kvWidth, this.storage);
   }
 
   /** Stores k, v [T, kvWidth] of one layer at positions length..length+T−1 (call `advance` after all layers). */
@@ -262,25 +265,28 @@ export class KvCache {
   }
 }
 
-/** A zeroed page of `values` values of the format, in the storage's memory. */
-function pageOf(format: KvFormat, values: number, storage: KvStorage): KvPageData {
-  if (format === 'f32') {
-    const memory = storage.pageMemory(values * 4);
-    return new Float32Array(memory.buffer, memory.byteOffset, values);
-  }
-  if (format === 'f16') {
-    const memory = storage.pageMemory(values * 2);
-    return new Uint16Array(memory.buffer, memory.byteOffset, values);
-  }
-  // q8: rounded up to whole 4-byte words, so every page size a backend is asked for is a multiple of 4
-  const memory = storage.pageMemory(Math.ceil(values / 4) * 4);
-  return new Int8Array(memory.buffer, memory.byteOffset, values);
+/** Pages start on cache lines within their allocation. */
+const PAGE_ALIGN = 64;
+
+function pageBytes(format: KvFormat, values: number): number {
+  return values * (format === 'f32' ? 4 : format === 'f16' ? 2 : 1);
+}
+
+/** A page of `values` values of the format over `memory` (zeroed, at least the page's bytes, 4-byte aligned). */
+function pageOf(format: KvFormat, values: number, memory: Uint8Array): KvPageData {
+  if (memory.byteLength < pageBytes(format, values) || memory.byteOffset % 4 !== 0)
+    throw new Error(`kv cache: page memory of ${memory.byteLength} bytes at offset ${memory.byteOffset}`);
+  const { buffer, byteOffset } = memory;
+  if (format === 'f32') return new Float32Array(buffer, byteOffset, values);
+  if (format === 'f16') return new Uint16Array(buffer, byteOffset, values);
+  return new Int8Array(buffer, byteOffset, values);
 }
 
 /** Gives a cache its own copy of a shared page (all four arrays), at least `size` values long. */
 function ownPage(pages: LayerPages, page: number, format: KvFormat, storage: KvStorage, size = 0): void {
   const copy = <T extends KvPageData>(data: T): T => {
-    const out = pageOf(format, Math.max(data.length, size), storage) as T;
+    const values = Math.max(data.length, size);
+    const out = pageOf(format, values, storage.pageMemory(pageBytes(format, values))) as T;
     out.set(data as never);
     return out;
   };

@@ -54,7 +54,9 @@ class Data:
         self.images = np.memmap(os.path.join(folder, "images.u8"), dtype=np.uint8, mode="r")
         self.tokens = np.memmap(os.path.join(folder, "tokens.i32"), dtype=np.int32, mode="r")
         self.labels = np.memmap(os.path.join(folder, "labels.u8"), dtype=np.uint8, mode="r")
-        self.centres = np.memmap(os.path.join(folder, "centres.u8"), dtype=np.uint8, mode="r")
+        # Written since the centre loss: a folder exported before it trains without (--centre-weight 0).
+        centres = os.path.join(folder, "centres.u8")
+        self.centres = np.memmap(centres, dtype=np.uint8, mode="r") if os.path.exists(centres) else None
         self.patch_classes = json.load(open(os.path.join(folder, "meta.json")))["patchClasses"]
 
     def pixels(self, item):
@@ -79,7 +81,8 @@ class Data:
                 owners.append(row)
                 n = (it["height"] // 16) * (it["width"] // 16)
                 labels.append(torch.from_numpy(self.labels[it["labels"] : it["labels"] + n].astype(np.int64)))
-                centres.append(torch.from_numpy(self.centres[it["labels"] : it["labels"] + n].astype(np.float32)))
+                if self.centres is not None:
+                    centres.append(torch.from_numpy(self.centres[it["labels"] : it["labels"] + n].astype(np.float32)))
         patch_labels = torch.cat(labels) if labels else None
         patch_centres = torch.cat(centres) if centres else None
         return tokens, targets, pixels, grids, owners, patch_labels, patch_centres, [it["task"] for it in items]
@@ -245,6 +248,8 @@ def main():
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     data = Data(args.data)
+    if args.centre_weight > 0 and data.centres is None:
+        sys.exit(f"{args.data} has no centres.u8 (exported before the centre loss): export it again, or pass --centre-weight 0")
     model = Pixtral(PARAMS)
     init_weights(model)
     if args.init:

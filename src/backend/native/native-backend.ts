@@ -20,8 +20,8 @@ import {
 } from '../types.js';
 import type { KvTensor } from '../kv-format.js';
 import type { NativeAddon } from './addon.js';
-import { KvPageMemory } from './kv-page-memory.js';
 import { NativeWeight, type Quantization } from './native-weight.js';
+import { streamedMemory } from './weight-memory.js';
 
 export interface NativeBackendOptions {
   /** Weight storage of the decoder's matmuls: bf16 as stored, or 8-/4-bit blocks. */
@@ -48,7 +48,6 @@ export class NativeBackend implements Backend {
   private readonly bf16ActivationsOption: boolean | undefined;
   private loadedPrequantized = false;
   private readonly normWeights = new WeakMap<ReferenceWeight, Float32Array>();
-  private readonly kvPages = new KvPageMemory((bytes) => this.addon.allocateWeights(bytes));
 
   constructor(
     private readonly addon: NativeAddon,
@@ -172,8 +171,13 @@ export class NativeBackend implements Backend {
     this.addon.toHalf(src, dst, at);
   }
 
+  /**
+   * A page index of a 12B cache (every layer's keys and values: 40 MB in f16) on 2 MB pages: in ordinary memory
+   * every 4 KB of the stream costs a TLB miss and stops the hardware prefetcher (in the model at depth 4096 on a
+   * 2-core Zen 5, 8 layers: a layer's decode attention 0.74–0.77 ms → 0.70–0.72).
+   */
   kvPageMemory(bytes: number): Uint8Array {
-    return this.kvPages.take(bytes);
+    return streamedMemory(this.addon, bytes);
   }
 
   private binary(op: 'siluMul' | 'add', a: Tensor, b: Tensor, into?: Tensor): Tensor {

@@ -29,6 +29,14 @@ export function defaultWeightMemory(env: NodeJS.ProcessEnv = process.env): Weigh
 
 const HUGE_PAGE = 2 << 20;
 
+/**
+ * Zeroed memory on 2 MB pages where it is at least one (the addon's own mapping, unmapped when collected), else
+ * ordinary memory: for what the kernels stream every token — matrices, and the KV cache's pages.
+ */
+export function streamedMemory(addon: NativeAddon, bytes: number): Uint8Array {
+  return bytes >= HUGE_PAGE ? addon.allocateWeights(bytes) : new Uint8Array(bytes);
+}
+
 export function weightLoader(addon: NativeAddon, memory: WeightMemory): FileMapper {
   const map = (path: string, offset: number, length: number) => addon.mapFile(path, offset, length);
   if (memory === 'map') return map;
@@ -36,7 +44,7 @@ export function weightLoader(addon: NativeAddon, memory: WeightMemory): FileMapp
     // What a step reads only in part (the embedding table) stays mapped: copying it would cost its whole size.
     if (!streamed) return map(path, offset, length);
     // Huge pages for the big matrices; norms and other small tensors in ordinary memory.
-    const out = length >= HUGE_PAGE ? addon.allocateWeights(length) : new Uint8Array(length);
+    const out = streamedMemory(addon, length);
     if (readFileRange(path, out, offset) < length)
       throw new Error(`${path}: ends before byte ${offset + length}`);
     return out;
