@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Trains the embedded demo model from scratch: `npm run train-demo` (about 125 min on 2 cores).
+# Trains the embedded demo model from scratch: `npm run train-demo` (about 110 min on 2 cores).
 #   1. builds the project, writes the base training data with the engine's own renderer/tokenizer (~4 min);
-#   2. trains with PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp): 6000 steps (~55 min);
+#   2. trains with PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp): 6000 steps (~50 min), with
+#      throwaway heads that teach the vision encoder what each patch shows and where each shape's centre is;
 #   3. writes the fine-tune data (the "shapes" questions added, position, shapes and count weighted up) and
 #      fine-tunes the result for 4000 steps at a lower learning rate, with a side loss that teaches the vision
 #      encoder which side of the other shape each shape lies on (~5 + 30 min), then polishes it for 1000 more
