@@ -104,10 +104,10 @@ export class KvCache {
       const memory = this.storage.pageMemory(stride * 2 * this.layers);
       let at = 0;
       const take = () => pageOf(this.format, values, memory.subarray(at, (at += stride)));
+      const scales = this.format === 'q8' ? values / this.headDim : 0;
       for (const layer of this.layerPages) {
         layer.keys.push(take());
         layer.values.push(take());
-        const scales = this.format === 'q8' ? (positions * this.kvWidth) / this.headDim : 0;
         layer.keyScales.push(new Float32Array(scales));
         layer.valueScales.push(new Float32Array(scales));
         layer.shared.push(false);
