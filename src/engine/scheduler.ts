@@ -11,9 +11,7 @@
  * (prompt-lookup.ts) several at a time.
  */
 import type { Tensor } from '../backend/types.js';
-import type { DraftPolicy } from '../generate/draft-policy.js';
 import { type GenerateOptions, type GenerationEvent, Sequence } from '../generate/sequence.js';
-import type { KvCache } from '../model/kv-cache.js';
 import type { PixtralModel } from '../model/pixtral.js';
 import type { ImageInput } from '../model/vision-encoder.js';
 import { availableMemory } from '../hub/memory-fit.js';
@@ -21,9 +19,12 @@ import type { Tokenizer } from '../tokenizer/index.js';
 import type { EngineSettings } from './engine.js';
 import { EventChannel } from './event-channel.js';
 import { ByteLru } from './byte-lru.js';
-import { ImageFeatureCache, type ImageCacheStats, imageKey, LOCAL_SCOPE } from './image-cache.js';
-import { EMPTY_PREFIX_STATS, PrefixCache, type PrefixCacheStats, type PromptKey } from './prefix-cache.js';
+import { ImageFeatureCache, type ImageCacheStats, LOCAL_SCOPE } from './image-cache.js';
+import { EMPTY_PREFIX_STATS, PrefixCache, type PrefixCacheStats } from './prefix-cache.js';
+import { type Group, type Job, openPrefill, type PromptInput } from './prompt-group.js';
 import { EMPTY_SPECULATION_STATS, Speculation, type SpeculationStats } from './speculation.js';
+
+export type { PromptInput } from './prompt-group.js';
 
 /** Defaults of the scheduler, in one place. */
 export const DEFAULT_MAX_BATCH = 8;
@@ -62,42 +63,6 @@ export class SchedulerClosedError extends Error {
     super('the server is shutting down');
     this.name = 'SchedulerClosedError';
   }
-}
-
-/** One choice of a prompt: its sampler state and stream, and its own cache once the prompt is prefilled. */
-interface Job {
-  readonly sequence: Sequence;
-  readonly channel: EventChannel<GenerationEvent>;
-  readonly signal: AbortSignal | undefined;
-  readonly group: Group;
-  cache: KvCache | null;
-  /** The token to feed in the next decode step. */
-  next: number | null;
-  /** How many tokens to draft for it (prompt lookup), when speculation is on. */
-  readonly drafts: DraftPolicy | null;
-}
-
-/** A prompt and its choices (`n`): the images are encoded and the prompt prefilled once for all of them. */
-interface Group {
-  readonly prompt: PromptInput;
-  /** The choices still waiting for the prompt's logits. */
-  readonly jobs: Job[];
-  cache: KvCache | null;
-  prefill: Generator<number, Float32Array> | null;
-  /** The cache scope: the API key, or LOCAL_SCOPE. */
-  readonly scope: string;
-  /** The prompt as the prefix cache compares it (set when its prefill starts). */
-  key: PromptKey | null;
-  /** Prompt positions taken from the prefix cache. */
-  cachedTokens: number;
-}
-
-/** What a prompt brings to the scheduler: its ids, its images, and whose cached image features it may use. */
-export interface PromptInput {
-  readonly ids: readonly number[];
-  readonly images: readonly ImageInput[];
-  /** The cache scope (the API key): a prompt only ever hits cache entries of its own scope. */
-  readonly scope?: string;
 }
 
 export interface SchedulerStats extends ImageCacheStats, PrefixCacheStats, SpeculationStats {
@@ -290,7 +255,8 @@ export class Scheduler {
 
   private prefillChunk(group: Group): void {
     if (!group.prefill) {
-      this.startPrefill(group);
+      openPrefill(group, this.model, this.prefixCache, this.imageCache, (image) => this.encode(image));
+      this.prefills++;
       return; // the cache lookup and the vision encoder were this tick's work
     }
     const step = group.prefill.next();
@@ -309,32 +275,6 @@ export class Scheduler {
       this.accept(job, last ? step.value : step.value.slice());
       if (job.next !== null) this.running.push(job);
     });
-  }
-
-  /**
-   * Takes the longest cached prefix of the prompt, the features of the images that are not all inside it
-   * (from the image cache, or encoded), and sets up the prefill of the rest.
-   */
-  private startPrefill(group: Group): void {
-    const { ids, images } = group.prompt;
-    const { scope } = group;
-    const capacity = group.jobs[0]!.sequence.capacity;
-    const imageKeys = images.map((image) => imageKey(scope, image));
-    group.key = {
-      ids,
-      imageTokenId: this.model.imageTokenId,
-      images: images.map((image, i) => ({ key: imageKeys[i]!, tokens: image.rows * image.cols })),
-    };
-    // At least the last prompt token is run: its logits start the answer.
-    const hit = this.prefixCache?.lookup(scope, group.key, ids.length - 1) ?? null;
-    const start = hit?.length ?? 0;
-    group.cache = hit ? this.model.cacheFrom(hit.snapshot, start, capacity) : this.model.newCache(capacity);
-    group.cachedTokens = start;
-    // The [IMG] rows still to feed: the images wholly inside the cached prefix are never encoded.
-    const cachedRows = ids.slice(0, start).filter((id) => id === this.model.imageTokenId).length;
-    const imageRows = this.imageCache.rowsFrom(cachedRows, images, imageKeys, (image) => this.encode(image));
-    group.prefill = this.model.prefillSteps(ids.slice(start), group.cache, imageRows);
-    this.prefills++;
   }
 
   private encode(image: ImageInput): Tensor {
