@@ -1,8 +1,8 @@
 /**
  * A prompt on its way through the scheduler: the group of its choices (`n`), and how its prefill starts — the
  * longest cached prefix first (prefix-cache.ts), then the features of the images not wholly inside it (from the
- * image-feature cache, or encoded), then the prefill of the rest. The scheduler (scheduler.ts) decides when a
- * group runs and decodes its choices.
+ * image-feature cache, or encoded); what is left the scheduler (scheduler.ts) prefills, when it lets the group run,
+ * and then decodes its choices.
  */
 import type { Tensor } from '../backend/types.js';
 import type { DraftPolicy } from '../generate/draft-policy.js';
@@ -50,17 +50,24 @@ export interface Group {
   cachedTokens: number;
 }
 
+/** What a prompt still feeds after its cached prefix: the ids, and the [IMG] rows among them. */
+export interface PromptRest {
+  readonly ids: readonly number[];
+  readonly imageRows: Tensor | undefined;
+}
+
 /**
- * Takes the longest cached prefix of the group's prompt, the features of the images that are not all inside it
- * (from the image cache, or `encode`d), and sets up the prefill of the rest (`group.prefill`).
+ * Takes the longest cached prefix of the group's prompt as its cache (`group.cache`, `group.key`,
+ * `group.cachedTokens`) and the features of the images that are not all inside it (from the image cache, or
+ * `encode`d); returns the rest to prefill — which only the scheduler runs.
  */
-export function openPrefill(
+export function promptStart(
   group: Group,
   model: PixtralModel,
   prefixCache: PrefixCache | null,
   imageCache: ImageFeatureCache,
   encode: (image: ImageInput) => Tensor,
-): void {
+): PromptRest {
   const { ids, images } = group.prompt;
   const { scope } = group;
   const capacity = group.jobs[0]!.sequence.capacity;
@@ -77,6 +84,5 @@ export function openPrefill(
   group.cachedTokens = start;
   // The [IMG] rows still to feed: the images wholly inside the cached prefix are never encoded.
   const cachedRows = ids.slice(0, start).filter((id) => id === model.imageTokenId).length;
-  const imageRows = imageCache.rowsFrom(cachedRows, images, imageKeys, encode);
-  group.prefill = model.prefillSteps(ids.slice(start), group.cache, imageRows);
+  return { ids: ids.slice(start), imageRows: imageCache.rowsFrom(cachedRows, images, imageKeys, encode) };
 }

@@ -21,7 +21,7 @@ import { EventChannel } from './event-channel.js';
 import { ByteLru } from './byte-lru.js';
 import { ImageFeatureCache, type ImageCacheStats, LOCAL_SCOPE } from './image-cache.js';
 import { EMPTY_PREFIX_STATS, PrefixCache, type PrefixCacheStats } from './prefix-cache.js';
-import { type Group, type Job, openPrefill, type PromptInput } from './prompt-group.js';
+import { type Group, type Job, promptStart, type PromptInput } from './prompt-group.js';
 import { EMPTY_SPECULATION_STATS, Speculation, type SpeculationStats } from './speculation.js';
 
 export type { PromptInput } from './prompt-group.js';
@@ -255,7 +255,10 @@ export class Scheduler {
 
   private prefillChunk(group: Group): void {
     if (!group.prefill) {
-      openPrefill(group, this.model, this.prefixCache, this.imageCache, (image) => this.encode(image));
+      const rest = promptStart(group, this.model, this.prefixCache, this.imageCache, (image) =>
+        this.encode(image),
+      );
+      group.prefill = this.model.prefillSteps(rest.ids, group.cache!, rest.imageRows);
       this.prefills++;
       return; // the cache lookup and the vision encoder were this tick's work
     }
