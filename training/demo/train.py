@@ -107,6 +107,12 @@ def kind_of_patches(labels):
     return torch.where((labels >= 1) & (labels <= SHAPE_CLASSES), kind, torch.full_like(labels, -1))
 
 
+def head_loss(head, rows, classes):
+    """Cross-entropy of a throwaway head over the patches that have a class (>= 0); None when none has."""
+    has = classes >= 0
+    return F.cross_entropy(head(rows[has]), classes[has]) if bool(has.any()) else None
+
+
 def batches_by_length(data, rng, steps, batch):
     """Shuffled batches of similar lengths (less padding): each run of 32 batches is sorted by length, cut into
     batches, and the batches shuffled."""
@@ -299,7 +305,9 @@ def main():
     os.makedirs(args.results, exist_ok=True)
     log = []
     started = time.time()
-    window, window_tasks, image_rms_window, patch_window, side_window, centre_window, kind_window = [], {}, [], [], [], [], []
+    # Per-step values averaged over each 20-step window of the log: the auxiliary losses by name, and the image rms.
+    AUX = ("patch", "side", "centre", "kind")
+    window, window_tasks, aux_window, image_rms_window = [], {}, {name: [] for name in AUX}, []
     for step in range(1, args.steps + 1):
         lr = args.lr * min(1.0, step / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.steps)))
         for g in opt.param_groups:
@@ -323,25 +331,23 @@ def main():
             # each image's mean row towards zero and (3) caps the rows' mean square at 1.
             rows = torch.cat(model.image_rows).float()
             patch_loss = F.cross_entropy(patch_head(rows), patch_labels)
-            sided = side_of_patches(patch_labels)
-            if args.side_weight > 0 and bool((sided >= 0).any()):
-                side_loss = F.cross_entropy(side_head(rows[sided >= 0]), sided[sided >= 0])
-                objective = objective + args.side_weight * side_loss
-                side_window.append(float(side_loss))
-            kinded = kind_of_patches(patch_labels)
-            if args.kind_weight > 0 and bool((kinded >= 0).any()):
-                kind_loss = F.cross_entropy(kind_head(rows[kinded >= 0]), kinded[kinded >= 0])
-                objective = objective + args.kind_weight * kind_loss
-                kind_window.append(float(kind_loss))
+            aux = {}
+            if args.side_weight > 0:
+                aux["side"] = (args.side_weight, head_loss(side_head, rows, side_of_patches(patch_labels)))
+            if args.kind_weight > 0:
+                aux["kind"] = (args.kind_weight, head_loss(kind_head, rows, kind_of_patches(patch_labels)))
             if args.centre_weight > 0:
                 centre_loss = F.binary_cross_entropy_with_logits(centre_head(rows).squeeze(1), patch_centres)
-                objective = objective + args.centre_weight * centre_loss
-                centre_window.append(float(centre_loss))
+                aux["centre"] = (args.centre_weight, centre_loss)
+            for name, (weight, aux_loss) in aux.items():
+                if aux_loss is not None:
+                    objective = objective + weight * aux_loss
+                    aux_window[name].append(float(aux_loss))
             mean_square = torch.stack([r.float().mean(0).pow(2).mean() for r in model.image_rows]).mean()
             square = rows.pow(2).mean()
             objective = objective + args.patch_weight * patch_loss + args.image_penalty * (mean_square + F.relu(square - 1.0))
             image_rms_window.append(float(square) ** 0.5)
-            patch_window.append(float(patch_loss))
+            aux_window["patch"].append(float(patch_loss))
         opt.zero_grad(set_to_none=True)
         objective.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -359,13 +365,10 @@ def main():
                 "loss": sum(window) / len(window),
                 "tasks": {t: sum(v) / len(v) for t, v in window_tasks.items()},
                 "image_rms": sum(image_rms_window) / max(1, len(image_rms_window)),
-                "patch_loss": sum(patch_window) / max(1, len(patch_window)),
-                "side_loss": sum(side_window) / max(1, len(side_window)),
-                "centre_loss": sum(centre_window) / max(1, len(centre_window)),
-                "kind_loss": sum(kind_window) / max(1, len(kind_window)),
+                **{f"{name}_loss": sum(v) / max(1, len(v)) for name, v in aux_window.items()},
             }
             log.append(entry)
-            window, window_tasks, image_rms_window, patch_window, side_window, centre_window, kind_window = [], {}, [], [], [], [], []
+            window, window_tasks, aux_window, image_rms_window = [], {}, {name: [] for name in AUX}, []
             tasks_txt = " ".join(f"{t} {v:.3f}" for t, v in sorted(entry["tasks"].items()))
             print(f"step {step}/{args.steps} {entry['seconds']:.0f}s lr {lr:.2e} loss {entry['loss']:.4f} image rms {entry['image_rms']:.2f} patches {entry['patch_loss']:.3f} sides {entry['side_loss']:.3f} centres {entry['centre_loss']:.3f} kinds {entry['kind_loss']:.3f} | {tasks_txt}", flush=True)
             with open(os.path.join(args.results, "loss.json"), "w") as f:
