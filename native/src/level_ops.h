@@ -443,8 +443,8 @@ void AttendBlock(const Shape& s, const float* q, const KvSource& k, const KvSour
 // L2 holds and L1 (32–48 KB) does not. Into L1 a Zen 4 read a cache larger than L3 (32768 keys) at 15 GB/s, into L2
 // at 23–24 GB/s (8.9 → 5.6 ms a call; 4096 keys, cache-resident, 0.56 → 0.51 ms); a Zen 5 measured L1 slightly
 // ahead (0.64–0.66 vs 0.67–0.71 ms a 4096-key call; none at all 0.72–0.74). Only where a half converts to a whole
-// register in one
-// instruction: at AVX2 a 16-float vector is two registers and in-place loads measured 2.5x slower than packing.
+// register in one instruction: at AVX2 a 16-float vector is two registers and in-place loads measured 2.5x slower
+// than packing.
 template <int D>
 void HalfTile(const float* const* q_rows, int rows, int kv_heads, const KvSource& k, const KvSource& v, int j0,
               int count, int end, const int* position, float scale, float* max, float* total, float* acc,
