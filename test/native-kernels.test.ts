@@ -4,10 +4,13 @@
  * a single block, widths that are not multiples of 32 (bf16).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
   type KernelLevel,
   loadNativeAddon,
+  nativeAddonPath,
   NativeFormat,
   nativeUnavailableReason,
 } from '../src/backend/native/addon.js';
@@ -117,6 +120,31 @@ describe(
       assert.equal(native.features().active, 'portable', 'a refused level changes nothing');
       assert.throws(() => native.setLevel('sse9' as KernelLevel), /unknown kernel level sse9/);
       native.setLevel(features.best);
+    });
+
+    it('prefetches weights as measured for the CPU vendor, or as PIXTRAL_PREFETCH says', () => {
+      // Decided once when the addon loads, so each case is a fresh process.
+      const prefetchIn = (value?: string) => {
+        const env = { ...process.env };
+        delete env.PIXTRAL_PREFETCH;
+        if (value !== undefined) env.PIXTRAL_PREFETCH = value;
+        const script = `process.stdout.write(require(${JSON.stringify(nativeAddonPath())}).features().prefetch)`;
+        return execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' });
+      };
+      // The vendor as Linux names it (elsewhere the default is taken as it is, and only the override is checked).
+      const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : null;
+      const vendorDefault =
+        cpuinfo === null
+          ? native.features().prefetch
+          : process.arch === 'x64' && /GenuineIntel/.test(cpuinfo)
+            ? 'l2:3072'
+            : 'l1:4096';
+      if (process.env.PIXTRAL_PREFETCH === undefined) assert.equal(native.features().prefetch, vendorDefault);
+      assert.equal(prefetchIn(), vendorDefault);
+      assert.equal(prefetchIn('l1:2048'), 'l1:2048');
+      assert.equal(prefetchIn('l2:8192'), 'l2:8192');
+      for (const unusable of ['l3:4096', 'l1:', 'l2:32', 'fast'])
+        assert.equal(prefetchIn(unusable), vendorDefault, `${unusable} leaves the default`);
     });
 
     for (const level of levels) {

@@ -48,6 +48,7 @@ Napi::Value Features(const Napi::CallbackInfo& info) {
   out.Set("levels", levels);
   out.Set("amx", AmxAvailable());
   out.Set("threads", ThreadPool::Instance().threads());
+  out.Set("prefetch", std::string(kWeightPrefetch.into_l2 ? "l2:" : "l1:") + std::to_string(kWeightPrefetch.ahead));
   return out;
 }
 

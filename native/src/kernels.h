@@ -8,11 +8,12 @@
 
 namespace pixtral {
 
-// Decode streams every weight once; one core's hardware prefetcher alone leaves it at ~8 GB/s of the ~15 a core
-// can pull here, so the weight loops ask for the line this far ahead (measured: 2–16 KB all help; 4 KB chosen).
-constexpr int kPrefetchAhead = 4096;
+// The weight loops ask for the line kWeightPrefetch.ahead bytes on (cpu.h: how far and into which cache was measured
+// per vendor); the branch is the same every time, so it costs nothing next to a block's work.
 static inline void PrefetchAhead(const void* p) {
-  __builtin_prefetch(static_cast<const char*>(p) + kPrefetchAhead, 0, 3);
+  const char* line = static_cast<const char*>(p) + kWeightPrefetch.ahead;
+  if (kWeightPrefetch.into_l2) __builtin_prefetch(line, 0, 2);
+  else __builtin_prefetch(line, 0, 3);
 }
 
 // Tokens one multi-token call handles: the weight row is loaded (and unpacked) once for all of them.

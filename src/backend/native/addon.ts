@@ -44,6 +44,8 @@ export interface NativeFeatures {
   /** Intel AMX tiles present and granted by the kernel (the "amx" level). */
   readonly amx: boolean;
   readonly threads: number;
+  /** How the weight loops prefetch, e.g. "l2:3072" (into L2, 3 KB ahead): chosen by CPU vendor, or PIXTRAL_PREFETCH. */
+  readonly prefetch: string;
 }
 
 export interface BandwidthProbe {

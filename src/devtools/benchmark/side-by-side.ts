@@ -242,7 +242,7 @@ export async function runSideBySide(options: SideBySideOptions): Promise<SideByS
     : null;
   return {
     cpu: describeCpu(),
-    ourKernels: activeKernels(addon),
+    ourKernels: `${activeKernels(addon)} (weight prefetch ${addon.features().prefetch})`,
     llamaAbout,
     threads: options.threads,
     rounds: options.rounds,
