@@ -30,8 +30,9 @@ namespace {
 // Measured with 8-layer 12B-shaped q4 decode (`pixtral bench --synthetic 12b --layers 8 --tests tg32@0`, AVX-512):
 // on an Intel Xeon (Granite Rapids class) prefetcht0 at 4 KB gave 14.1 tok/s and prefetcht1 at 3 KB 16.5 (2–4 KB
 // within 3%): an L1 prefetch holds one of the core's few L1 fill buffers until its line arrives, an L2 one does not.
-// On AMD Zen 4/5 prefetcht0 at 2–16 KB all reached ~92% of the bandwidth probe; Zen 4 is documented to take
-// prefetcht1 into L2 only and was seen to drop some, so AMD (and any other vendor) keeps the measured choice.
+// On AMD Zen 4/5 prefetcht0 at 2–16 KB all reached ~92% of the bandwidth probe, and Zen 4 takes prefetcht1 into
+// L2 only and has been reported to drop some (arXiv 2411.02814), so AMD (and any other vendor) keeps that choice
+// until prefetcht1 is measured there (PIXTRAL_PREFETCH=l2:3072).
 WeightPrefetch DecideWeightPrefetch() {
   WeightPrefetch policy = DetectCpu().intel ? WeightPrefetch{3072, true} : WeightPrefetch{4096, false};
   if (const char* env = std::getenv("PIXTRAL_PREFETCH")) {
