@@ -252,17 +252,18 @@ const MAKERS: Record<DemoTask, (rng: SeededRandom) => DemoItem> = {
 
 /**
  * How often each task appears in training, per stage (training/demo/train.sh). The base run learns everything
- * with receipts, position and text weighted up (the hardest); the fine-tune from it adds the "shapes" questions —
- * naming each shape's colour and kind, which position answers need too — and weights position, shapes and count
- * up, keeping receipts and text at shares that do not let them slip.
+ * with receipts weighted up most (reading them is learned late in the run, and a run that ended it short never
+ * caught up later), then position and text; the fine-tune from it adds the "shapes" questions — naming each shape's
+ * colour and kind, which position answers need too — and weights position, shapes and count up, keeping receipts
+ * and text at shares that do not let them slip; the last stage weights position up again.
  */
 export const TRAINING_MIXES = {
   base: [
-    ['count', 0.17],
-    ['colour', 0.13],
+    ['count', 0.15],
+    ['colour', 0.09],
     ['position', 0.2],
     ['text', 0.17],
-    ['receipt', 0.3],
+    ['receipt', 0.36],
     ['greeting', 0.03],
   ],
   finetune: [
@@ -274,14 +275,15 @@ export const TRAINING_MIXES = {
     ['receipt', 0.18],
     ['greeting', 0.02],
   ],
-  // The last stage: counting, the type furthest from its target, weighted up; the rest kept in view.
-  recount: [
-    ['count', 0.4],
+  // The last stage: position, the type the fine-tune leaves furthest from its target (the model must pick out the
+  // shape a question names), weighted up; counting and the rest kept in view.
+  reposition: [
+    ['count', 0.15],
     ['colour', 0.05],
-    ['position', 0.18],
-    ['shapes', 0.1],
-    ['text', 0.08],
-    ['receipt', 0.17],
+    ['position', 0.45],
+    ['shapes', 0.15],
+    ['text', 0.06],
+    ['receipt', 0.12],
     ['greeting', 0.02],
   ],
 } as const satisfies Record<string, readonly (readonly [DemoTask, number])[]>;

@@ -288,9 +288,10 @@ def main():
     centre_head = torch.nn.Linear(PARAMS["dim"], 1)
     # A shape's kind is in the patch classes too, but a probe read it at 96% a patch (colour 99%), and a from-scratch
     # model's position and shapes answers named the wrong kind (square → circle, triangle ↔ star): on its own, as the
-    # side is, with this head (thrown away too). Off in train.sh: on in every stage, a from-scratch run reached
-    # position 98.3% (from 85.0%) but receipts fell to 80.0% (from 98.3%); on from the fine-tune on, receipts held
-    # (100%) but position stopped at 88–90% (README, "The demo model").
+    # side is, with this head (thrown away too). train.sh turns it on from the fine-tune on: on in every stage, a
+    # from-scratch run reached position 98.3% (from 85.0%) but receipts fell to 80.0% (from 98.3%); from the
+    # fine-tune on, receipts held (100%) and a last stage weighted to position took it to 95% (README, "The demo
+    # model").
     kind_head = torch.nn.Linear(PARAMS["dim"], len(KINDS))
     heads = [patch_head, side_head, centre_head, kind_head]
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2] + [h.weight for h in heads]

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# Trains the embedded demo model from scratch: `npm run train-demo` (about 110 min on 2 cores).
-#   1. builds the project, writes the base training data with the engine's own renderer/tokenizer (~4 min);
-#   2. trains with PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp): 6000 steps (~50 min), with
+# Trains the embedded demo model from scratch: `npm run train-demo` (about 95 min on 2 cores).
+#   1. builds the project, writes the base training data with the engine's own renderer/tokenizer (~3 min);
+#   2. trains with PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp): 7500 steps (~50–60 min), with
 #      throwaway heads that teach the vision encoder what each patch shows and where each shape's centre is;
 #   3. writes the fine-tune data (the "shapes" questions added, position, shapes and count weighted up) and
-#      fine-tunes the result for 4000 steps at a lower learning rate, with a side loss that teaches the vision
-#      encoder which side of the other shape each shape lies on (~5 + 30 min), then polishes it for 1000 more
-#      steps on the same data in another order at a lower learning rate (~8 min), and ends with 1000 steps on a
-#      mix that weights counting up (the type furthest from its target), at a lower rate still (~4 + 8 min);
+#      fine-tunes the result for 4000 steps at a lower learning rate, with side losses that teach the vision
+#      encoder which side of the other shape each shape lies on and which kind it is (~3 + 25 min), then polishes
+#      it for 1000 steps on the same data in another order at a lower learning rate (~6 min), and ends with 1000
+#      steps on a mix that weights position up (the type the fine-tune leaves furthest from its target), at a lower
+#      rate still (~1 + 6 min);
 #   4. plots the loss curves and scores the result on the held-out split (`pixtral eval --task demo`).
 # The checkpoint goes to models/pixtral-demo/, the curve, goldens and eval to training/demo/results/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA="${DEMO_DATA_DIR:-${TMPDIR:-/tmp}/pixtral-demo-data}"
 ITEMS="${DEMO_ITEMS:-64000}"
-RECOUNT_ITEMS="${DEMO_RECOUNT_ITEMS:-16000}"
+REPOSITION_ITEMS="${DEMO_REPOSITION_ITEMS:-16000}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 # glibc gives large freed buffers back to the kernel and maps fresh (page-faulting) ones for the next step's
 # activations; keeping them in the heap makes a step ~5% faster.
@@ -26,25 +27,25 @@ export MALLOC_MMAP_THRESHOLD_=17179869184 MALLOC_TRIM_THRESHOLD_=17179869184 MAL
 }
 npx tsc -p tsconfig.json
 node dist/src/devtools/demo/export-training-data.js "$DATA" models/pixtral-demo "$ITEMS" base
-"$PYTHON" training/demo/train.py --data "$DATA" --model models/pixtral-demo --results training/demo/results --centre-weight 1.0 "$@"
+"$PYTHON" training/demo/train.py --data "$DATA" --model models/pixtral-demo --results training/demo/results --centre-weight 1.0 --steps 7500 "$@"
 node dist/src/devtools/demo/plot-loss.js training/demo/results/loss.json training/demo/results/loss.png
 node dist/src/devtools/demo/export-training-data.js "$DATA-finetune" models/pixtral-demo "$ITEMS" finetune
 mkdir -p training/demo/results/finetune
 "$PYTHON" training/demo/train.py --data "$DATA-finetune" --model models/pixtral-demo \
   --results training/demo/results/finetune --init models/pixtral-demo --steps 4000 --lr 5e-4 --warmup 50 \
-  --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 "$@"
+  --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 --kind-weight 1.0 "$@"
 node dist/src/devtools/demo/plot-loss.js training/demo/results/finetune/loss.json training/demo/results/finetune/loss.png
 mkdir -p training/demo/results/polish
 "$PYTHON" training/demo/train.py --data "$DATA-finetune" --model models/pixtral-demo \
   --results training/demo/results/polish --init models/pixtral-demo --steps 1000 --lr 1.5e-4 --warmup 20 \
-  --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 --seed 4321 "$@"
+  --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 --kind-weight 1.0 --seed 4321 "$@"
 node dist/src/devtools/demo/plot-loss.js training/demo/results/polish/loss.json training/demo/results/polish/loss.png
-node dist/src/devtools/demo/export-training-data.js "$DATA-recount" models/pixtral-demo "$RECOUNT_ITEMS" recount
-mkdir -p training/demo/results/recount
-"$PYTHON" training/demo/train.py --data "$DATA-recount" --model models/pixtral-demo \
-  --results training/demo/results/recount --init models/pixtral-demo --steps 1000 --lr 1e-4 --warmup 20 \
-  --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 --seed 2468 "$@"
-node dist/src/devtools/demo/plot-loss.js training/demo/results/recount/loss.json training/demo/results/recount/loss.png
-cp training/demo/results/recount/trainer-goldens.json training/demo/results/trainer-goldens.json
+node dist/src/devtools/demo/export-training-data.js "$DATA-reposition" models/pixtral-demo "$REPOSITION_ITEMS" reposition
+mkdir -p training/demo/results/reposition
+"$PYTHON" training/demo/train.py --data "$DATA-reposition" --model models/pixtral-demo \
+  --results training/demo/results/reposition --init models/pixtral-demo --steps 1000 --lr 1e-4 --warmup 20 \
+  --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 --kind-weight 1.0 --seed 1357 "$@"
+node dist/src/devtools/demo/plot-loss.js training/demo/results/reposition/loss.json training/demo/results/reposition/loss.png
+cp training/demo/results/reposition/trainer-goldens.json training/demo/results/trainer-goldens.json
 node bin/pixtral.js eval --task demo --model models/pixtral-demo --quant none,q8,q4 --plot training/demo/results/eval.png \
   | tee training/demo/results/eval.txt
