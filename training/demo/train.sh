@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Trains the embedded demo model from scratch: `npm run train-demo` (about 95 min on 2 cores).
+# Trains the embedded demo model from scratch: `npm run train-demo` (about 90 min on 2 cores).
 #   1. builds the project, writes the base training data with the engine's own renderer/tokenizer (~3 min);
-#   2. trains with PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp): 7500 steps (~50–60 min), with
+#   2. trains with PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp): 7500 steps (~47 min), with
 #      throwaway heads that teach the vision encoder what each patch shows and where each shape's centre is;
 #   3. writes the fine-tune data (the "shapes" questions added, position, shapes and count weighted up) and
 #      fine-tunes the result for 4000 steps at a lower learning rate, with side losses that teach the vision

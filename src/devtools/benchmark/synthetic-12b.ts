@@ -5,7 +5,7 @@
  * about one 1024² picture, the second served by the prefix cache), the cost of verifying drafted tokens, and peak
  * RSS — next to llama.cpp's figures for the same shapes.
  */
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KvFormat } from '../../backend/kv-format.js';
@@ -31,6 +31,7 @@ import { LLAMACPP_ANCHORS } from './anchors.js';
 import type { PixtralConfig } from '../../checkpoint/config.js';
 import { ggufName } from '../../checkpoint/gguf/pixtral-names.js';
 import { SafetensorsFile } from '../../checkpoint/safetensors.js';
+import { readFully } from '../../checkpoint/read-fully.js';
 import { shapeKey } from './synthetic-gguf.js';
 
 export const ALL_TESTS = [
@@ -98,7 +99,7 @@ function readIntoPageCache(path: string, tensor: string): void {
     try {
       const piece = new Uint8Array(16 << 20);
       for (let at = 0; at < byteLength; at += piece.length)
-        readSync(fd, piece, 0, Math.min(piece.length, byteLength - at), offset + at);
+        readFully(fd, piece.subarray(0, Math.min(piece.length, byteLength - at)), offset + at);
     } finally {
       closeSync(fd);
     }
