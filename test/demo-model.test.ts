@@ -8,7 +8,14 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEMO_MODEL, demoModelDir } from '../src/demo/embedded-model.js';
-import { heldOutItems, sceneKey, trainingItems, demoItem } from '../src/demo/dataset.js';
+import {
+  heldOutItems,
+  sceneKey,
+  trainingItems,
+  demoItem,
+  TRAINING_STAGES,
+  type TrainingStage,
+} from '../src/demo/dataset.js';
 import { evaluateDemo, type DemoEvalResult } from '../src/demo/evaluate.js';
 import { scenePng } from '../src/demo/render.js';
 import { patchLabels, shapeCentres } from '../src/demo/patch-labels.js';
@@ -71,6 +78,26 @@ describe('the embedded demo model', () => {
       assert.ok(!item.scene || !keys.has(sceneKey(item.scene)));
     assert.deepEqual(demoItem('receipt', 42), demoItem('receipt', 42));
     assert.deepEqual(heldOutItems(5), heldOutItems(5));
+  });
+
+  it('every training stage draws pictures of its own, not the ones an earlier stage trained on', () => {
+    const heldOut = heldOutItems();
+    // Words and numbers have few pictures (a word × a layout), so any two samples share some; shapes and receipts
+    // have millions, and a stage that reused another's seeds would share most of them.
+    const pictures = (stage: TrainingStage) =>
+      [...trainingItems(2000, 0, heldOut, stage)].flatMap((item) =>
+        item.scene && item.task !== 'text' ? [sceneKey(item.scene)] : [],
+      );
+    const seen = new Set<string>();
+    for (const stage of Object.keys(TRAINING_STAGES) as TrainingStage[]) {
+      const own = pictures(stage);
+      const shared = own.filter((key) => seen.has(key)).length;
+      assert.ok(
+        shared <= own.length / 100,
+        `${stage}: ${shared} of ${own.length} pictures seen in an earlier stage`,
+      );
+      for (const key of own) seen.add(key);
+    }
   });
 
   it("a position answer's side is what the picture shows: the pair lies along the axis it is further apart on", () => {

@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# Trains the embedded demo model from scratch: `npm run train-demo` (about 90 min on 2 cores).
+# Trains the embedded demo model from scratch: `npm run train-demo` (about 105 min on a 2-core Xeon with AMX).
 #   1. builds the project, writes the base training data with the engine's own renderer/tokenizer (~3 min);
-#   2. trains with PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp): 7500 steps (~47 min), with
+#   2. trains with PyTorch (Debian: apt-get install python3-torch libopenblas0-openmp): 7500 steps (~51 min), with
 #      throwaway heads that teach the vision encoder what each patch shows and where each shape's centre is;
 #   3. writes the fine-tune data (the "shapes" questions added, position, shapes and count weighted up) and
 #      fine-tunes the result for 4000 steps at a lower learning rate, with side losses that teach the vision
-#      encoder which side of the other shape each shape lies on and which kind it is (~3 + 25 min), then polishes
-#      it for 1000 steps on the same data in another order at a lower learning rate (~6 min), and ends with 1000
-#      steps on a mix that weights position up (the type the fine-tune leaves furthest from its target), at a lower
-#      rate still (~1 + 6 min);
+#      encoder which side of the other shape each shape lies on and which kind it is (~3 + 33 min), then polishes
+#      it for 1000 steps on the same mix at a lower learning rate (~1 + 6 min), and ends with 1000 steps on a mix
+#      that weights position up (the type the fine-tune leaves furthest from its target), at a lower rate still
+#      (~1 + 6 min); every stage draws pictures of its own (src/demo/dataset.ts, TRAINING_STAGES);
 #   4. plots the loss curves and scores the result on the held-out split (`pixtral eval --task demo`).
 # The checkpoint goes to models/pixtral-demo/, the curve, goldens and eval to training/demo/results/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA="${DEMO_DATA_DIR:-${TMPDIR:-/tmp}/pixtral-demo-data}"
 ITEMS="${DEMO_ITEMS:-64000}"
-REPOSITION_ITEMS="${DEMO_REPOSITION_ITEMS:-16000}"
+STAGE_ITEMS="${DEMO_STAGE_ITEMS:-16000}"  # the polish and the last stage: 1,000 steps of 16, each picture once
 PYTHON="${PYTHON:-/usr/bin/python3}"
 # glibc gives large freed buffers back to the kernel and maps fresh (page-faulting) ones for the next step's
 # activations; keeping them in the heap makes a step ~5% faster.
@@ -35,12 +35,13 @@ mkdir -p training/demo/results/finetune
   --results training/demo/results/finetune --init models/pixtral-demo --steps 4000 --lr 5e-4 --warmup 50 \
   --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 --kind-weight 1.0 "$@"
 node dist/src/devtools/demo/plot-loss.js training/demo/results/finetune/loss.json training/demo/results/finetune/loss.png
+node dist/src/devtools/demo/export-training-data.js "$DATA-polish" models/pixtral-demo "$STAGE_ITEMS" polish
 mkdir -p training/demo/results/polish
-"$PYTHON" training/demo/train.py --data "$DATA-finetune" --model models/pixtral-demo \
+"$PYTHON" training/demo/train.py --data "$DATA-polish" --model models/pixtral-demo \
   --results training/demo/results/polish --init models/pixtral-demo --steps 1000 --lr 1.5e-4 --warmup 20 \
   --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 --kind-weight 1.0 --seed 4321 "$@"
 node dist/src/devtools/demo/plot-loss.js training/demo/results/polish/loss.json training/demo/results/polish/loss.png
-node dist/src/devtools/demo/export-training-data.js "$DATA-reposition" models/pixtral-demo "$REPOSITION_ITEMS" reposition
+node dist/src/devtools/demo/export-training-data.js "$DATA-reposition" models/pixtral-demo "$STAGE_ITEMS" reposition
 mkdir -p training/demo/results/reposition
 "$PYTHON" training/demo/train.py --data "$DATA-reposition" --model models/pixtral-demo \
   --results training/demo/results/reposition --init models/pixtral-demo --steps 1000 --lr 1e-4 --warmup 20 \

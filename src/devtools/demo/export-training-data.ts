@@ -18,7 +18,7 @@ import { loadTokenizer, SpecialId, type Tokenizer } from '../../tokenizer/index.
 import {
   heldOutItems,
   trainingItems,
-  TRAINING_MIXES,
+  TRAINING_STAGES,
   type DemoItem,
   type TrainingStage,
 } from '../../demo/dataset.js';
@@ -80,10 +80,10 @@ async function* inOrder(
 
 async function main(): Promise<void> {
   const [out, modelDir, countArg, stageArg = 'base'] = process.argv.slice(2);
-  const stages = Object.keys(TRAINING_MIXES);
+  const stages = Object.keys(TRAINING_STAGES);
   if (!out || !modelDir)
     throw new Error(`usage: export-training-data OUT_DIR MODEL_DIR [COUNT] [${stages.join('|')}]`);
-  if (!(stageArg in TRAINING_MIXES))
+  if (!(stageArg in TRAINING_STAGES))
     throw new Error(`stage must be one of ${stages.join(', ')}, got ${stageArg}`);
   const stage = stageArg as TrainingStage;
   const count = Number(countArg ?? 48_000);
