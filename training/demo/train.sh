@@ -29,24 +29,20 @@ npx tsc -p tsconfig.json
 node dist/src/devtools/demo/export-training-data.js "$DATA" models/pixtral-demo "$ITEMS" base
 "$PYTHON" training/demo/train.py --data "$DATA" --model models/pixtral-demo --results training/demo/results --centre-weight 1.0 --steps 7500 "$@"
 node dist/src/devtools/demo/plot-loss.js training/demo/results/loss.json training/demo/results/loss.png
-node dist/src/devtools/demo/export-training-data.js "$DATA-finetune" models/pixtral-demo "$ITEMS" finetune
-mkdir -p training/demo/results/finetune
-"$PYTHON" training/demo/train.py --data "$DATA-finetune" --model models/pixtral-demo \
-  --results training/demo/results/finetune --init models/pixtral-demo --steps 4000 --lr 5e-4 --warmup 50 \
-  --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 --kind-weight 1.0 "$@"
-node dist/src/devtools/demo/plot-loss.js training/demo/results/finetune/loss.json training/demo/results/finetune/loss.png
-node dist/src/devtools/demo/export-training-data.js "$DATA-polish" models/pixtral-demo "$STAGE_ITEMS" polish
-mkdir -p training/demo/results/polish
-"$PYTHON" training/demo/train.py --data "$DATA-polish" --model models/pixtral-demo \
-  --results training/demo/results/polish --init models/pixtral-demo --steps 1000 --lr 1.5e-4 --warmup 20 \
-  --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 --kind-weight 1.0 --seed 4321 "$@"
-node dist/src/devtools/demo/plot-loss.js training/demo/results/polish/loss.json training/demo/results/polish/loss.png
-node dist/src/devtools/demo/export-training-data.js "$DATA-reposition" models/pixtral-demo "$STAGE_ITEMS" reposition
-mkdir -p training/demo/results/reposition
-"$PYTHON" training/demo/train.py --data "$DATA-reposition" --model models/pixtral-demo \
-  --results training/demo/results/reposition --init models/pixtral-demo --steps 1000 --lr 1e-4 --warmup 20 \
-  --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 --kind-weight 1.0 --seed 1357 "$@"
-node dist/src/devtools/demo/plot-loss.js training/demo/results/reposition/loss.json training/demo/results/reposition/loss.png
+# A later stage, from the checkpoint so far: pictures of its own, the side, centre and kind heads on, its loss curve.
+later_stage() {
+  local stage=$1 items=$2
+  shift 2
+  node dist/src/devtools/demo/export-training-data.js "$DATA-$stage" models/pixtral-demo "$items" "$stage"
+  mkdir -p "training/demo/results/$stage"
+  "$PYTHON" training/demo/train.py --data "$DATA-$stage" --model models/pixtral-demo \
+    --results "training/demo/results/$stage" --init models/pixtral-demo \
+    --patch-weight 1.0 --side-weight 1.0 --centre-weight 1.0 --kind-weight 1.0 "$@"
+  node dist/src/devtools/demo/plot-loss.js "training/demo/results/$stage/loss.json" "training/demo/results/$stage/loss.png"
+}
+later_stage finetune "$ITEMS" --steps 4000 --lr 5e-4 --warmup 50 "$@"
+later_stage polish "$STAGE_ITEMS" --steps 1000 --lr 1.5e-4 --warmup 20 --seed 4321 "$@"
+later_stage reposition "$STAGE_ITEMS" --steps 1000 --lr 1e-4 --warmup 20 --seed 1357 "$@"
 cp training/demo/results/reposition/trainer-goldens.json training/demo/results/trainer-goldens.json
 node bin/pixtral.js eval --task demo --model models/pixtral-demo --quant none,q8,q4 --plot training/demo/results/eval.png \
   | tee training/demo/results/eval.txt
