@@ -492,6 +492,52 @@ describe(
   'native element-wise operations',
   { skip: addon ? false : `native addon unavailable: ${nativeUnavailableReason()}` },
   () => {
+    it('quantizes activations for the matmuls to the same bytes on every level: ties to even, q4 split order', () => {
+      const k = 32 * 7; // q4's split order in groups of four blocks: one whole group, then a group of three
+      const x = randomMatrix(1, k, 3);
+      x.fill(0, 32, 64); // an all-zero block: scale 0, every value 0
+      // A block whose largest magnitude is 127 (scale 1): ±n.5 values are ties, which go to the even neighbour.
+      x.set([127, 2.5, -3.5, 0.5, -0.5, 1.5, 126.5, -126.5], 64);
+      x[100] = 1e6; // one huge value flattens the rest of its block to 0 and ±1
+      const blocks = k / 32;
+      const evenRound = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
+      const splitIndex = (b: number, j: number) => {
+        const first = Math.floor(b / 4) * 4;
+        return first * 32 + (j < 16 ? 0 : 16 * Math.min(4, blocks - first)) + (b - first) * 16 + (j & 15);
+      };
+      for (const split of [false, true]) {
+        const q = new Int8Array(k);
+        const scales = new Float32Array(blocks);
+        const offsets = new Float32Array(blocks);
+        for (let b = 0; b < blocks; b++) {
+          let max = 0;
+          for (let j = 0; j < 32; j++) max = Math.max(max, Math.abs(x[b * 32 + j]!));
+          const s = Math.fround(max / 127);
+          const inv = s > 0 ? Math.fround(1 / s) : 0;
+          let total = 0;
+          for (let j = 0; j < 32; j++) {
+            const value = evenRound(Math.fround(x[b * 32 + j]! * inv));
+            total += value;
+            q[split ? splitIndex(b, j) : b * 32 + j] = value;
+          }
+          scales[b] = s;
+          offsets[b] = Math.fround(total * 8 * s);
+        }
+        if (!split) assert.deepEqual([...q.slice(64, 72)], [127, 2, -4, 0, 0, 2, 126, -126]); // the ties, as meant
+        onEveryLevel((level) => {
+          const got = {
+            q: new Int8Array(k),
+            scales: new Float32Array(blocks),
+            offsets: new Float32Array(blocks),
+          };
+          addon!.quantizeActivations(x, k, split, got.q, got.scales, got.offsets);
+          assert.deepEqual(got.q, q, `${level} values (split ${split})`);
+          assert.deepEqual(got.scales, scales, `${level} scales`);
+          assert.deepEqual(got.offsets, offsets, `${level} offsets`);
+        });
+      }
+    });
+
     it('toHalf rounds to nearest even like the reference on every level: ties, denormals, overflow, signs', () => {
       const values = [
         0,

@@ -341,6 +341,25 @@ Napi::Value PackPanelsJs(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, PackPanels(format, w, n, k));
 }
 
+// quantizeActivations(x, k, split, q, scales, offsets?): one token's activations as the active level's matmuls
+// quantize them (tests compare every level's bytes).
+Napi::Value QuantizeActivationsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int k = info[1].As<Napi::Number>().Int32Value();
+  bool split = info[2].As<Napi::Boolean>().Value();
+  const bool offsets = info.Length() > 5 && !info[5].IsUndefined();
+  if (!Check(env, k > 0 && k % kBlock == 0, "quantizeActivations: k must be a positive multiple of 32"))
+    return env.Undefined();
+  const size_t blocks = size_t(k / kBlock);
+  if (!Check(env, ByteLength(info[0]) >= size_t(k) * 4 && ByteLength(info[3]) >= size_t(k) &&
+                      ByteLength(info[4]) >= blocks * 4 && (!offsets || ByteLength(info[5]) >= blocks * 4),
+             "quantizeActivations: an array is too short"))
+    return env.Undefined();
+  ActiveKernelSet().ops.quantize_activations(Data<float>(info[0]), k, split, Data<int8_t>(info[3]),
+                                             Data<float>(info[4]), offsets ? Data<float>(info[5]) : nullptr);
+  return env.Undefined();
+}
+
 // mapFile(path, offset, length) → Uint8Array over a read-only shared mapping of that byte range (unmapped when
 // collected): weights are paged in from the page cache on use and never copied. One mapping per tensor keeps
 // every buffer under V8's ArrayBuffer size limit however large the file.
@@ -446,6 +465,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("quantize", Napi::Function::New(env, QuantizeJs));
   exports.Set("repackGgml", Napi::Function::New(env, RepackGgmlJs));
   exports.Set("packPanels", Napi::Function::New(env, PackPanelsJs));
+  exports.Set("quantizeActivations", Napi::Function::New(env, QuantizeActivationsJs));
   return exports;
 }
 

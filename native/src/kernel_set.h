@@ -24,6 +24,8 @@ struct OpKernels {
   void (*to_half)(const float* x, uint16_t* out, size_t count);
   void (*attention)(const float* q, KvSource k, KvSource v, float* out, int queries, int keys, int heads,
                     int kv_heads, int head_dim, float scale, int query_start);
+  // One token's activations → int8 blocks for the quantized matmuls (the same bytes at every level).
+  void (*quantize_activations)(const float* x, int k, bool split, int8_t* q, float* scale, float* offset8);
 };
 
 // A matrix unit that takes whole matmuls / attentions of some shapes (AMX). Null members: the set has none.

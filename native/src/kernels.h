@@ -64,8 +64,7 @@ void MultiQuantByOne(const ActivationView* x, int tokens, const uint8_t* row, in
   for (int t = 0; t < tokens; t++) out[t * out_stride] = Dot(x[t], row, k);
 }
 
-// Shared by every level so all paths see identical int8 activations.
-void QuantizeActivations(const float* x, int k, bool split, int8_t* q, float* scale, float* offset8);
+// Weight rows → q8 / q4 blocks (activations are quantized per level: OpKernels::quantize_activations).
 void QuantizeRowQ8(const float* x, uint8_t* row, int k);
 void QuantizeRowQ4(const float* x, uint8_t* row, int k);
 

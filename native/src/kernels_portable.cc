@@ -57,22 +57,6 @@ static float AbsMax(const float* x) {
   return m;
 }
 
-void QuantizeActivations(const float* x, int k, bool split, int8_t* q, float* scale, float* offset8) {
-  for (int b = 0; b < k / kBlock; b++) {
-    const float* v = x + b * kBlock;
-    float s = AbsMax(v) / 127.0f;
-    float inv = s > 0 ? 1.0f / s : 0.0f;
-    int32_t total = 0;
-    for (int j = 0; j < kBlock; j++) {
-      int8_t value = int8_t(std::lrintf(v[j] * inv));
-      total += value;
-      q[split ? SplitIndex(b, j, k / kBlock) : size_t(b) * kBlock + j] = value;
-    }
-    scale[b] = s;
-    if (offset8) offset8[b] = float(total * 8) * s;
-  }
-}
-
 void QuantizeRowQ8(const float* x, uint8_t* row, int k) {
   int8_t* values = reinterpret_cast<int8_t*>(row);
   uint16_t* scales = reinterpret_cast<uint16_t*>(row + k);

@@ -130,8 +130,8 @@ void Matmul(WeightFormat format, const float* x, int tokens, int k, const uint8_
   std::vector<int8_t> q(rows * k);
   std::vector<float> scales(rows * blocks), offsets(sums ? size_t(tokens) * blocks : 0);
   ThreadPool::Instance().Run(tokens, [&](int t) {
-    QuantizeActivations(x + size_t(t) * k, k, split, &q[size_t(t) * k], &scales[size_t(t) * blocks],
-                        sums ? &offsets[size_t(t) * blocks] : nullptr);
+    set.ops.quantize_activations(x + size_t(t) * k, k, split, &q[size_t(t) * k], &scales[size_t(t) * blocks],
+                                 sums ? &offsets[size_t(t) * blocks] : nullptr);
   });
   if (accelerated) {
     unit.matmul_quant(format, q.data(), scales.data(), tokens, k, w, n, y);

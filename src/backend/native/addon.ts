@@ -83,6 +83,18 @@ export interface NativeAddon {
    * false (unchanged) otherwise — another level, rows not a multiple of 16, or a read-only mapped file.
    */
   packPanels(format: NativeFormat.Q4 | NativeFormat.Q8, w: Uint8Array, rows: number, k: number): boolean;
+  /**
+   * One token's activations as the active level's quantized matmuls see them: int8 blocks of 32 (in q4's split
+   * order when `split`), a scale per block and, when `offsets` is given, each block's Σq·scale·8.
+   */
+  quantizeActivations(
+    x: Float32Array,
+    k: number,
+    split: boolean,
+    q: Int8Array,
+    scales: Float32Array,
+    offsets?: Float32Array,
+  ): void;
   /** Zeroed memory for weights, on 2 MB pages where the kernel grants them (decode streams it every token). */
   allocateWeights(bytes: number): Uint8Array;
   rmsNorm(
