@@ -315,23 +315,34 @@ describe(
       }
     });
 
-    it('gives the same results with one thread as with all of them', () => {
-      const { tokens, k, n } = { tokens: 7, k: 256, n: 200 };
+    it('gives the same results with one thread as with all of them, and with more threads than cores', () => {
+      // q4 rows, and q4 panels: 23 panels in units of four, split into uneven per-thread ranges that the threads
+      // then take from one another (with 5 threads on 2 cores, most units are taken from another's range).
+      const { tokens, k, n } = { tokens: 7, k: 256, n: 368 };
       const x = randomMatrix(tokens, k);
       const w = randomMatrix(n, k, 0.1);
-      const blocks = new Uint8Array(n * rowBytes(NativeFormat.Q4, k));
-      native.quantize(NativeFormat.Q4, w, n, k, blocks);
-      const run = () => {
-        const y = new Float32Array(tokens * n);
-        native.matmul(NativeFormat.Q4, x, tokens, k, blocks, n, y);
-        return y;
-      };
+      const rows = new Uint8Array(n * rowBytes(NativeFormat.Q4, k));
+      native.quantize(NativeFormat.Q4, w, n, k, rows);
+      const panels = toPanels(NativeFormat.Q4, rows, n, k);
       const threads = native.features().threads;
-      const all = run();
-      native.setThreads(1);
-      const one = run();
-      native.setThreads(threads);
-      assert.deepEqual(one, all);
+      try {
+        for (const [format, weights] of [
+          [NativeFormat.Q4, rows],
+          [NativeFormat.Q4P, panels],
+        ] as const) {
+          const run = (count: number) => {
+            native.setThreads(count);
+            const y = new Float32Array(tokens * n);
+            native.matmul(format, x, tokens, k, weights, n, y);
+            return y;
+          };
+          const all = run(threads);
+          assert.deepEqual(run(1), all, `format ${format}, one thread`);
+          assert.deepEqual(run(5), all, `format ${format}, five threads`);
+        }
+      } finally {
+        native.setThreads(threads);
+      }
     });
 
     it('rejects buffers that are too short instead of reading past them', () => {

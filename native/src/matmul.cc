@@ -1,6 +1,8 @@
 #include "matmul.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <vector>
 #include "kernels.h"
 #include "kernel_set.h"
@@ -16,12 +18,58 @@ constexpr int kTokenTile = 32;
 // Output rows per task: large enough to amortise the hand-out, small enough to balance two cores.
 constexpr int kRowsPerTask = 64;
 
+// Claims units of work from per-thread ranges: each thread walks its own contiguous range front to back, and a
+// thread whose range is done takes units from the back of another's. Weights are read as one long stream per core
+// (the hardware prefetcher and our fixed-distance prefetch both run ahead within it), where claiming the next
+// unit from one shared counter had each core jump over the other's unit every few panels; taking from the back
+// keeps the balancing a VM needs when a core stalls.
+class StealingRanges {
+ public:
+  static constexpr int kMaxRanges = 64;
+  StealingRanges(int units, int ranges) : ranges_(ranges) {
+    for (int r = 0; r < ranges; r++) {
+      const uint32_t front = uint32_t(int64_t(units) * r / ranges), back = uint32_t(int64_t(units) * (r + 1) / ranges);
+      state_[r].store(Pack(front, back), std::memory_order_relaxed);
+    }
+  }
+  // The next unit for the thread that owns `range`, or -1 when every range is empty.
+  int Next(int range) {
+    for (int i = 0; i < ranges_; i++) {
+      const int r = (range + i) % ranges_;
+      const bool own = i == 0;
+      uint64_t s = state_[r].load(std::memory_order_relaxed);
+      for (;;) {
+        const uint32_t front = uint32_t(s >> 32), back = uint32_t(s);
+        if (front >= back) break;
+        const uint64_t next = own ? Pack(front + 1, back) : Pack(front, back - 1);
+        if (state_[r].compare_exchange_weak(s, next, std::memory_order_relaxed)) return int(own ? front : back - 1);
+      }
+    }
+    return -1;
+  }
+
+ private:
+  static uint64_t Pack(uint32_t front, uint32_t back) { return uint64_t(front) << 32 | back; }
+  std::atomic<uint64_t> state_[kMaxRanges];
+  int ranges_;
+};
+
+// Runs unit(u) for every u in [0, units) across the pool, each core walking a range of its own (StealingRanges).
+template <typename Unit>
+void ForEachUnit(int units, Unit unit) {
+  ThreadPool& pool = ThreadPool::Instance();
+  const int ranges = std::max(1, std::min({pool.threads(), units, StealingRanges::kMaxRanges}));
+  StealingRanges claims(units, ranges);
+  pool.Run(ranges, [&](int range) {
+    for (int u; (u = claims.Next(range)) >= 0;) unit(u);
+  });
+}
+
 // Calls body(t0, count, o) for every output row o and every group of up to kMaxTokens tokens, rows split
 // across the cores; within a task the token tile is reused for each weight row.
 template <typename Body>
 void ForEachOutput(int tokens, int n, Body body) {
-  int tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
-  ThreadPool::Instance().Run(tasks, [&](int task) {
+  ForEachUnit((n + kRowsPerTask - 1) / kRowsPerTask, [&](int task) {
     int begin = task * kRowsPerTask, end = std::min(n, begin + kRowsPerTask);
     for (int t0 = 0; t0 < tokens; t0 += kTokenTile) {
       int t1 = std::min(tokens, t0 + kTokenTile);
@@ -34,8 +82,7 @@ void ForEachOutput(int tokens, int n, Body body) {
 // As ForEachOutput, `group` output rows per call where the task has them (fewer at the task's end).
 template <typename Body>
 void ForEachOutputRows(int tokens, int n, int group, Body body) {
-  int tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
-  ThreadPool::Instance().Run(tasks, [&](int task) {
+  ForEachUnit((n + kRowsPerTask - 1) / kRowsPerTask, [&](int task) {
     int begin = task * kRowsPerTask, end = std::min(n, begin + kRowsPerTask);
     for (int t0 = 0; t0 < tokens; t0 += kTokenTile) {
       int t1 = std::min(tokens, t0 + kTokenTile);
@@ -46,15 +93,14 @@ void ForEachOutputRows(int tokens, int n, int group, Body body) {
 }
 
 // Calls body(t, count, o) for the panel starting at output row o and up to kPanelTokens tokens from t; panels
-// split across the cores a few at a time, tokens tiled so a tile's activations stay in L2 while its panels
-// stream past (within a tile each panel is read once, from memory, for all the tile's tokens).
+// go to the cores a few at a time, tokens tiled so a tile's activations stay in L2 while its panels stream past
+// (within a tile each panel is read once, from memory, for all the tile's tokens).
 template <typename Body>
 void ForEachPanel(int tokens, int n, Body body) {
   constexpr int kPanelsPerTask = kRowsPerTask / kPanelRows;
   constexpr int kPanelTokenTile = 64;
   const int panels = n / kPanelRows;
-  const int tasks = (panels + kPanelsPerTask - 1) / kPanelsPerTask;
-  ThreadPool::Instance().Run(tasks, [&](int task) {
+  ForEachUnit((panels + kPanelsPerTask - 1) / kPanelsPerTask, [&](int task) {
     const int begin = task * kPanelsPerTask, end = std::min(panels, begin + kPanelsPerTask);
     for (int t0 = 0; t0 < tokens; t0 += kPanelTokenTile) {
       const int t1 = std::min(tokens, t0 + kPanelTokenTile);
