@@ -20,6 +20,7 @@ import { ggmlTypeByName } from '../src/checkpoint/gguf/ggml-types.js';
 import { tensor } from '../src/backend/types.js';
 import { floatToHalf } from '../src/backend/kv-format.js';
 import { f16ToF32 } from '../src/checkpoint/dtype.js';
+import { roundHalfEven } from '../src/image/target-size.js';
 import {
   bf16,
   dequantize,
@@ -511,7 +512,6 @@ describe(
       x.set([127, 2.5, -3.5, 0.5, -0.5, 1.5, 126.5, -126.5], 64);
       x[100] = 1e6; // one huge value flattens the rest of its block to 0 and ±1
       const blocks = k / 32;
-      const evenRound = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
       const splitIndex = (b: number, j: number) => {
         const first = Math.floor(b / 4) * 4;
         return first * 32 + (j < 16 ? 0 : 16 * Math.min(4, blocks - first)) + (b - first) * 16 + (j & 15);
@@ -527,7 +527,7 @@ describe(
           const inv = s > 0 ? Math.fround(1 / s) : 0;
           let total = 0;
           for (let j = 0; j < 32; j++) {
-            const value = evenRound(Math.fround(x[b * 32 + j]! * inv));
+            const value = roundHalfEven(Math.fround(x[b * 32 + j]! * inv));
             total += value;
             q[split ? splitIndex(b, j) : b * 32 + j] = value;
           }
